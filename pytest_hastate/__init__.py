@@ -1,0 +1,3 @@
+"""pytest-hastate."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,33 @@
+"""The error types of pytest-hastate: one base class, each error one printable line."""
+
+from __future__ import annotations
+
+
+class HastateError(Exception):
+    """Base class of every error pytest-hastate raises on purpose."""
+
+
+class InputError(HastateError):
+    """A file or option the operator gave cannot be used. Nothing was written or sent.
+
+    The message is one line: the source (file or option), the JSON path or field, the reason.
+    """
+
+    def __init__(self, source: str, where: str, reason: str) -> None:
+        self.source = source
+        self.where = where
+        self.reason = " ".join(reason.split())
+        super().__init__(f"{source}: {where}: {self.reason}" if where else f"{source}: {self.reason}")
+
+
+class GuardRefusal(HastateError):
+    """The scratch guard refused a request before it was signed or sent.
+
+    The verdict turns any refusal into STOP naming ``target``.
+    """
+
+    def __init__(self, operation: str, target: str, reason: str) -> None:
+        self.operation = operation
+        self.target = target
+        self.reason = reason
+        super().__init__(f"scratch guard refused {operation} on {target}: {reason}")

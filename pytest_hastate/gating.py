@@ -1,0 +1,103 @@
+"""Run the static gates on files: read the documents, follow the package's links, gate.
+
+The only module of the static step that reads files; the gates themselves stay pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_hastate.contract_gate import check_contract
+from pytest_hastate.documents import LoadedDocument, check_shape, read_json_object
+from pytest_hastate.errors import InputError
+from pytest_hastate.findings import GateReport
+from pytest_hastate.models import CandidateContract, EndpointPackage
+from pytest_hastate.package_gate import LinkedContract, PackageLinks, check_package
+
+CONTRACT = "candidate contract"
+PACKAGE = "endpoint package"
+
+
+def load_contract(path: Path) -> LoadedDocument:
+    document = read_json_object(path, CONTRACT)
+    check_shape(document, CONTRACT, CandidateContract)
+    return document
+
+
+def load_package(path: Path) -> LoadedDocument:
+    document = read_json_object(path, PACKAGE)
+    check_shape(document, PACKAGE, EndpointPackage)
+    return document
+
+
+def contract_candidates(reference: str, package_path: Path, roots: Sequence[Path]) -> list[Path]:
+    """Where a package's ``candidate_contract`` may live, in the order they are tried.
+
+    The package's folder, then each repository root, then each root's ``contracts/`` folder by
+    file name (public-format packages point at ``docs/contracts/<name>.json``).
+    """
+    given = Path(reference)
+    if given.is_absolute():
+        return [given]
+    candidates = [package_path.parent / given]
+    candidates += [root / given for root in roots]
+    candidates += [root / "contracts" / given.name for root in roots]
+    return list(dict.fromkeys(candidates))
+
+
+def resolve_contract(reference: str, package_path: Path, roots: Sequence[Path]) -> Path | None:
+    for candidate in contract_candidates(reference, package_path, roots):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class PackageGateRun:
+    report: GateReport
+    contract_path: Path | None
+    contract: LoadedDocument | None
+
+
+def gate_contract(document: LoadedDocument) -> GateReport:
+    return GateReport("contract", document.label, tuple(check_contract(document.data)))
+
+
+def gate_package(
+    document: LoadedDocument, *, allow_template: bool, roots: Sequence[Path]
+) -> PackageGateRun:
+    """Gate a loaded package, following its contract and CA bundle links."""
+    data = document.data
+    linked: LinkedContract | None = None
+    contract_doc: LoadedDocument | None = None
+    contract_path: Path | None = None
+    reference = data.get("candidate_contract")
+    if isinstance(reference, str) and reference.strip():
+        contract_path = resolve_contract(reference, document.path, roots)
+        if contract_path is None:
+            tried = ", ".join(str(p) for p in contract_candidates(reference, document.path, roots))
+            linked = LinkedContract(reference, problem=f"{reference!r} not found (tried {tried})")
+        else:
+            try:
+                contract_doc = load_contract(contract_path)
+            except InputError as exc:
+                linked = LinkedContract(reference, problem=str(exc))
+            else:
+                linked = LinkedContract(reference, findings=tuple(check_contract(contract_doc.data)))
+    ca_problem: str | None = None
+    ca_bundle = data.get("ca_bundle")
+    if isinstance(ca_bundle, str):
+        ca_path = document.path.parent / ca_bundle
+        if not ca_path.is_file():
+            ca_problem = f"CA bundle {ca_bundle!r} not found next to the package"
+        elif b"PRIVATE KEY" in ca_path.read_bytes()[:1_000_000]:
+            ca_problem = f"CA bundle {ca_bundle!r} holds a private key"
+    findings = check_package(
+        data,
+        allow_template=allow_template,
+        links=PackageLinks(contract=linked, ca_bundle_problem=ca_problem),
+    )
+    report = GateReport("package", document.label, tuple(findings))
+    return PackageGateRun(report=report, contract_path=contract_path, contract=contract_doc)

@@ -1,0 +1,251 @@
+"""Data shapes of pytest-hastate: the two input documents and the verdict.
+
+Pure pydantic v2 models; this module imports nothing of ours and does no I/O.
+
+Our documents are strict: unknown fields are refused (a typo such as
+``scratch_bukcet`` must never be silently ignored) and values are not coerced
+(``"true"`` is not ``true``). Field names follow the public format operators
+already use; the optional fields are this project's additions.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_SCRATCH_PREFIX = ".gloriousflywheel/ha-state-candidate/"
+PROTECTED_BUCKET = "tofu-state"
+PROTECTED_STATE_KEYS: tuple[str, ...] = (
+    "attic/terraform.tfstate",
+    "arc-runners/terraform.tfstate",
+    "tinyland-infra/gitlab-runners/terraform.tfstate",
+    "tinyland-infra/runner-dashboard/terraform.tfstate",
+)
+CREDENTIAL_ENV_NAMES = {
+    "endpoint_env": "TOFU_HA_STATE_ENDPOINT",
+    "region_env": "TOFU_HA_STATE_REGION",
+    "access_key_env": "TOFU_HA_STATE_ACCESS_KEY",
+    "secret_key_env": "TOFU_HA_STATE_SECRET_KEY",
+}
+SESSION_TOKEN_ENV = "TOFU_HA_STATE_SESSION_TOKEN"
+
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class CandidateClass(StrEnum):
+    """The candidate classes of the decision record (SPEC 2.1)."""
+
+    DEDICATED = "dedicated HA S3-compatible state service"
+    MANAGED = "managed or appliance S3-compatible state bucket with versioning"
+    CLUSTER_MINIO = "cluster-local MinIO / AIStor-style distributed object store"
+    REPLICATED_RUSTFS = "replicated RustFS"
+    INTERIM_SINGLETON = "current attic-rustfs-openebs singleton"
+    LOCAL_PATH = "Sting local-path storage"
+    CACHE_SURFACE = "Attic or Bazel cache object-store surface"
+
+    @property
+    def posture(self) -> Literal["primary", "acceptable", "conditional", "rejected-final"]:
+        return _POSTURES[self]
+
+
+_POSTURES: dict[CandidateClass, Literal["primary", "acceptable", "conditional", "rejected-final"]] = {
+    CandidateClass.DEDICATED: "primary",
+    CandidateClass.MANAGED: "acceptable",
+    CandidateClass.CLUSTER_MINIO: "conditional",
+    CandidateClass.REPLICATED_RUSTFS: "conditional",
+    CandidateClass.INTERIM_SINGLETON: "rejected-final",
+    CandidateClass.LOCAL_PATH: "rejected-final",
+    CandidateClass.CACHE_SURFACE: "rejected-final",
+}
+
+
+class BucketRecovery(_Document):
+    versioning: str = Field(description="How object versions (or generations) are kept.")
+    retention_or_backup: str = Field(description="Retention or backup independent of caches.")
+    restore_test: str = Field(description="How a restore is tested before migration.")
+
+
+class FailureBehavior(_Document):
+    endpoint_loss: str = Field(description="What keeps S3 available through one endpoint loss.")
+    node_or_failure_domain_loss: str = Field(
+        description="What keeps the candidate available through one node / failure-domain loss."
+    )
+
+
+class CandidateContract(_Document):
+    """The written contract of a state backend candidate (public format)."""
+
+    name: str
+    posture: str
+    candidate_class: str = Field(description="One of the decision record's candidate classes.")
+    s3_endpoint_shape: str
+    audience: str
+    credential_source: str
+    rotation_owner: str
+    read_write_scope: str
+    bucket_recovery: BucketRecovery
+    state_locking: str = Field(description="Must require OpenTofu's native S3 lockfile.")
+    failure_behavior: FailureBehavior
+    observability: list[str]
+    bucket_index_divergence_response: str
+    authority_separation: list[str]
+    proof_plan: list[str]
+    protected_state_migration: str
+    selected_by: str | None = None
+    selected_on: str | None = None
+    non_secret: Literal[True]
+
+
+class CredentialInjection(_Document):
+    endpoint_env: str
+    region_env: str
+    access_key_env: str
+    secret_key_env: str
+
+
+class MaintenanceProof(_Document):
+    restart_or_managed_maintenance: str
+    node_or_failure_domain: str
+
+
+class HaSemantics(_Document):
+    """How high availability is proven: by independent endpoints, or by managed semantics."""
+
+    kind: Literal["endpoints", "managed"]
+    reference: str | None = Field(
+        default=None,
+        description="Documentation of the managed HA semantics (required when kind is managed).",
+    )
+
+
+BackendOptionValue = bool | int | str
+
+
+class EndpointPackage(_Document):
+    """The non-secret endpoint package a live proof runs against (public format + additions)."""
+
+    name: str
+    posture: str
+    candidate_contract: str = Field(
+        description="Path of the candidate contract, resolved against the package's folder, "
+        "then the repository root, then the repository's contracts/ folder by file name."
+    )
+    endpoint_url: str = Field(description="The primary HTTPS endpoint.")
+    region: str
+    network_audience: str
+    credential_source: str
+    rotation_owner: str
+    restore_owner: str
+    credential_injection: CredentialInjection
+    scratch_bucket: str
+    scratch_bucket_policy: list[str]
+    protected_state_denials: list[str]
+    bucket_recovery: BucketRecovery
+    state_locking: str
+    maintenance_proof: MaintenanceProof
+    observability: list[str]
+    authority_separation: list[str]
+    proof_commands: list[str]
+    non_secret: Literal[True]
+    # Additions of this project (all optional).
+    ha_endpoints: list[str] | None = Field(
+        default=None,
+        description="Every independent HTTPS endpoint of the same backend, endpoint_url included.",
+    )
+    scratch_prefix: str = Field(
+        default=DEFAULT_SCRATCH_PREFIX,
+        description="Key prefix of the scratch scope; each run writes under <prefix><run-id>/.",
+    )
+    ca_bundle: str | None = Field(
+        default=None,
+        description="Path (relative to the package) of a non-secret CA PEM for the endpoints.",
+    )
+    backend_options: dict[str, BackendOptionValue] = Field(
+        default_factory=dict,
+        description="S3 backend settings the protected stacks will use (e.g. use_path_style).",
+    )
+    ha_semantics: HaSemantics | None = None
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        """Every endpoint the proof must exercise, primary first, without duplicates."""
+        ordered = [self.endpoint_url, *(self.ha_endpoints or ())]
+        return tuple(dict.fromkeys(ordered))
+
+
+# --- outcomes and the verdict -------------------------------------------------------------
+
+
+class Status(StrEnum):
+    GO = "GO"
+    INTERIM_ONLY = "INTERIM_ONLY"
+    STOP = "STOP"
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class CriterionResult(_Document):
+    """The folded outcome of one criterion over every test (and phase) that claims it."""
+
+    outcome: Outcome
+    message: str = ""
+
+
+MaintenanceEvent = Literal["endpoint-loss", "node-loss", "restart", "managed"]
+
+
+class VerdictInputs(_Document):
+    """Everything the verdict depends on; built by the plugin, judged by ``verdict.decide``."""
+
+    results: dict[str, CriterionResult] = Field(default_factory=dict)
+    carried: dict[str, CriterionResult] = Field(
+        default_factory=dict, description="Results of earlier phases (the checkpoint chain)."
+    )
+    guard_refusals: list[str] = Field(default_factory=list)
+    unattributed_failures: list[str] = Field(default_factory=list)
+    static_stop_conditions: list[str] = Field(default_factory=list)
+    ha_semantics: HaSemantics | None = None
+    maintenance_event: MaintenanceEvent | None = None
+    dry_run: bool = False
+    incomplete: str | None = Field(
+        default=None, description="Why the run did not finish (interrupted, internal error)."
+    )
+
+
+class Verdict(_Document):
+    status: Status
+    reasons: list[str]
+    criteria: dict[str, Literal["passed", "failed", "skipped", "missing"]]
+
+
+VERDICT_SCHEMA = "pytest_hastate.verdict.v1"
+
+
+class VerdictRecord(_Document):
+    """What ``<evidence-dir>/verdict.json`` holds."""
+
+    verdict_schema: Literal["pytest_hastate.verdict.v1"] = VERDICT_SCHEMA
+    verdict: Status
+    reasons: list[str]
+    criteria: dict[str, Literal["passed", "failed", "skipped", "missing"]]
+    run_id: str
+    phase: str
+    mode: str
+    package_name: str | None
+    package_digest: str | None = Field(description="sha256 of the exact endpoint package bytes.")
+    contract_digest: str | None
+    maintenance_event: MaintenanceEvent | None
+    dry_run: bool
+    expect_interim: bool
+    exit_code: int
+    created_at: str
+    non_secret: Literal[True] = True

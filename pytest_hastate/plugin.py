@@ -1,0 +1,232 @@
+"""pytest hooks of pytest-hastate, and nothing else.
+
+Importing this module does no work: no file reads, no clients, no subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Generator
+from datetime import UTC, datetime
+
+import pytest
+from _pytest.junitxml import xml_key
+
+from pytest_hastate.errors import GuardRefusal, InputError
+from pytest_hastate.evidence import write_model
+from pytest_hastate.models import VerdictInputs, VerdictRecord
+from pytest_hastate.redact import Redactor
+from pytest_hastate.run import ProofRun
+from pytest_hastate.settings import (
+    CRITERION_ID,
+    CRITERION_MARKER,
+    OPTIONS,
+    STEP_MARKERS,
+    SettingsError,
+    resolve,
+)
+from pytest_hastate.verdict import decide, exit_code
+
+pytest_plugins = ["pytest_hastate.fixtures"]
+
+RUN_KEY = pytest.StashKey[ProofRun]()
+PREFIX = "pytest-hastate"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hastate", "pytest-hastate: prove an HA OpenTofu state backend")
+    for spec in OPTIONS:
+        env = f" [env {spec.env}, ini hastate_{spec.dest[8:]}]"
+        if spec.kind == "flag":
+            group.addoption(spec.flag, action="store_true", default=False, dest=spec.dest, help=spec.help + env)
+            parser.addini(spec.dest, spec.help, type="bool", default=False)
+        else:
+            metavar = "PATH" if spec.kind == "path" else spec.name.split("-")[-1].upper()
+            group.addoption(spec.flag, action="store", default=None, dest=spec.dest, metavar=metavar, help=spec.help + env)
+            parser.addini(spec.dest, spec.help, type="string", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in STEP_MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    config.addinivalue_line(
+        "markers", f"{CRITERION_MARKER}(id, ...): the verdict criteria this test proves"
+    )
+    if config.option.help or getattr(config.option, "version", False):
+        return
+    try:
+        settings = resolve(
+            lambda dest: getattr(config.option, dest, None),
+            config.getini,
+            os.environ,
+            invocation_dir=config.invocation_params.dir,
+            ini_dir=config.rootpath,
+            markexpr=config.option.markexpr,
+        )
+        run = ProofRun.start(
+            settings,
+            roots=tuple(dict.fromkeys((config.rootpath, config.invocation_params.dir))),
+            redact=Redactor.from_environment(os.environ),
+        )
+    except SettingsError as exc:
+        raise pytest.UsageError(f"{PREFIX}: {exc}") from None
+    except InputError as exc:
+        raise pytest.UsageError(f"{PREFIX}: {exc}") from None
+    config.stash[RUN_KEY] = run
+    config.pluginmanager.register(RunHooks(run), RunHooks.NAME)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None or not run.has_input:
+        return None
+    s = run.settings
+    line = f"hastate: run {s.run_id}, mode {s.mode.value}, phase {s.phase}"
+    if run.package is not None:
+        line += f", package {run.package.path.name} sha256:{run.package.sha256[:12]}"
+    if run.contract is not None:
+        line += f", contract {run.contract.path.name}"
+    return line
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None:
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    proofs_seen = False
+    for item in items:
+        criteria: list[str] = []
+        for mark in item.iter_markers(CRITERION_MARKER):
+            for cid in mark.args:
+                if not isinstance(cid, str) or not CRITERION_ID.match(cid):
+                    raise pytest.UsageError(f"{PREFIX}: {item.nodeid}: invalid criterion id {cid!r}")
+                criteria.append(cid)
+        steps = {m.name for m in item.iter_markers() if m.name in STEP_MARKERS}
+        proofs_seen = proofs_seen or bool(criteria or steps)
+        if steps and not steps & run.settings.steps:
+            drop.append(item)
+            continue
+        keep.append(item)
+        if criteria:
+            run.collector.expect(item.nodeid, tuple(dict.fromkeys(criteria)))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    if proofs_seen and not run.has_input:
+        raise pytest.UsageError(
+            f"{PREFIX}: nothing to prove: give --endpoint-package PATH (live proof) or --contract PATH (static gate)"
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    hooks = config.pluginmanager.get_plugin(RunHooks.NAME)
+    if hooks is not None:
+        config.pluginmanager.unregister(hooks)
+
+
+class RunHooks:
+    """The hooks of one proof run, registered in ``pytest_configure`` (the junitxml pattern)."""
+
+    NAME = "hastate-run"
+
+    def __init__(self, run: ProofRun) -> None:
+        self.run = run
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.run.collector.add_collect_error(report)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.excinfo is not None and isinstance(call.excinfo.value, GuardRefusal):
+            self.run.collector.add_guard_refusal(call.excinfo.value.target)
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.run.collector.add(report)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(
+        self, session: pytest.Session, exitstatus: int
+    ) -> Generator[None, None, None]:
+        """Decide before junitxml and the terminal summary run; set the exit code after."""
+        run = self.run
+        if (run.collector.active or run.has_input) and exitstatus != pytest.ExitCode.USAGE_ERROR:
+            _decide(run, session, int(exitstatus))
+        yield
+        if run.exit_code is not None:
+            session.exitstatus = run.exit_code
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        _summarise(self.run, terminalreporter)
+
+
+def _decide(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
+    s = run.settings
+    incomplete = {
+        int(pytest.ExitCode.INTERRUPTED): "interrupted",
+        int(pytest.ExitCode.INTERNAL_ERROR): "internal error",
+    }.get(exitstatus)
+    inputs = VerdictInputs(
+        results=run.collector.results(),
+        guard_refusals=run.collector.guard_refusals,
+        unattributed_failures=run.collector.unattributed_failures,
+        static_stop_conditions=run.static_stop_conditions(),
+        ha_semantics=run.ha_semantics(),
+        maintenance_event=s.maintenance_event,  # type: ignore[arg-type]
+        dry_run=s.dry_run,
+        incomplete=incomplete,
+    )
+    verdict = decide(inputs)
+    verdict = verdict.model_copy(update={"reasons": [run.redact(r) for r in verdict.reasons]})
+    run.verdict = verdict
+    run.exit_code = exit_code(verdict.status, expect_interim=s.expect_interim, pytest_exit=exitstatus)
+    package = run.endpoint_package()
+    record = VerdictRecord(
+        verdict=verdict.status,
+        reasons=verdict.reasons,
+        criteria=verdict.criteria,
+        run_id=s.run_id,
+        phase=s.phase,
+        mode=s.mode.value,
+        package_name=package.name if package else None,
+        package_digest=run.package.sha256 if run.package else None,
+        contract_digest=run.contract_digest(),
+        maintenance_event=s.maintenance_event,  # type: ignore[arg-type]
+        dry_run=s.dry_run,
+        expect_interim=s.expect_interim,
+        exit_code=run.exit_code,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    xml = session.config.stash.get(xml_key, None)
+    if xml is not None:
+        xml.add_global_property("hastate_verdict", verdict.status.value)
+        xml.add_global_property("hastate_reasons", json.dumps(verdict.reasons))
+        xml.add_global_property("hastate_run_id", s.run_id)
+        xml.add_global_property("hastate_phase", s.phase)
+        xml.add_global_property("hastate_package_digest", record.package_digest or "")
+    run.verdict_file = s.evidence_dir / "verdict.json"
+    write_model(run.verdict_file, record)
+
+
+def _summarise(run: ProofRun, terminalreporter: pytest.TerminalReporter) -> None:
+    if run.verdict is None:
+        return
+    verdict = run.verdict
+    colour = {"GO": {"green": True}, "STOP": {"red": True}}.get(verdict.status.value, {"yellow": True})
+    terminalreporter.write_sep("=", f"hastate verdict: {verdict.status.value}", bold=True, **colour)
+    for reason in verdict.reasons:
+        terminalreporter.write_line(f"  - {reason}")
+    where = run.verdict_file
+    terminalreporter.write_line(
+        f"hastate: run {run.settings.run_id}, phase {run.settings.phase}, exit code {run.exit_code}"
+        + (f", written to {where}" if where else "")
+    )
+

@@ -1,0 +1,83 @@
+"""The state of one proof run: settings, the loaded documents, the collector, the verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_hastate.collector import Collector
+from pytest_hastate.contract_gate import check_contract, static_stop_conditions
+from pytest_hastate.documents import LoadedDocument, validate_model
+from pytest_hastate.errors import InputError
+from pytest_hastate.gating import PACKAGE, load_contract, load_package, resolve_contract
+from pytest_hastate.models import EndpointPackage, HaSemantics, Verdict
+from pytest_hastate.redact import Redactor
+from pytest_hastate.settings import Settings
+
+
+@dataclass
+class ProofRun:
+    settings: Settings
+    roots: tuple[Path, ...]
+    redact: Redactor
+    package: LoadedDocument | None = None
+    contract: LoadedDocument | None = None
+    collector: Collector = field(default_factory=Collector)
+    verdict: Verdict | None = None
+    exit_code: int | None = None
+    verdict_file: Path | None = None
+
+    @classmethod
+    def start(cls, settings: Settings, roots: tuple[Path, ...], redact: Redactor) -> ProofRun:
+        """Load the documents the options name. Bad input raises ``InputError``; nothing is written."""
+        run = cls(settings=settings, roots=roots, redact=redact)
+        if settings.endpoint_package is not None:
+            run.package = load_package(settings.endpoint_package)
+        if settings.contract is not None:
+            run.contract = load_contract(settings.contract)
+        return run
+
+    @property
+    def has_input(self) -> bool:
+        return self.package is not None or self.contract is not None
+
+    def linked_contract(self) -> LoadedDocument | None:
+        """The contract the package names, if it resolves and loads; else None."""
+        if self.package is None:
+            return None
+        reference = self.package.data.get("candidate_contract")
+        if not isinstance(reference, str) or not reference.strip():
+            return None
+        path = resolve_contract(reference, self.package.path, self.roots)
+        if path is None:
+            return None
+        try:
+            return load_contract(path)
+        except InputError:
+            return None
+
+    def contract_digest(self) -> str | None:
+        document = self.contract or self.linked_contract()
+        return document.sha256 if document is not None else None
+
+    def endpoint_package(self) -> EndpointPackage | None:
+        if self.package is None:
+            return None
+        try:
+            return validate_model(self.package, PACKAGE, EndpointPackage)
+        except InputError:
+            return None
+
+    def ha_semantics(self) -> HaSemantics | None:
+        package = self.endpoint_package()
+        return package.ha_semantics if package is not None else None
+
+    def static_stop_conditions(self) -> list[str]:
+        """C03/C04/C12 findings of every contract in play, whether or not step 1 ran."""
+        found: list[str] = []
+        for document in (self.contract, self.linked_contract()):
+            if document is None:
+                continue
+            for finding in static_stop_conditions(check_contract(document.data)):
+                found.append(f"{document.path.name}: {finding}")
+        return list(dict.fromkeys(found))

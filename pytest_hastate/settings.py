@@ -1,0 +1,292 @@
+"""Options of pytest-hastate: declared once, resolved once, validated once.
+
+Every command-line option has an ini twin (``hastate_<name>``) and an environment twin
+(``HASTATE_<NAME>``). Precedence: command line, then environment, then ini, then default.
+Errors name where the bad value came from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+PHASE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+MAINTENANCE_EVENTS = ("endpoint-loss", "node-loss", "restart", "managed")
+STEP_MARKERS: dict[str, str] = {
+    "static": "proof step 1: static contract and package gates (no network)",
+    "boundary": "proof step 2a: credential boundary",
+    "scratch": "proof step 2b: scratch S3",
+    "bucket_index": "proof step 2b: bucket-index consistency and bucket lifecycle",
+    "disposable_tofu": "proof step 3: disposable OpenTofu with the native S3 lockfile",
+    "pre_maintenance": "proof step 4: restart checkpoint (before maintenance)",
+    "post_maintenance": "proof step 5: verify (after maintenance)",
+    "cleanup": "proof step 6: cleanup of a checkpoint's scratch objects",
+}
+CRITERION_MARKER = "hastate_criterion"
+CRITERION_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+
+Kind = Literal["flag", "path", "text"]
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str  # the long flag without dashes, e.g. "endpoint-package"
+    kind: Kind
+    help: str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def dest(self) -> str:
+        return "hastate_" + self.name.replace("-", "_")
+
+    @property
+    def env(self) -> str:
+        return "HASTATE_" + self.name.replace("-", "_").upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("endpoint-package", "path", "the non-secret endpoint package JSON (required for live steps)"),
+    OptionSpec("contract", "path", "a standalone candidate contract JSON for the static gate"),
+    OptionSpec("allow-template", "flag", "accept template sentinels (replace-me, example.invalid) in the package gate"),
+    OptionSpec("run-disposable-tofu", "flag", "include proof step 3 (disposable OpenTofu); requires --use-lockfile"),
+    OptionSpec("use-lockfile", "flag", "run OpenTofu with use_lockfile = true (the native S3 lockfile)"),
+    OptionSpec("tofu-binary", "text", "OpenTofu binary; default tofu, falling back to terraform", default="tofu"),
+    OptionSpec("phase", "text", "phase label (baseline, post-maintenance, post-failure-domain, ...)"),
+    OptionSpec("checkpoint-file", "path", "write the checkpoint here"),
+    OptionSpec("keep-scratch-bucket", "flag", "keep the durability sample and bucket for a later verify"),
+    OptionSpec("verify-existing", "flag", "post-maintenance verify of --from-checkpoint"),
+    OptionSpec("from-checkpoint", "path", "the checkpoint of an earlier phase"),
+    OptionSpec("maintenance-event", "text", "what happened between phases", choices=MAINTENANCE_EVENTS),
+    OptionSpec("cleanup-checkpoint", "flag", "delete the scratch objects recorded in --from-checkpoint"),
+    OptionSpec("delete-scratch-bucket", "flag", "with --cleanup-checkpoint: delete the bucket if this product created it"),
+    OptionSpec("credential-boundary-check", "flag", "run proof step 2a only"),
+    OptionSpec("dry-run", "flag", "validate and render everything; no network, no OpenTofu; never GO"),
+    OptionSpec("expect-interim", "flag", "INTERIM_ONLY is the expected outcome (exit 0 on it)"),
+    OptionSpec("evidence-dir", "path", "where verdict.json, checkpoints and logs go", default="evidence"),
+)
+BY_NAME: Mapping[str, OptionSpec] = {o.name: o for o in OPTIONS}
+
+
+class Mode(StrEnum):
+    STATIC = "static"
+    BOUNDARY = "boundary"
+    LIVE = "live"
+    PRE_MAINTENANCE = "pre-maintenance"
+    POST_MAINTENANCE = "post-maintenance"
+    CLEANUP = "cleanup"
+
+
+_LIVE_STEPS = frozenset({"static", "boundary", "scratch", "bucket_index"})
+MODE_STEPS: Mapping[Mode, frozenset[str]] = {
+    Mode.STATIC: frozenset({"static"}),
+    Mode.BOUNDARY: frozenset({"static", "boundary"}),
+    Mode.LIVE: _LIVE_STEPS,
+    Mode.PRE_MAINTENANCE: _LIVE_STEPS | {"pre_maintenance"},
+    Mode.POST_MAINTENANCE: frozenset({"static", "post_maintenance"}),
+    Mode.CLEANUP: frozenset({"static", "cleanup"}),
+}
+DEFAULT_PHASE: Mapping[Mode, str] = {
+    Mode.STATIC: "static",
+    Mode.BOUNDARY: "baseline",
+    Mode.LIVE: "baseline",
+    Mode.PRE_MAINTENANCE: "baseline",
+    Mode.POST_MAINTENANCE: "post-maintenance",
+    Mode.CLEANUP: "cleanup",
+}
+# The flags that select each step marker, for messages about contradictions.
+MARKER_FLAGS: Mapping[str, str] = {
+    "pre_maintenance": "--keep-scratch-bucket --checkpoint-file PATH",
+    "post_maintenance": "--verify-existing --from-checkpoint PATH",
+    "cleanup": "--cleanup-checkpoint --from-checkpoint PATH",
+    "disposable_tofu": "--run-disposable-tofu --use-lockfile",
+    "boundary": "--endpoint-package PATH",
+    "scratch": "--endpoint-package PATH",
+    "bucket_index": "--endpoint-package PATH",
+}
+
+
+class SettingsError(ValueError):
+    """A bad option value or combination; the plugin turns it into a pytest usage error."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    endpoint_package: Path | None
+    contract: Path | None
+    allow_template: bool
+    run_disposable_tofu: bool
+    use_lockfile: bool
+    tofu_binary: str
+    phase: str
+    checkpoint_file: Path | None
+    keep_scratch_bucket: bool
+    verify_existing: bool
+    from_checkpoint: Path | None
+    maintenance_event: str | None
+    cleanup_checkpoint: bool
+    delete_scratch_bucket: bool
+    credential_boundary_check: bool
+    dry_run: bool
+    expect_interim: bool
+    evidence_dir: Path
+    mode: Mode
+    run_id: str
+
+    @property
+    def steps(self) -> frozenset[str]:
+        """The step markers this mode runs."""
+        steps = set(MODE_STEPS[self.mode])
+        if self.run_disposable_tofu and self.mode in (Mode.LIVE, Mode.PRE_MAINTENANCE):
+            steps.add("disposable_tofu")
+        return frozenset(steps)
+
+
+def new_run_id() -> str:
+    """A fresh run id: UTC time plus randomness, safe in S3 keys and bucket names."""
+    return datetime.now(UTC).strftime("%Y%m%dt%H%M%Sz") + "-" + secrets.token_hex(4)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def resolve(
+    cli: Callable[[str], Any],
+    ini: Callable[[str], Any],
+    env: Mapping[str, str],
+    *,
+    invocation_dir: Path,
+    ini_dir: Path,
+    markexpr: str = "",
+    run_id: str | None = None,
+) -> Settings:
+    """Build the settings from the three sources and check every rule between options.
+
+    ``cli(dest)`` and ``ini(dest)`` return the raw command-line / ini value or None.
+    """
+    values: dict[str, Any] = {}
+    for spec in OPTIONS:
+        values[spec.dest.removeprefix("hastate_")] = _one(spec, cli, ini, env, invocation_dir, ini_dir)
+    mode = _mode(values)
+    phase = values["phase"] or DEFAULT_PHASE[mode]
+    if not PHASE_PATTERN.match(phase):
+        raise SettingsError(f"--phase {phase!r}: must match {PHASE_PATTERN.pattern}")
+    values["phase"] = phase
+    if not str(values["tofu_binary"]).strip():
+        raise SettingsError("--tofu-binary: must not be empty")
+    settings = Settings(**values, mode=mode, run_id=run_id or new_run_id())
+    _check_markexpr(markexpr, settings)
+    return settings
+
+
+def _one(
+    spec: OptionSpec,
+    cli: Callable[[str], Any],
+    ini: Callable[[str], Any],
+    env: Mapping[str, str],
+    invocation_dir: Path,
+    ini_dir: Path,
+) -> Any:
+    raw = cli(spec.dest)
+    source, base = spec.flag, invocation_dir
+    if raw in (None, False):
+        if spec.env in env:
+            raw, source = env[spec.env], spec.env
+        elif ini(spec.dest) not in (None, "", False):
+            raw, source, base = ini(spec.dest), f"ini hastate_{spec.dest[8:]}", ini_dir
+    if spec.kind == "flag":
+        if isinstance(raw, bool) or raw is None:
+            return bool(raw)
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise SettingsError(f"{source}: expected true or false, got {raw!r}")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if source != spec.flag and raw is not None:
+            raise SettingsError(f"{source}: must not be empty")
+        raw = spec.default
+        if raw is None:
+            return None
+        base = invocation_dir
+    text = str(raw).strip()
+    if spec.choices and text not in spec.choices:
+        raise SettingsError(f"{source}: {text!r} is not one of {', '.join(spec.choices)}")
+    if spec.kind == "path":
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else base / path
+    return text
+
+
+def _mode(v: Mapping[str, Any]) -> Mode:
+    def need(flag: bool, what: str, requirement: bool, required: str) -> None:
+        if flag and not requirement:
+            raise SettingsError(f"{what} needs {required}")
+
+    need(v["run_disposable_tofu"], "--run-disposable-tofu", v["use_lockfile"],
+         "--use-lockfile (endpoint readiness cannot skip state locking)")
+    need(v["delete_scratch_bucket"], "--delete-scratch-bucket", v["cleanup_checkpoint"], "--cleanup-checkpoint")
+    need(v["keep_scratch_bucket"], "--keep-scratch-bucket", v["checkpoint_file"] is not None,
+         "--checkpoint-file PATH (the kept sample must be recorded)")
+    need(v["verify_existing"], "--verify-existing", v["from_checkpoint"] is not None, "--from-checkpoint PATH")
+    need(v["cleanup_checkpoint"], "--cleanup-checkpoint", v["from_checkpoint"] is not None, "--from-checkpoint PATH")
+    if v["from_checkpoint"] is not None and not (v["verify_existing"] or v["cleanup_checkpoint"]):
+        raise SettingsError("--from-checkpoint needs --verify-existing or --cleanup-checkpoint")
+
+    selected = [
+        (flag, mode)
+        for flag, mode, on in (
+            ("--credential-boundary-check", Mode.BOUNDARY, v["credential_boundary_check"]),
+            ("--keep-scratch-bucket", Mode.PRE_MAINTENANCE, v["keep_scratch_bucket"]),
+            ("--verify-existing", Mode.POST_MAINTENANCE, v["verify_existing"]),
+            ("--cleanup-checkpoint", Mode.CLEANUP, v["cleanup_checkpoint"]),
+        )
+        if on
+    ]
+    if len(selected) > 1:
+        raise SettingsError(f"{selected[0][0]} and {selected[1][0]} select different modes; run them separately")
+    if v["maintenance_event"] is not None and not v["verify_existing"]:
+        raise SettingsError("--maintenance-event is declared with --verify-existing (the post-maintenance run)")
+    if v["checkpoint_file"] is not None and (v["verify_existing"] or v["cleanup_checkpoint"] or v["credential_boundary_check"]):
+        raise SettingsError("--checkpoint-file is for the live and pre-maintenance runs; later phases update --from-checkpoint")
+    if v["run_disposable_tofu"] and (v["verify_existing"] or v["cleanup_checkpoint"] or v["credential_boundary_check"]):
+        raise SettingsError(f"--run-disposable-tofu cannot be combined with {selected[0][0]}")
+    if selected and v["endpoint_package"] is None:
+        raise SettingsError(f"{selected[0][0]} needs --endpoint-package PATH")
+    if v["run_disposable_tofu"] and v["endpoint_package"] is None:
+        raise SettingsError("--run-disposable-tofu needs --endpoint-package PATH")
+    if selected:
+        return selected[0][1]
+    return Mode.LIVE if v["endpoint_package"] is not None else Mode.STATIC
+
+
+_WORD = re.compile(r"\bnot\s+(\w+)|(\w+)")
+
+
+def _check_markexpr(markexpr: str, settings: Settings) -> None:
+    """``-m post_maintenance`` without the post-maintenance flags is a contradiction."""
+    for match in _WORD.finditer(markexpr or ""):
+        marker = match.group(2)  # group 1 is a negated marker: never a contradiction
+        if marker in STEP_MARKERS and marker not in settings.steps:
+            flags = MARKER_FLAGS.get(marker, "")
+            hint = f" (it runs with {flags})" if flags else ""
+            raise SettingsError(
+                f"-m {marker} selects no test in {settings.mode.value} mode{hint}"
+            )
+
+
+def env_snapshot() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("HASTATE_")}

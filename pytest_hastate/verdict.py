@@ -1,0 +1,188 @@
+"""The verdict: one pure function from criterion outcomes to GO / INTERIM_ONLY / STOP.
+
+Imports only the models. SPEC 6:
+
+- STOP: any executed criterion failed or errored (setup/teardown included), a failure outside
+  any criterion, a scratch-guard refusal, or a static stop condition.
+- GO: no STOP, every criterion of proof steps 1-3 passed, and HA is proven, either by two
+  independent endpoints plus a maintenance verify after an endpoint/node loss (observed or
+  declared), or by managed HA semantics (with a reference) plus a verify after a declared
+  managed event. A dry run is never GO.
+- INTERIM_ONLY: everything else. A skipped criterion never counts as proven.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pytest_hastate.models import (
+    CriterionResult,
+    Outcome,
+    Status,
+    Verdict,
+    VerdictInputs,
+)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    step: str
+    proves: str
+    how_to_prove: str
+
+
+_LIVE = "run the live proof: pytest proofs/ --endpoint-package PACKAGE"
+_TOFU = "run the live proof with --run-disposable-tofu --use-lockfile and an OpenTofu >= 1.10 (or Terraform >= 1.11) binary"
+
+CATALOGUE: tuple[Criterion, ...] = (
+    Criterion("static.contract", "1 static contract", "the candidate contract passes C01-C12",
+              "give --contract FILE or --endpoint-package FILE"),
+    Criterion("static.package", "1 static contract", "the endpoint package passes P01-P14",
+              "give --endpoint-package FILE"),
+    Criterion("boundary.scoped", "2a credential boundary",
+              "proof credentials see the scratch bucket and not tofu-state", _LIVE),
+    Criterion("scratch.bucket", "2b scratch S3", "the scratch bucket exists or was created", _LIVE),
+    Criterion("scratch.versioning", "2b scratch S3", "versioning is enabled on the scratch bucket", _LIVE),
+    Criterion("scratch.object_cycle", "2b scratch S3", "put/head/get/delete of an object", _LIVE),
+    Criterion("scratch.conditional_write", "2b scratch S3",
+              "If-None-Match refuses a second writer, one winner in a race", _LIVE),
+    Criterion("scratch.index_consistency", "2b scratch S3",
+              "ListBuckets, HeadBucket and ListObjectsV2 agree on every endpoint", _LIVE),
+    Criterion("scratch.bucket_lifecycle", "2b scratch S3", "a fresh bucket's full lifecycle", _LIVE),
+    Criterion("endpoints.independent", "2b scratch S3",
+              "at least two independent endpoints served the proof",
+              "list at least two endpoints of the same backend in ha_endpoints"),
+    Criterion("tofu.version", "3 disposable OpenTofu", "the binary supports the native S3 lockfile", _TOFU),
+    Criterion("tofu.init", "3 disposable OpenTofu", "init against the scratch backend", _TOFU),
+    Criterion("tofu.first_write", "3 disposable OpenTofu", "apply writes state", _TOFU),
+    Criterion("tofu.readback", "3 disposable OpenTofu", "output -json reads the state back", _TOFU),
+    Criterion("tofu.noop_plan", "3 disposable OpenTofu", "plan -detailed-exitcode is a no-op", _TOFU),
+    Criterion("tofu.lock_contention", "3 disposable OpenTofu", "a held lock stops a second run", _TOFU),
+    Criterion("tofu.lock_release", "3 disposable OpenTofu", "no stale lock; relock works", _TOFU),
+    Criterion("tofu.restore", "3 disposable OpenTofu", "state restored from a previous version", _TOFU),
+    Criterion("maintenance.checkpoint", "4 restart checkpoint", "durability sample and checkpoint written",
+              "run with --keep-scratch-bucket --checkpoint-file PATH before maintenance"),
+    Criterion("maintenance.verified", "5 verify", "the sample survived maintenance byte for byte",
+              "after maintenance, run with --verify-existing --from-checkpoint PATH"),
+    Criterion("maintenance.endpoint_loss_observed", "5 verify", "an endpoint was down during verify",
+              "verify while an endpoint or node is lost, or declare --maintenance-event"),
+    Criterion("cleanup.complete", "6 cleanup", "every scratch object of the run is gone",
+              "run with --cleanup-checkpoint --from-checkpoint PATH"),
+)
+BY_ID: Mapping[str, Criterion] = {c.id: c for c in CATALOGUE}
+REQUIRED_FOR_GO: tuple[str, ...] = tuple(
+    c.id for c in CATALOGUE if c.step[0] in "123"
+)
+LOSS_EVENTS = frozenset({"endpoint-loss", "node-loss"})
+
+_RANK = {Outcome.FAILED: 2, Outcome.SKIPPED: 1, Outcome.PASSED: 0}
+
+
+def fold(results: list[CriterionResult]) -> CriterionResult:
+    """Fold several results of one criterion: failed beats skipped beats passed."""
+    worst = max(results, key=lambda r: _RANK[r.outcome])
+    messages = [r.message for r in results if r.outcome is worst.outcome and r.message]
+    return CriterionResult(outcome=worst.outcome, message="; ".join(dict.fromkeys(messages)))
+
+
+def combined(inputs: VerdictInputs) -> dict[str, CriterionResult]:
+    """This run's results merged with the carried ones of earlier phases."""
+    ids = list(dict.fromkeys([*inputs.carried, *inputs.results]))
+    merged: dict[str, CriterionResult] = {}
+    for cid in ids:
+        both = [r for r in (inputs.carried.get(cid), inputs.results.get(cid)) if r is not None]
+        failed = [r for r in both if r.outcome is Outcome.FAILED]
+        if failed:
+            merged[cid] = fold(failed)
+        elif inputs.results.get(cid) is not None:
+            merged[cid] = inputs.results[cid]  # this run's word on a criterion it re-ran
+        else:
+            merged[cid] = both[0]
+    return merged
+
+
+def _ha_proven(results: Mapping[str, CriterionResult], inputs: VerdictInputs) -> bool:
+    def passed(cid: str) -> bool:
+        result = results.get(cid)
+        return result is not None and result.outcome is Outcome.PASSED
+
+    verified = passed("maintenance.verified")
+    by_endpoints = (
+        passed("endpoints.independent")
+        and verified
+        and (passed("maintenance.endpoint_loss_observed") or inputs.maintenance_event in LOSS_EVENTS)
+    )
+    semantics = inputs.ha_semantics
+    by_managed = (
+        semantics is not None
+        and semantics.kind == "managed"
+        and bool(semantics.reference and semantics.reference.strip())
+        and verified
+        and inputs.maintenance_event == "managed"
+    )
+    return by_endpoints or by_managed
+
+
+def decide(inputs: VerdictInputs) -> Verdict:
+    """The verdict and its reasons. Pure: same inputs, same verdict."""
+    results = combined(inputs)
+    criteria: dict[str, str] = {cid: "missing" for cid in BY_ID}
+    criteria.update({cid: r.outcome.value for cid, r in results.items()})
+
+    stop_reasons: list[str] = []
+    for cid, result in results.items():
+        if result.outcome is Outcome.FAILED:
+            stop_reasons.append(f"{cid} failed: {result.message or 'no message'}")
+    stop_reasons += [f"scratch guard refused {target}" for target in inputs.guard_refusals]
+    stop_reasons += [f"failure outside any criterion: {text}" for text in inputs.unattributed_failures]
+    stop_reasons += [f"static stop condition: {text}" for text in inputs.static_stop_conditions]
+    if stop_reasons:
+        return Verdict(status=Status.STOP, reasons=stop_reasons, criteria=criteria)  # type: ignore[arg-type]
+
+    reasons: list[str] = []
+    if inputs.incomplete:
+        reasons.append(f"run incomplete: {inputs.incomplete}")
+    if inputs.dry_run:
+        reasons.append("dry run: nothing was sent, so nothing is proven")
+    if not results:
+        reasons.append("no criterion ran")
+    missing: dict[str, list[str]] = {}
+    for cid in REQUIRED_FOR_GO:
+        result = results.get(cid)
+        if result is None:
+            missing.setdefault(BY_ID[cid].how_to_prove, []).append(cid)
+        elif result.outcome is Outcome.SKIPPED:
+            reasons.append(f"{cid} skipped, not proven: {result.message or 'no reason given'}")
+    for how, ids in missing.items():
+        reasons.append(f"not proven: {', '.join(ids)} ({how})")
+    if not _ha_proven(results, inputs):
+        reasons.append(
+            "HA not proven: needs endpoints.independent and maintenance.verified after an "
+            "endpoint or node loss (observed, or --maintenance-event endpoint-loss|node-loss), "
+            "or ha_semantics.kind=managed with a reference and a verify after a declared managed event"
+        )
+    for cid, result in results.items():
+        if cid not in REQUIRED_FOR_GO and result.outcome is Outcome.SKIPPED:
+            reasons.append(f"{cid} skipped, not proven: {result.message or 'no reason given'}")
+    status = Status.INTERIM_ONLY if reasons else Status.GO
+    if status is Status.GO:
+        reasons = ["every criterion of steps 1-3 passed and HA was proven"]
+    return Verdict(status=status, reasons=reasons, criteria=criteria)  # type: ignore[arg-type]
+
+
+EXIT_INTERIM_ONLY = 10
+"""INTERIM_ONLY without --expect-interim: distinct from pytest's own codes 0-5."""
+
+
+def exit_code(status: Status, *, expect_interim: bool, pytest_exit: int) -> int:
+    """The process exit code. pytest's own codes other than 0/1 (interrupted, internal or
+    usage error, no tests) are kept: they say the run itself did not complete."""
+    if pytest_exit not in (0, 1):
+        return pytest_exit
+    if status is Status.GO:
+        return 0
+    if status is Status.STOP:
+        return 1
+    return 0 if expect_interim else EXIT_INTERIM_ONLY
