@@ -64,7 +64,9 @@ class Collector:
             self.unattributed_failures.append(f"{report.nodeid}: {message}")
 
     def add_collect_error(self, report: pytest.CollectReport) -> None:
-        self.unattributed_failures.append(f"collecting {report.nodeid or 'session'}: {report_message(report)}")
+        self.unattributed_failures.append(
+            f"collecting {report.nodeid or 'session'}: {report_message(report)}"
+        )
 
     def add_guard_refusal(self, target: str) -> None:
         self.guard_refusals.append(target)

@@ -15,6 +15,7 @@ from pytest_hastate.findings import (
     inline_secrets,
     iter_strings,
     negated,
+    present,
     quote,
 )
 from pytest_hastate.models import CandidateClass
@@ -49,8 +50,10 @@ SURFACE_FIELDS = (
 _CLASS_PATTERNS: tuple[tuple[re.Pattern[str], CandidateClass], ...] = (
     (re.compile(r"attic-rustfs|singleton|openebs", re.I), CandidateClass.INTERIM_SINGLETON),
     (re.compile(r"local-path", re.I), CandidateClass.LOCAL_PATH),
-    (re.compile(r"\b(attic|bazel|nix-cache|bcr|rbe)\b.*\bcache\b|\bcache\b", re.I),
-     CandidateClass.CACHE_SURFACE),
+    (
+        re.compile(r"\b(attic|bazel|nix-cache|bcr|rbe)\b.*\bcache\b|\bcache\b", re.I),
+        CandidateClass.CACHE_SURFACE,
+    ),
     (re.compile(r"\bminio\b|\baistor\b", re.I), CandidateClass.CLUSTER_MINIO),
     (re.compile(r"\brustfs\b", re.I), CandidateClass.REPLICATED_RUSTFS),
     (re.compile(r"\bmanaged\b|\bappliance\b", re.I), CandidateClass.MANAGED),
@@ -70,6 +73,7 @@ def classify(candidate_class: str) -> CandidateClass | None:
     return None
 
 
+_ANY = re.compile(r".")
 _LOCKFILE = re.compile(r"use_lockfile|lockfile|lock file", re.I)
 _VERSIONING = re.compile(r"version|generation", re.I)
 _RESTORE = re.compile(r"restore", re.I)
@@ -106,7 +110,9 @@ _CACHE_PATH = re.compile(r"\b(attic|bazel|nix-cache)\b", re.I)
 _PROTECTED_STACK = re.compile(
     r"protected (state|stack)|tofu-state|attic/terraform|arc-runners/|tinyland-infra/", re.I
 )
-_MUTATES = re.compile(r"\b(apply|applies|migrat\w*|write\w*|mutat\w*|modif\w*|push\w*|delet\w*)\b", re.I)
+_MUTATES = re.compile(
+    r"\b(apply|applies|migrat\w*|write\w*|mutat\w*|modif\w*|push\w*|delet\w*)\b", re.I
+)
 _MAINTENANCE = re.compile(r"maintenance|node", re.I)
 _CACHE_SIGNAL = re.compile(r"hit rate|hit-rate|arc runner|runner scheduling|\brbe\b", re.I)
 
@@ -136,21 +142,31 @@ def check_contract(data: Mapping[str, Any]) -> list[Finding]:
     else:
         for part, pattern, what in (
             ("versioning", _VERSIONING, "object versioning"),
-            ("retention_or_backup", None, "retention or backup"),
+            ("retention_or_backup", _ANY, "retention or backup"),
             ("restore_test", _RESTORE, "a restore test"),
         ):
-            value = recovery.get(part)
-            if blank(value):
-                add(Finding("C03", f"$.bucket_recovery.{part}", f"{what} is not stated (stop condition)"))
-            elif pattern is not None and not pattern.search(value):
+            value = present(recovery.get(part))
+            if value is None:
+                add(
+                    Finding(
+                        "C03", f"$.bucket_recovery.{part}", f"{what} is not stated (stop condition)"
+                    )
+                )
+            elif not pattern.search(value):
                 add(Finding("C03", f"$.bucket_recovery.{part}", f"does not state {what}"))
 
     # C04 native S3 lockfile.
-    locking = data.get("state_locking")
-    if blank(locking):
+    locking = present(data.get("state_locking"))
+    if locking is None:
         add(Finding("C04", "$.state_locking", "state locking is undefined (stop condition)"))
     elif not _LOCKFILE.search(locking) or affirmed(locking, _LOCKFILE) is None:
-        add(Finding("C04", "$.state_locking", "must require OpenTofu's native S3 lockfile (use_lockfile)"))
+        add(
+            Finding(
+                "C04",
+                "$.state_locking",
+                "must require OpenTofu's native S3 lockfile (use_lockfile)",
+            )
+        )
 
     # C05 failure behaviour: one endpoint loss and one node / failure-domain loss.
     failure = data.get("failure_behavior")
@@ -161,8 +177,8 @@ def check_contract(data: Mapping[str, Any]) -> list[Finding]:
             ("endpoint_loss", _ENDPOINT, "one endpoint loss"),
             ("node_or_failure_domain_loss", _NODE, "one node or failure-domain loss"),
         ):
-            value = failure.get(part)
-            if blank(value):
+            value = present(failure.get(part))
+            if value is None:
                 add(Finding("C05", f"$.failure_behavior.{part}", f"{what} is not covered"))
             elif not pattern.search(value):
                 add(Finding("C05", f"$.failure_behavior.{part}", f"does not describe {what}"))
@@ -194,23 +210,45 @@ def check_contract(data: Mapping[str, Any]) -> list[Finding]:
             if not covers(plan, pattern):
                 add(Finding("C08", "$.proof_plan", f"does not cover {what}"))
         for index, entry in enumerate(plan):
-            if isinstance(entry, str) and _PROOF_COMMAND.search(entry) and "--endpoint-package" not in entry:
-                add(Finding("C08", f"$.proof_plan[{index}]", "proof command is not driven by --endpoint-package"))
+            if (
+                isinstance(entry, str)
+                and _PROOF_COMMAND.search(entry)
+                and "--endpoint-package" not in entry
+            ):
+                add(
+                    Finding(
+                        "C08",
+                        f"$.proof_plan[{index}]",
+                        "proof command is not driven by --endpoint-package",
+                    )
+                )
 
     # C09 protected migration blocked until proofs pass, then one stack at a time.
-    migration = data.get("protected_state_migration")
-    if blank(migration):
-        add(Finding("C09", "$.protected_state_migration", "protected state migration is not defined"))
+    migration = present(data.get("protected_state_migration"))
+    if migration is None:
+        add(
+            Finding(
+                "C09", "$.protected_state_migration", "protected state migration is not defined"
+            )
+        )
     else:
-        if not re.search(r"block|until|after", migration, re.I) or not re.search(r"proof|pass", migration, re.I):
-            add(Finding("C09", "$.protected_state_migration", "must stay blocked until the proofs pass"))
-        if not re.search(r"one stack at a time|one stack|stack by stack|single stack", migration, re.I):
+        if not re.search(r"block|until|after", migration, re.I) or not re.search(
+            r"proof|pass", migration, re.I
+        ):
+            add(
+                Finding(
+                    "C09", "$.protected_state_migration", "must stay blocked until the proofs pass"
+                )
+            )
+        if not re.search(
+            r"one stack at a time|one stack|stack by stack|single stack", migration, re.I
+        ):
             add(Finding("C09", "$.protected_state_migration", "must proceed one stack at a time"))
 
     # C10 not a rejected-final class; nothing promotes a rejected surface.
-    klass_text = data.get("candidate_class")
-    klass = classify(klass_text) if isinstance(klass_text, str) and klass_text.strip() else None
-    if isinstance(klass_text, str) and klass_text.strip():
+    klass_text = present(data.get("candidate_class"))
+    klass = classify(klass_text) if klass_text is not None else None
+    if klass_text is not None:
         if klass is None:
             add(Finding("C10", "$.candidate_class", f"unknown candidate class {quote(klass_text)}"))
         elif klass.posture == "rejected-final":
@@ -243,27 +281,59 @@ def check_contract(data: Mapping[str, Any]) -> list[Finding]:
                 ("admin/heal tooling in the deployed image", r"\bheal\b"),
             ]
         )
-        for what, pattern in needed:
-            if not re.search(pattern, text, re.I):
-                add(Finding("C11", "$.candidate_class", f"{klass.value} needs {what}, which the contract does not state"))
+        for what, condition in needed:
+            if not re.search(condition, text, re.I):
+                add(
+                    Finding(
+                        "C11",
+                        "$.candidate_class",
+                        f"{klass.value} needs {what}, which the contract does not state",
+                    )
+                )
 
     # C12 static stop conditions.
     for path, text in iter_strings(data):
         clause = affirmed(text, _SINGLE_RWO)
         if clause is not None:
-            add(Finding("C12", path, f"state on a single RWO volume (stop condition): {quote(clause)}"))
+            add(
+                Finding(
+                    "C12", path, f"state on a single RWO volume (stop condition): {quote(clause)}"
+                )
+            )
     for path, text in iter_strings(data.get("proof_plan"), "$.proof_plan"):
         for clause in clauses(text):
             if negated(clause):
                 continue
             if _CACHE_PATH.search(clause):
-                add(Finding("C12", path, f"proof depends on the Attic/Bazel cache path (stop condition): {quote(clause)}"))
-            elif _MAINTENANCE.search(clause) and _PROTECTED_STACK.search(clause) and _MUTATES.search(clause):
-                add(Finding("C12", path, f"node-maintenance proof mutates a protected stack (stop condition): {quote(clause)}"))
+                add(
+                    Finding(
+                        "C12",
+                        path,
+                        f"proof depends on the Attic/Bazel cache path (stop condition): {quote(clause)}",
+                    )
+                )
+            elif (
+                _MAINTENANCE.search(clause)
+                and _PROTECTED_STACK.search(clause)
+                and _MUTATES.search(clause)
+            ):
+                add(
+                    Finding(
+                        "C12",
+                        path,
+                        f"node-maintenance proof mutates a protected stack (stop condition): {quote(clause)}",
+                    )
+                )
     for path, text in iter_strings(data.get("observability"), "$.observability"):
         clause = affirmed(text, _CACHE_SIGNAL)
         if clause is not None:
-            add(Finding("C12", path, f"proof signal is a cache/runner/RBE observation (stop condition): {quote(clause)}"))
+            add(
+                Finding(
+                    "C12",
+                    path,
+                    f"proof signal is a cache/runner/RBE observation (stop condition): {quote(clause)}",
+                )
+            )
     return findings
 
 

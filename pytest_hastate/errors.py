@@ -17,7 +17,9 @@ class InputError(HastateError):
         self.source = source
         self.where = where
         self.reason = " ".join(reason.split())
-        super().__init__(f"{source}: {where}: {self.reason}" if where else f"{source}: {self.reason}")
+        super().__init__(
+            f"{source}: {where}: {self.reason}" if where else f"{source}: {self.reason}"
+        )
 
 
 class GuardRefusal(HastateError):

@@ -61,7 +61,12 @@ def iter_strings(value: Any, path: str = "$") -> Iterator[tuple[str, str]]:
 
 
 def blank(value: Any) -> bool:
-    return not isinstance(value, str) or not value.strip()
+    return present(value) is None
+
+
+def present(value: Any) -> str | None:
+    """``value`` if it is a non-blank string, else None."""
+    return value if isinstance(value, str) and value.strip() else None
 
 
 # --- clauses and negation -----------------------------------------------------------------

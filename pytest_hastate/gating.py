@@ -85,7 +85,9 @@ def gate_package(
             except InputError as exc:
                 linked = LinkedContract(reference, problem=str(exc))
             else:
-                linked = LinkedContract(reference, findings=tuple(check_contract(contract_doc.data)))
+                linked = LinkedContract(
+                    reference, findings=tuple(check_contract(contract_doc.data))
+                )
     ca_problem: str | None = None
     ca_bundle = data.get("ca_bundle")
     if isinstance(ca_bundle, str):

@@ -29,8 +29,7 @@ CREDENTIAL_ENV_NAMES = {
     "access_key_env": "TOFU_HA_STATE_ACCESS_KEY",
     "secret_key_env": "TOFU_HA_STATE_SECRET_KEY",
 }
-SESSION_TOKEN_ENV = "TOFU_HA_STATE_SESSION_TOKEN"
-
+SESSION_TOKEN_ENV = "TOFU_HA_STATE_SESSION_TOKEN"  # noqa: S105 (a variable name)
 
 
 class _Document(BaseModel):
@@ -53,7 +52,9 @@ class CandidateClass(StrEnum):
         return _POSTURES[self]
 
 
-_POSTURES: dict[CandidateClass, Literal["primary", "acceptable", "conditional", "rejected-final"]] = {
+_POSTURES: dict[
+    CandidateClass, Literal["primary", "acceptable", "conditional", "rejected-final"]
+] = {
     CandidateClass.DEDICATED: "primary",
     CandidateClass.MANAGED: "acceptable",
     CandidateClass.CLUSTER_MINIO: "conditional",
@@ -227,13 +228,10 @@ class Verdict(_Document):
     criteria: dict[str, Literal["passed", "failed", "skipped", "missing"]]
 
 
-VERDICT_SCHEMA = "pytest_hastate.verdict.v1"
-
-
 class VerdictRecord(_Document):
     """What ``<evidence-dir>/verdict.json`` holds."""
 
-    verdict_schema: Literal["pytest_hastate.verdict.v1"] = VERDICT_SCHEMA
+    verdict_schema: Literal["pytest_hastate.verdict.v1"] = "pytest_hastate.verdict.v1"
     verdict: Status
     reasons: list[str]
     criteria: dict[str, Literal["passed", "failed", "skipped", "missing"]]

@@ -21,6 +21,7 @@ from pytest_hastate.findings import (
     inline_secrets,
     iter_strings,
     negated,
+    present,
     quote,
 )
 from pytest_hastate.models import (
@@ -77,18 +78,22 @@ class PackageLinks:
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _CACHE_TOKENS = frozenset({"attic", "bazel", "bcr", "bzlmod", "rbe", "cas", "cache", "nix"})
-_CACHE_SURFACE = re.compile(
-    r"\b(attic|bazel|nix-cache|bcr|bzlmod|rbe|cas|action-cache)\b", re.I
-)
+_CACHE_SURFACE = re.compile(r"\b(attic|bazel|nix-cache|bcr|bzlmod|rbe|cas|action-cache)\b", re.I)
 _INTERIM_HOST = re.compile(r"attic-rustfs|nix-cache\.svc", re.I)
 _IN_CLUSTER_HOST = re.compile(r"\.svc(\.cluster\.local)?$|\.svc\.", re.I)
 _LOCKFILE = re.compile(r"use_lockfile", re.I)
 
 MAINTENANCE_METHODS = (
-    ("restart_or_managed_maintenance", re.compile(r"restart|maintenance|managed|upgrade", re.I),
-     "a restart or managed-maintenance method"),
-    ("node_or_failure_domain", re.compile(r"node|failure[- ]domain|zone|quorum", re.I),
-     "a node or failure-domain method"),
+    (
+        "restart_or_managed_maintenance",
+        re.compile(r"restart|maintenance|managed|upgrade", re.I),
+        "a restart or managed-maintenance method",
+    ),
+    (
+        "node_or_failure_domain",
+        re.compile(r"node|failure[- ]domain|zone|quorum", re.I),
+        "a node or failure-domain method",
+    ),
 )
 OBSERVABILITY_SIGNALS = (
     ("failed auth", re.compile(r"auth", re.I)),
@@ -197,7 +202,13 @@ def check_package(
         for path, text in iter_strings(data):
             for sentinel in TEMPLATE_SENTINELS:
                 if sentinel in text.lower():
-                    add(Finding("P02", path, f"template sentinel {sentinel!r} left in (fill it, or pass --allow-template for a template)"))
+                    add(
+                        Finding(
+                            "P02",
+                            path,
+                            f"template sentinel {sentinel!r} left in (fill it, or pass --allow-template for a template)",
+                        )
+                    )
                     break
 
     # P03 no inline secrets.
@@ -205,8 +216,8 @@ def check_package(
         add(Finding("P03", path, reason))
 
     # P04 endpoints.
-    endpoint = data.get("endpoint_url")
-    if blank(endpoint):
+    endpoint = present(data.get("endpoint_url"))
+    if endpoint is None:
         add(Finding("P04", "$.endpoint_url", "required field is missing or blank"))
     else:
         problem = endpoint_problem(endpoint)
@@ -221,7 +232,13 @@ def check_package(
                 add(Finding("P04", f"$.ha_endpoints[{index}]", problem))
             key = url.rstrip("/").lower() if isinstance(url, str) else ""
             if key in seen:
-                add(Finding("P04", f"$.ha_endpoints[{index}]", "duplicate endpoint (independence cannot be counted twice)"))
+                add(
+                    Finding(
+                        "P04",
+                        f"$.ha_endpoints[{index}]",
+                        "duplicate endpoint (independence cannot be counted twice)",
+                    )
+                )
             seen.add(key)
         if isinstance(endpoint, str) and endpoint.rstrip("/").lower() not in seen:
             add(Finding("P04", "$.ha_endpoints", "must include endpoint_url"))
@@ -238,24 +255,44 @@ def check_package(
                 add(Finding("P05", f"$.credential_injection.{part}", f"must name {expected}"))
 
     # P06 scratch bucket and scratch prefix.
-    bucket = data.get("scratch_bucket")
+    bucket = present(data.get("scratch_bucket"))
     denials = data.get("protected_state_denials")
     denial_texts = [d for d in denials if isinstance(d, str)] if isinstance(denials, list) else []
-    if blank(bucket):
+    if bucket is None:
         add(Finding("P06", "$.scratch_bucket", "required field is missing or blank"))
     else:
         problem = bucket_name_problem(bucket)
         if problem:
             add(Finding("P06", "$.scratch_bucket", problem))
         elif len(bucket) + PROBE_SUFFIX_LENGTH > 63:
-            add(Finding("P06", "$.scratch_bucket", f"too long: the probe bucket '<scratch_bucket>-probe-<8 hex>' must stay within 63 characters (use at most {63 - PROBE_SUFFIX_LENGTH})"))
+            add(
+                Finding(
+                    "P06",
+                    "$.scratch_bucket",
+                    f"too long: the probe bucket '<scratch_bucket>-probe-<8 hex>' must stay within 63 characters (use at most {63 - PROBE_SUFFIX_LENGTH})",
+                )
+            )
         if bucket.lower() == PROTECTED_BUCKET:
             add(Finding("P06", "$.scratch_bucket", "is the active tofu-state bucket"))
-        elif any(re.match(rf"deny\s+{re.escape(bucket)}(\s|/|$)", d.strip(), re.I) for d in denial_texts):
-            add(Finding("P06", "$.scratch_bucket", "is a protected target listed in protected_state_denials"))
+        elif any(
+            re.match(rf"deny\s+{re.escape(bucket)}(\s|/|$)", d.strip(), re.I) for d in denial_texts
+        ):
+            add(
+                Finding(
+                    "P06",
+                    "$.scratch_bucket",
+                    "is a protected target listed in protected_state_denials",
+                )
+            )
         tokens = set(re.split(r"[-.]", bucket.lower()))
         if tokens & _CACHE_TOKENS:
-            add(Finding("P06", "$.scratch_bucket", f"names a cache/RBE surface ({', '.join(sorted(tokens & _CACHE_TOKENS))})"))
+            add(
+                Finding(
+                    "P06",
+                    "$.scratch_bucket",
+                    f"names a cache/RBE surface ({', '.join(sorted(tokens & _CACHE_TOKENS))})",
+                )
+            )
     prefix = data.get("scratch_prefix")
     if prefix is not None and isinstance(prefix, str):
         problem = scratch_prefix_problem(prefix)
@@ -271,12 +308,21 @@ def check_package(
         missing = [verb for verb in POLICY_VERBS if verb not in text]
         if missing:
             add(Finding("P07", "$.scratch_bucket_policy", f"does not allow {', '.join(missing)}"))
-        if isinstance(bucket, str) and bucket and bucket.lower() not in text:
+        if bucket is not None and bucket.lower() not in text:
             add(Finding("P07", "$.scratch_bucket_policy", "does not name the scratch bucket"))
         for index, entry in enumerate(policy):
-            if isinstance(entry, str) and re.search(r"(?<![\w-])tofu-state(?![\w-])", entry, re.I):
-                if not re.search(r"\bdeny\b|\bdenied\b|\bno access\b", entry, re.I):
-                    add(Finding("P07", f"$.scratch_bucket_policy[{index}]", "mentions tofu-state without denying it"))
+            if (
+                isinstance(entry, str)
+                and re.search(r"(?<![\w-])tofu-state(?![\w-])", entry, re.I)
+                and not re.search(r"\bdeny\b|\bdenied\b|\bno access\b", entry, re.I)
+            ):
+                add(
+                    Finding(
+                        "P07",
+                        f"$.scratch_bucket_policy[{index}]",
+                        "mentions tofu-state without denying it",
+                    )
+                )
 
     # P08 protected state denials.
     if not denial_texts:
@@ -284,12 +330,32 @@ def check_package(
     else:
         for index, entry in enumerate(denial_texts):
             if not entry.strip().lower().startswith("deny "):
-                add(Finding("P08", f"$.protected_state_denials[{index}]", "entry does not start with 'deny'"))
-        if not any(re.match(rf"deny\s+{PROTECTED_BUCKET}(\s+bucket)?\s*$", d.strip(), re.I) for d in denial_texts):
-            add(Finding("P08", "$.protected_state_denials", "does not deny the active tofu-state bucket"))
+                add(
+                    Finding(
+                        "P08",
+                        f"$.protected_state_denials[{index}]",
+                        "entry does not start with 'deny'",
+                    )
+                )
+        if not any(
+            re.match(rf"deny\s+{PROTECTED_BUCKET}(\s+bucket)?\s*$", d.strip(), re.I)
+            for d in denial_texts
+        ):
+            add(
+                Finding(
+                    "P08", "$.protected_state_denials", "does not deny the active tofu-state bucket"
+                )
+            )
         for key in PROTECTED_STATE_KEYS:
-            if not any(re.match(rf"deny\s+(\S+/)?{re.escape(key)}\s*$", d.strip(), re.I) for d in denial_texts):
-                add(Finding("P08", "$.protected_state_denials", f"does not deny the protected key {key}"))
+            if not any(
+                re.match(rf"deny\s+(\S+/)?{re.escape(key)}\s*$", d.strip(), re.I)
+                for d in denial_texts
+            ):
+                add(
+                    Finding(
+                        "P08", "$.protected_state_denials", f"does not deny the protected key {key}"
+                    )
+                )
 
     # P09 recovery, locking, backend options.
     recovery = data.get("bucket_recovery")
@@ -299,17 +365,25 @@ def check_package(
         for part in ("versioning", "retention_or_backup", "restore_test"):
             if blank(recovery.get(part)):
                 add(Finding("P09", f"$.bucket_recovery.{part}", "is not stated"))
-    locking = data.get("state_locking")
-    if blank(locking) or affirmed(locking, _LOCKFILE) is None:
-        add(Finding("P09", "$.state_locking", "must require the OpenTofu S3 backend's use_lockfile"))
+    locking = present(data.get("state_locking"))
+    if locking is None or affirmed(locking, _LOCKFILE) is None:
+        add(
+            Finding("P09", "$.state_locking", "must require the OpenTofu S3 backend's use_lockfile")
+        )
     options = data.get("backend_options")
     if isinstance(options, Mapping):
         for key, value in options.items():
-            expected = BACKEND_OPTION_TYPES.get(key)
-            if expected is None:
-                add(Finding("P09", f"$.backend_options.{key}", "not a backend setting a package may set (bucket, key, region, endpoints, locking, credentials and TLS come from the proof)"))
-            elif type(value) is not expected:
-                add(Finding("P09", f"$.backend_options.{key}", f"must be a {expected.__name__}"))
+            option_type = BACKEND_OPTION_TYPES.get(key)
+            if option_type is None:
+                add(
+                    Finding(
+                        "P09",
+                        f"$.backend_options.{key}",
+                        "not a backend setting a package may set (bucket, key, region, endpoints, locking, credentials and TLS come from the proof)",
+                    )
+                )
+            elif type(value) is not option_type:
+                add(Finding("P09", f"$.backend_options.{key}", f"must be a {option_type.__name__}"))
 
     # P10 maintenance proof and HA semantics.
     maintenance = data.get("maintenance_proof")
@@ -317,12 +391,22 @@ def check_package(
         add(Finding("P10", "$.maintenance_proof", "maintenance proof is not defined"))
     else:
         for part, pattern, what in MAINTENANCE_METHODS:
-            value = maintenance.get(part)
-            if blank(value) or not pattern.search(value):
+            value = present(maintenance.get(part))
+            if value is None or not pattern.search(value):
                 add(Finding("P10", f"$.maintenance_proof.{part}", f"must name {what}"))
     semantics = data.get("ha_semantics")
-    if isinstance(semantics, Mapping) and semantics.get("kind") == "managed" and blank(semantics.get("reference")):
-        add(Finding("P10", "$.ha_semantics.reference", "managed HA semantics need a documentation reference"))
+    if (
+        isinstance(semantics, Mapping)
+        and semantics.get("kind") == "managed"
+        and blank(semantics.get("reference"))
+    ):
+        add(
+            Finding(
+                "P10",
+                "$.ha_semantics.reference",
+                "managed HA semantics need a documentation reference",
+            )
+        )
 
     # P11 observability.
     observability = data.get("observability")
@@ -343,7 +427,13 @@ def check_package(
                 add(Finding("P12", "$.authority_separation", f"does not separate {what}"))
         for index, entry in enumerate(separation):
             if isinstance(entry, str) and _CACHE_SURFACE.search(entry) and not negated(entry):
-                add(Finding("P12", f"$.authority_separation[{index}]", f"does not separate: {quote(entry)}"))
+                add(
+                    Finding(
+                        "P12",
+                        f"$.authority_separation[{index}]",
+                        f"does not separate: {quote(entry)}",
+                    )
+                )
     for key, value in data.items():
         if key in _P12_EXEMPT:
             continue
@@ -359,10 +449,26 @@ def check_package(
     else:
         flags = ("--endpoint-package", "--run-disposable-tofu", "--use-lockfile")
         if not any(isinstance(c, str) and all(f in c.split() for f in flags) for c in commands):
-            add(Finding("P13", "$.proof_commands", "no proof command runs with --endpoint-package --run-disposable-tofu --use-lockfile"))
+            add(
+                Finding(
+                    "P13",
+                    "$.proof_commands",
+                    "no proof command runs with --endpoint-package --run-disposable-tofu --use-lockfile",
+                )
+            )
         for index, command in enumerate(commands):
-            if isinstance(command, str) and "--run-disposable-tofu" in command.split() and "--use-lockfile" not in command.split():
-                add(Finding("P13", f"$.proof_commands[{index}]", "--run-disposable-tofu without --use-lockfile (endpoint readiness cannot skip state locking)"))
+            if (
+                isinstance(command, str)
+                and "--run-disposable-tofu" in command.split()
+                and "--use-lockfile" not in command.split()
+            ):
+                add(
+                    Finding(
+                        "P13",
+                        f"$.proof_commands[{index}]",
+                        "--run-disposable-tofu without --use-lockfile (endpoint readiness cannot skip state locking)",
+                    )
+                )
 
     # P14 the candidate contract.
     reference = data.get("candidate_contract")

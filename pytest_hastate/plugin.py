@@ -39,11 +39,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for spec in OPTIONS:
         env = f" [env {spec.env}, ini hastate_{spec.dest[8:]}]"
         if spec.kind == "flag":
-            group.addoption(spec.flag, action="store_true", default=False, dest=spec.dest, help=spec.help + env)
+            group.addoption(
+                spec.flag, action="store_true", default=False, dest=spec.dest, help=spec.help + env
+            )
             parser.addini(spec.dest, spec.help, type="bool", default=False)
         else:
             metavar = "PATH" if spec.kind == "path" else spec.name.split("-")[-1].upper()
-            group.addoption(spec.flag, action="store", default=None, dest=spec.dest, metavar=metavar, help=spec.help + env)
+            group.addoption(
+                spec.flag,
+                action="store",
+                default=None,
+                dest=spec.dest,
+                metavar=metavar,
+                help=spec.help + env,
+            )
             parser.addini(spec.dest, spec.help, type="string", default="")
 
 
@@ -102,7 +111,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for mark in item.iter_markers(CRITERION_MARKER):
             for cid in mark.args:
                 if not isinstance(cid, str) or not CRITERION_ID.match(cid):
-                    raise pytest.UsageError(f"{PREFIX}: {item.nodeid}: invalid criterion id {cid!r}")
+                    raise pytest.UsageError(
+                        f"{PREFIX}: {item.nodeid}: invalid criterion id {cid!r}"
+                    )
                 criteria.append(cid)
         steps = {m.name for m in item.iter_markers() if m.name in STEP_MARKERS}
         proofs_seen = proofs_seen or bool(criteria or steps)
@@ -187,7 +198,9 @@ def _decide(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
     verdict = decide(inputs)
     verdict = verdict.model_copy(update={"reasons": [run.redact(r) for r in verdict.reasons]})
     run.verdict = verdict
-    run.exit_code = exit_code(verdict.status, expect_interim=s.expect_interim, pytest_exit=exitstatus)
+    run.exit_code = exit_code(
+        verdict.status, expect_interim=s.expect_interim, pytest_exit=exitstatus
+    )
     package = run.endpoint_package()
     record = VerdictRecord(
         verdict=verdict.status,
@@ -220,7 +233,9 @@ def _summarise(run: ProofRun, terminalreporter: pytest.TerminalReporter) -> None
     if run.verdict is None:
         return
     verdict = run.verdict
-    colour = {"GO": {"green": True}, "STOP": {"red": True}}.get(verdict.status.value, {"yellow": True})
+    colour = {"GO": {"green": True}, "STOP": {"red": True}}.get(
+        verdict.status.value, {"yellow": True}
+    )
     terminalreporter.write_sep("=", f"hastate verdict: {verdict.status.value}", bold=True, **colour)
     for reason in verdict.reasons:
         terminalreporter.write_line(f"  - {reason}")
@@ -229,4 +244,3 @@ def _summarise(run: ProofRun, terminalreporter: pytest.TerminalReporter) -> None
         f"hastate: run {run.settings.run_id}, phase {run.settings.phase}, exit code {run.exit_code}"
         + (f", written to {where}" if where else "")
     )
-

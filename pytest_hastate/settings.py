@@ -57,24 +57,57 @@ class OptionSpec:
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("endpoint-package", "path", "the non-secret endpoint package JSON (required for live steps)"),
+    OptionSpec(
+        "endpoint-package", "path", "the non-secret endpoint package JSON (required for live steps)"
+    ),
     OptionSpec("contract", "path", "a standalone candidate contract JSON for the static gate"),
-    OptionSpec("allow-template", "flag", "accept template sentinels (replace-me, example.invalid) in the package gate"),
-    OptionSpec("run-disposable-tofu", "flag", "include proof step 3 (disposable OpenTofu); requires --use-lockfile"),
-    OptionSpec("use-lockfile", "flag", "run OpenTofu with use_lockfile = true (the native S3 lockfile)"),
-    OptionSpec("tofu-binary", "text", "OpenTofu binary; default tofu, falling back to terraform", default="tofu"),
-    OptionSpec("phase", "text", "phase label (baseline, post-maintenance, post-failure-domain, ...)"),
+    OptionSpec(
+        "allow-template",
+        "flag",
+        "accept template sentinels (replace-me, example.invalid) in the package gate",
+    ),
+    OptionSpec(
+        "run-disposable-tofu",
+        "flag",
+        "include proof step 3 (disposable OpenTofu); requires --use-lockfile",
+    ),
+    OptionSpec(
+        "use-lockfile", "flag", "run OpenTofu with use_lockfile = true (the native S3 lockfile)"
+    ),
+    OptionSpec(
+        "tofu-binary",
+        "text",
+        "OpenTofu binary; default tofu, falling back to terraform",
+        default="tofu",
+    ),
+    OptionSpec(
+        "phase", "text", "phase label (baseline, post-maintenance, post-failure-domain, ...)"
+    ),
     OptionSpec("checkpoint-file", "path", "write the checkpoint here"),
-    OptionSpec("keep-scratch-bucket", "flag", "keep the durability sample and bucket for a later verify"),
+    OptionSpec(
+        "keep-scratch-bucket", "flag", "keep the durability sample and bucket for a later verify"
+    ),
     OptionSpec("verify-existing", "flag", "post-maintenance verify of --from-checkpoint"),
     OptionSpec("from-checkpoint", "path", "the checkpoint of an earlier phase"),
-    OptionSpec("maintenance-event", "text", "what happened between phases", choices=MAINTENANCE_EVENTS),
-    OptionSpec("cleanup-checkpoint", "flag", "delete the scratch objects recorded in --from-checkpoint"),
-    OptionSpec("delete-scratch-bucket", "flag", "with --cleanup-checkpoint: delete the bucket if this product created it"),
+    OptionSpec(
+        "maintenance-event", "text", "what happened between phases", choices=MAINTENANCE_EVENTS
+    ),
+    OptionSpec(
+        "cleanup-checkpoint", "flag", "delete the scratch objects recorded in --from-checkpoint"
+    ),
+    OptionSpec(
+        "delete-scratch-bucket",
+        "flag",
+        "with --cleanup-checkpoint: delete the bucket if this product created it",
+    ),
     OptionSpec("credential-boundary-check", "flag", "run proof step 2a only"),
-    OptionSpec("dry-run", "flag", "validate and render everything; no network, no OpenTofu; never GO"),
+    OptionSpec(
+        "dry-run", "flag", "validate and render everything; no network, no OpenTofu; never GO"
+    ),
     OptionSpec("expect-interim", "flag", "INTERIM_ONLY is the expected outcome (exit 0 on it)"),
-    OptionSpec("evidence-dir", "path", "where verdict.json, checkpoints and logs go", default="evidence"),
+    OptionSpec(
+        "evidence-dir", "path", "where verdict.json, checkpoints and logs go", default="evidence"
+    ),
 )
 BY_NAME: Mapping[str, OptionSpec] = {o.name: o for o in OPTIONS}
 
@@ -178,7 +211,9 @@ def resolve(
     """
     values: dict[str, Any] = {}
     for spec in OPTIONS:
-        values[spec.dest.removeprefix("hastate_")] = _one(spec, cli, ini, env, invocation_dir, ini_dir)
+        values[spec.dest.removeprefix("hastate_")] = _one(
+            spec, cli, ini, env, invocation_dir, ini_dir
+        )
     mode = _mode(values)
     phase = values["phase"] or DEFAULT_PHASE[mode]
     if not PHASE_PATTERN.match(phase):
@@ -236,13 +271,36 @@ def _mode(v: Mapping[str, Any]) -> Mode:
         if flag and not requirement:
             raise SettingsError(f"{what} needs {required}")
 
-    need(v["run_disposable_tofu"], "--run-disposable-tofu", v["use_lockfile"],
-         "--use-lockfile (endpoint readiness cannot skip state locking)")
-    need(v["delete_scratch_bucket"], "--delete-scratch-bucket", v["cleanup_checkpoint"], "--cleanup-checkpoint")
-    need(v["keep_scratch_bucket"], "--keep-scratch-bucket", v["checkpoint_file"] is not None,
-         "--checkpoint-file PATH (the kept sample must be recorded)")
-    need(v["verify_existing"], "--verify-existing", v["from_checkpoint"] is not None, "--from-checkpoint PATH")
-    need(v["cleanup_checkpoint"], "--cleanup-checkpoint", v["from_checkpoint"] is not None, "--from-checkpoint PATH")
+    need(
+        v["run_disposable_tofu"],
+        "--run-disposable-tofu",
+        v["use_lockfile"],
+        "--use-lockfile (endpoint readiness cannot skip state locking)",
+    )
+    need(
+        v["delete_scratch_bucket"],
+        "--delete-scratch-bucket",
+        v["cleanup_checkpoint"],
+        "--cleanup-checkpoint",
+    )
+    need(
+        v["keep_scratch_bucket"],
+        "--keep-scratch-bucket",
+        v["checkpoint_file"] is not None,
+        "--checkpoint-file PATH (the kept sample must be recorded)",
+    )
+    need(
+        v["verify_existing"],
+        "--verify-existing",
+        v["from_checkpoint"] is not None,
+        "--from-checkpoint PATH",
+    )
+    need(
+        v["cleanup_checkpoint"],
+        "--cleanup-checkpoint",
+        v["from_checkpoint"] is not None,
+        "--from-checkpoint PATH",
+    )
     if v["from_checkpoint"] is not None and not (v["verify_existing"] or v["cleanup_checkpoint"]):
         raise SettingsError("--from-checkpoint needs --verify-existing or --cleanup-checkpoint")
 
@@ -257,12 +315,22 @@ def _mode(v: Mapping[str, Any]) -> Mode:
         if on
     ]
     if len(selected) > 1:
-        raise SettingsError(f"{selected[0][0]} and {selected[1][0]} select different modes; run them separately")
+        raise SettingsError(
+            f"{selected[0][0]} and {selected[1][0]} select different modes; run them separately"
+        )
     if v["maintenance_event"] is not None and not v["verify_existing"]:
-        raise SettingsError("--maintenance-event is declared with --verify-existing (the post-maintenance run)")
-    if v["checkpoint_file"] is not None and (v["verify_existing"] or v["cleanup_checkpoint"] or v["credential_boundary_check"]):
-        raise SettingsError("--checkpoint-file is for the live and pre-maintenance runs; later phases update --from-checkpoint")
-    if v["run_disposable_tofu"] and (v["verify_existing"] or v["cleanup_checkpoint"] or v["credential_boundary_check"]):
+        raise SettingsError(
+            "--maintenance-event is declared with --verify-existing (the post-maintenance run)"
+        )
+    if v["checkpoint_file"] is not None and (
+        v["verify_existing"] or v["cleanup_checkpoint"] or v["credential_boundary_check"]
+    ):
+        raise SettingsError(
+            "--checkpoint-file is for the live and pre-maintenance runs; later phases update --from-checkpoint"
+        )
+    if v["run_disposable_tofu"] and (
+        v["verify_existing"] or v["cleanup_checkpoint"] or v["credential_boundary_check"]
+    ):
         raise SettingsError(f"--run-disposable-tofu cannot be combined with {selected[0][0]}")
     if selected and v["endpoint_package"] is None:
         raise SettingsError(f"{selected[0][0]} needs --endpoint-package PATH")
@@ -283,9 +351,7 @@ def _check_markexpr(markexpr: str, settings: Settings) -> None:
         if marker in STEP_MARKERS and marker not in settings.steps:
             flags = MARKER_FLAGS.get(marker, "")
             hint = f" (it runs with {flags})" if flags else ""
-            raise SettingsError(
-                f"-m {marker} selects no test in {settings.mode.value} mode{hint}"
-            )
+            raise SettingsError(f"-m {marker} selects no test in {settings.mode.value} mode{hint}")
 
 
 def env_snapshot() -> dict[str, str]:

@@ -34,47 +34,99 @@ class Criterion:
 
 
 _LIVE = "run the live proof: pytest proofs/ --endpoint-package PACKAGE"
-_TOFU = "run the live proof with --run-disposable-tofu --use-lockfile and an OpenTofu >= 1.10 (or Terraform >= 1.11) binary"
+_TOFU = (
+    "run the live proof with --run-disposable-tofu --use-lockfile and an OpenTofu >= 1.10 "
+    "(or Terraform >= 1.11) binary"
+)
 
 CATALOGUE: tuple[Criterion, ...] = (
-    Criterion("static.contract", "1 static contract", "the candidate contract passes C01-C12",
-              "give --contract FILE or --endpoint-package FILE"),
-    Criterion("static.package", "1 static contract", "the endpoint package passes P01-P14",
-              "give --endpoint-package FILE"),
-    Criterion("boundary.scoped", "2a credential boundary",
-              "proof credentials see the scratch bucket and not tofu-state", _LIVE),
+    Criterion(
+        "static.contract",
+        "1 static contract",
+        "the candidate contract passes C01-C12",
+        "give --contract FILE or --endpoint-package FILE",
+    ),
+    Criterion(
+        "static.package",
+        "1 static contract",
+        "the endpoint package passes P01-P14",
+        "give --endpoint-package FILE",
+    ),
+    Criterion(
+        "boundary.scoped",
+        "2a credential boundary",
+        "proof credentials see the scratch bucket and not tofu-state",
+        _LIVE,
+    ),
     Criterion("scratch.bucket", "2b scratch S3", "the scratch bucket exists or was created", _LIVE),
-    Criterion("scratch.versioning", "2b scratch S3", "versioning is enabled on the scratch bucket", _LIVE),
+    Criterion(
+        "scratch.versioning", "2b scratch S3", "versioning is enabled on the scratch bucket", _LIVE
+    ),
     Criterion("scratch.object_cycle", "2b scratch S3", "put/head/get/delete of an object", _LIVE),
-    Criterion("scratch.conditional_write", "2b scratch S3",
-              "If-None-Match refuses a second writer, one winner in a race", _LIVE),
-    Criterion("scratch.index_consistency", "2b scratch S3",
-              "ListBuckets, HeadBucket and ListObjectsV2 agree on every endpoint", _LIVE),
-    Criterion("scratch.bucket_lifecycle", "2b scratch S3", "a fresh bucket's full lifecycle", _LIVE),
-    Criterion("endpoints.independent", "2b scratch S3",
-              "at least two independent endpoints served the proof",
-              "list at least two endpoints of the same backend in ha_endpoints"),
-    Criterion("tofu.version", "3 disposable OpenTofu", "the binary supports the native S3 lockfile", _TOFU),
+    Criterion(
+        "scratch.conditional_write",
+        "2b scratch S3",
+        "If-None-Match refuses a second writer, one winner in a race",
+        _LIVE,
+    ),
+    Criterion(
+        "scratch.index_consistency",
+        "2b scratch S3",
+        "ListBuckets, HeadBucket and ListObjectsV2 agree on every endpoint",
+        _LIVE,
+    ),
+    Criterion(
+        "scratch.bucket_lifecycle", "2b scratch S3", "a fresh bucket's full lifecycle", _LIVE
+    ),
+    Criterion(
+        "endpoints.independent",
+        "2b scratch S3",
+        "at least two independent endpoints served the proof",
+        "list at least two endpoints of the same backend in ha_endpoints",
+    ),
+    Criterion(
+        "tofu.version", "3 disposable OpenTofu", "the binary supports the native S3 lockfile", _TOFU
+    ),
     Criterion("tofu.init", "3 disposable OpenTofu", "init against the scratch backend", _TOFU),
     Criterion("tofu.first_write", "3 disposable OpenTofu", "apply writes state", _TOFU),
     Criterion("tofu.readback", "3 disposable OpenTofu", "output -json reads the state back", _TOFU),
-    Criterion("tofu.noop_plan", "3 disposable OpenTofu", "plan -detailed-exitcode is a no-op", _TOFU),
-    Criterion("tofu.lock_contention", "3 disposable OpenTofu", "a held lock stops a second run", _TOFU),
+    Criterion(
+        "tofu.noop_plan", "3 disposable OpenTofu", "plan -detailed-exitcode is a no-op", _TOFU
+    ),
+    Criterion(
+        "tofu.lock_contention", "3 disposable OpenTofu", "a held lock stops a second run", _TOFU
+    ),
     Criterion("tofu.lock_release", "3 disposable OpenTofu", "no stale lock; relock works", _TOFU),
-    Criterion("tofu.restore", "3 disposable OpenTofu", "state restored from a previous version", _TOFU),
-    Criterion("maintenance.checkpoint", "4 restart checkpoint", "durability sample and checkpoint written",
-              "run with --keep-scratch-bucket --checkpoint-file PATH before maintenance"),
-    Criterion("maintenance.verified", "5 verify", "the sample survived maintenance byte for byte",
-              "after maintenance, run with --verify-existing --from-checkpoint PATH"),
-    Criterion("maintenance.endpoint_loss_observed", "5 verify", "an endpoint was down during verify",
-              "verify while an endpoint or node is lost, or declare --maintenance-event"),
-    Criterion("cleanup.complete", "6 cleanup", "every scratch object of the run is gone",
-              "run with --cleanup-checkpoint --from-checkpoint PATH"),
+    Criterion(
+        "tofu.restore", "3 disposable OpenTofu", "state restored from a previous version", _TOFU
+    ),
+    Criterion(
+        "maintenance.checkpoint",
+        "4 restart checkpoint",
+        "durability sample and checkpoint written",
+        "run with --keep-scratch-bucket --checkpoint-file PATH before maintenance",
+    ),
+    Criterion(
+        "maintenance.verified",
+        "5 verify",
+        "the sample survived maintenance byte for byte",
+        "after maintenance, run with --verify-existing --from-checkpoint PATH",
+    ),
+    Criterion(
+        "maintenance.endpoint_loss_observed",
+        "5 verify",
+        "an endpoint was down during verify",
+        "verify while an endpoint or node is lost, or declare --maintenance-event",
+    ),
+    Criterion(
+        "cleanup.complete",
+        "6 cleanup",
+        "every scratch object of the run is gone",
+        "run with --cleanup-checkpoint --from-checkpoint PATH",
+    ),
 )
 BY_ID: Mapping[str, Criterion] = {c.id: c for c in CATALOGUE}
-REQUIRED_FOR_GO: tuple[str, ...] = tuple(
-    c.id for c in CATALOGUE if c.step[0] in "123"
-)
+REQUIRED_FOR_GO: tuple[str, ...] = tuple(c.id for c in CATALOGUE if c.step[0] in "123")
 LOSS_EVENTS = frozenset({"endpoint-loss", "node-loss"})
 
 _RANK = {Outcome.FAILED: 2, Outcome.SKIPPED: 1, Outcome.PASSED: 0}
@@ -96,10 +148,9 @@ def combined(inputs: VerdictInputs) -> dict[str, CriterionResult]:
         failed = [r for r in both if r.outcome is Outcome.FAILED]
         if failed:
             merged[cid] = fold(failed)
-        elif inputs.results.get(cid) is not None:
-            merged[cid] = inputs.results[cid]  # this run's word on a criterion it re-ran
         else:
-            merged[cid] = both[0]
+            # This run's word on a criterion it re-ran, else the carried one.
+            merged[cid] = both[-1]
     return merged
 
 
@@ -112,7 +163,9 @@ def _ha_proven(results: Mapping[str, CriterionResult], inputs: VerdictInputs) ->
     by_endpoints = (
         passed("endpoints.independent")
         and verified
-        and (passed("maintenance.endpoint_loss_observed") or inputs.maintenance_event in LOSS_EVENTS)
+        and (
+            passed("maintenance.endpoint_loss_observed") or inputs.maintenance_event in LOSS_EVENTS
+        )
     )
     semantics = inputs.ha_semantics
     by_managed = (
@@ -136,7 +189,9 @@ def decide(inputs: VerdictInputs) -> Verdict:
         if result.outcome is Outcome.FAILED:
             stop_reasons.append(f"{cid} failed: {result.message or 'no message'}")
     stop_reasons += [f"scratch guard refused {target}" for target in inputs.guard_refusals]
-    stop_reasons += [f"failure outside any criterion: {text}" for text in inputs.unattributed_failures]
+    stop_reasons += [
+        f"failure outside any criterion: {text}" for text in inputs.unattributed_failures
+    ]
     stop_reasons += [f"static stop condition: {text}" for text in inputs.static_stop_conditions]
     if stop_reasons:
         return Verdict(status=Status.STOP, reasons=stop_reasons, criteria=criteria)  # type: ignore[arg-type]
@@ -150,18 +205,19 @@ def decide(inputs: VerdictInputs) -> Verdict:
         reasons.append("no criterion ran")
     missing: dict[str, list[str]] = {}
     for cid in REQUIRED_FOR_GO:
-        result = results.get(cid)
-        if result is None:
+        required = results.get(cid)
+        if required is None:
             missing.setdefault(BY_ID[cid].how_to_prove, []).append(cid)
-        elif result.outcome is Outcome.SKIPPED:
-            reasons.append(f"{cid} skipped, not proven: {result.message or 'no reason given'}")
+        elif required.outcome is Outcome.SKIPPED:
+            reasons.append(f"{cid} skipped, not proven: {required.message or 'no reason given'}")
     for how, ids in missing.items():
         reasons.append(f"not proven: {', '.join(ids)} ({how})")
     if not _ha_proven(results, inputs):
         reasons.append(
             "HA not proven: needs endpoints.independent and maintenance.verified after an "
             "endpoint or node loss (observed, or --maintenance-event endpoint-loss|node-loss), "
-            "or ha_semantics.kind=managed with a reference and a verify after a declared managed event"
+            "or ha_semantics.kind=managed with a reference and a verify after a declared managed "
+            "event"
         )
     for cid, result in results.items():
         if cid not in REQUIRED_FOR_GO and result.outcome is Outcome.SKIPPED:

@@ -1,0 +1,48 @@
+# Operator entry points of pytest-hastate. `just --list` shows them all.
+# `just` itself comes from the rust-just wheel (pip install -e '.[lab]').
+
+set positional-arguments
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+venv_python := justfile_directory() / ".venv/bin/python"
+python := if path_exists(venv_python) == "true" { venv_python } else { "python3" }
+selected_contract := "contracts/ha-opentofu-state-managed-s3-candidate.json"
+
+# List the recipes.
+default:
+    @just --list
+
+# Contract gate (C01-C12): just ha-state-candidate-static-gate --contract FILE
+ha-state-candidate-static-gate *args:
+    {{ python }} -m pytest_hastate gate contract "$@"
+
+# Contract gate on the selected candidate artifact.
+ha-state-selected-candidate-static-gate:
+    {{ python }} -m pytest_hastate gate contract {{ selected_contract }}
+
+# Endpoint package gate (P01-P14): just ha-state-endpoint-package-gate --package FILE [--allow-template]
+ha-state-endpoint-package-gate *args:
+    {{ python }} -m pytest_hastate gate package "$@"
+
+# The proof suite: just ha-state-candidate-proof --endpoint-package FILE [--run-disposable-tofu --use-lockfile] ...
+ha-state-candidate-proof *args:
+    {{ python }} -m pytest proofs/ "$@"
+
+# The static proof on the selected candidate contract (no network); ends INTERIM_ONLY by design.
+static-proof *args:
+    {{ python }} -m pytest proofs/ -m static --contract {{ selected_contract }} --expect-interim "$@"
+
+# The project's own test suite.
+test *args:
+    {{ python }} -m pytest tests/ "$@"
+
+# ruff and mypy, and the JSON Schemas in sync with the models.
+lint:
+    {{ python }} -m ruff check .
+    {{ python }} -m ruff format --check .
+    {{ python }} -m mypy
+    {{ python }} -m pytest_hastate schema --check
+
+# Regenerate contracts/schema/ from the models.
+schemas:
+    {{ python }} -m pytest_hastate schema
