@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from pytest_hastate.errors import InputError
+from pytest_hastate.findings import SECRET_KEY_NAMES
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -141,9 +142,9 @@ def check_shape(document: LoadedDocument, what: str, model: type[BaseModel]) -> 
 def _reason(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
+        if str(error["loc"][-1]).lower() in SECRET_KEY_NAMES:
+            return "inline secret field: credentials come only from the environment"
         return "unknown field (not part of the document format; check the spelling)"
-    if kind == "literal_error" and error["loc"] and error["loc"][-1] == "non_secret":
-        return "must be true"
     return str(error["msg"])
 
 

@@ -99,7 +99,10 @@ class CandidateContract(_Document):
     protected_state_migration: str
     selected_by: str | None = None
     selected_on: str | None = None
-    non_secret: Literal[True]
+    non_secret: bool = Field(
+        json_schema_extra={"const": True},
+        description="Must be true: the document holds no secret (the gates refuse false).",
+    )
 
 
 class CredentialInjection(_Document):
@@ -152,7 +155,10 @@ class EndpointPackage(_Document):
     observability: list[str]
     authority_separation: list[str]
     proof_commands: list[str]
-    non_secret: Literal[True]
+    non_secret: bool = Field(
+        json_schema_extra={"const": True},
+        description="Must be true: the document holds no secret (the gates refuse false).",
+    )
     # Additions of this project (all optional).
     ha_endpoints: list[str] | None = Field(
         default=None,

@@ -120,6 +120,7 @@ _P12_EXEMPT = frozenset(
         "endpoint_url",
         "ha_endpoints",
         "scratch_bucket",
+        "scratch_bucket_policy",
         "scratch_prefix",
         "candidate_contract",
         "ca_bundle",

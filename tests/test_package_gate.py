@@ -1,0 +1,172 @@
+"""Rules P01-P14: for each rule a package that fails for exactly that rule."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_hastate.gating import gate_package, load_package
+from pytest_hastate.models import EndpointPackage
+from pytest_hastate.package_gate import check_package
+
+from .conftest import REPO, TEMPLATE, public_contract_path, public_template_path
+
+Doc = dict[str, Any]
+
+
+def gate(tmp_path: Path, package: Doc, *, allow_template: bool = False, contract: Doc | None = None) -> set[str]:
+    folder = tmp_path / "pkg"
+    folder.mkdir(exist_ok=True)
+    if contract is None:
+        shutil.copy(public_contract_path(), folder / "contract.json")
+    else:
+        (folder / "contract.json").write_text(json.dumps(contract), "utf-8")
+    path = folder / "package.json"
+    path.write_text(json.dumps(package), "utf-8")
+    run = gate_package(load_package(path), allow_template=allow_template, roots=(tmp_path,))
+    for finding in run.report.findings:
+        assert "\n" not in str(finding)
+    return run.report.rules
+
+
+def test_filled_package_passes(tmp_path: Path, package: Doc) -> None:
+    assert gate(tmp_path, package) == set()
+
+
+def test_public_template_passes_only_with_allow_template(tmp_path: Path) -> None:
+    template = public_template_path()
+    refused = gate_package(load_package(template), allow_template=False, roots=(REPO,))
+    assert refused.report.rules == {"P02"}
+    accepted = gate_package(load_package(template), allow_template=True, roots=(REPO,))
+    assert accepted.report.passed, accepted.report.lines()
+    # Its docs/contracts/... reference resolves to the shipped contract by file name.
+    assert accepted.contract_path == REPO / "contracts" / "ha-opentofu-state-managed-s3-candidate.json"
+
+
+def test_shipped_template_passes_only_with_allow_template() -> None:
+    assert gate_package(load_package(TEMPLATE), allow_template=False, roots=(REPO,)).report.rules == {"P02"}
+    assert gate_package(load_package(TEMPLATE), allow_template=True, roots=(REPO,)).report.passed
+
+
+def _set(path: str, value: Any) -> Callable[[Doc], None]:
+    def apply(doc: Doc) -> None:
+        *parents, last = path.split(".")
+        target = doc
+        for part in parents:
+            target = target[part]
+        target[last] = value
+
+    return apply
+
+
+def _many(*steps: Callable[[Doc], None]) -> Callable[[Doc], None]:
+    def apply(doc: Doc) -> None:
+        for step in steps:
+            step(doc)
+
+    return apply
+
+
+def _drop(field: str, needle: str) -> Callable[[Doc], None]:
+    def apply(doc: Doc) -> None:
+        before = len(doc[field])
+        doc[field] = [e for e in doc[field] if needle not in e]
+        assert len(doc[field]) < before
+
+    return apply
+
+
+def _policy_for(bucket: str) -> Callable[[Doc], None]:
+    return _set("scratch_bucket_policy", [f"allow create/list/read/write/delete for {bucket} only", "deny tofu-state"])
+
+
+FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
+    ("P01", "not non-secret", _set("non_secret", False)),
+    ("P01", "blank region", _set("region", "")),
+    ("P02", "sentinel left", _set("rotation_owner", "replace-me: owners")),
+    ("P02", "example.invalid endpoint", _set("endpoint_url", "https://state.example.invalid")),
+    ("P03", "credential assignment", _set("restore_owner", "ops (AWS_SECRET_ACCESS_KEY=abc)")),
+    ("P03", "private key", _set("restore_owner", "-----BEGIN RSA PRIVATE KEY-----")),
+    ("P04", "plain http", _set("endpoint_url", "http://state-proof.example.com")),
+    ("P04", "interim singleton", _set("endpoint_url", "https://attic-rustfs-hl.nix-cache.svc:9000")),
+    ("P04", "in-cluster host", _set("endpoint_url", "https://minio.staging.svc.cluster.local")),
+    ("P04", "credentials in URL", _set("endpoint_url", "https://user:pw@state-proof.example.com")),
+    ("P04", "ha_endpoints without endpoint_url", _set("ha_endpoints", ["https://b.example.com"])),
+    ("P04", "duplicate ha endpoint", _set("ha_endpoints", ["https://state-proof.example.com", "https://state-proof.example.com/"])),
+    ("P04", "missing CA bundle", _set("ca_bundle", "no-such-ca.pem")),
+    ("P05", "AWS variable names", _set("credential_injection.access_key_env", "AWS_ACCESS_KEY_ID")),
+    ("P06", "invalid bucket name", _many(_set("scratch_bucket", "Bad_Bucket"), _policy_for("bad_bucket"))),
+    ("P06", "cache bucket", _many(_set("scratch_bucket", "attic-cache-proof"), _policy_for("attic-cache-proof"))),
+    ("P06", "denied bucket", _many(_set("scratch_bucket", "spokes"), _policy_for("spokes"))),
+    ("P06", "too long for the probe", _many(_set("scratch_bucket", "a" * 50), _policy_for("a" * 50))),
+    ("P06", "prefix escapes", _set("scratch_prefix", "proof/../attic/")),
+    ("P06", "prefix in a protected stack", _set("scratch_prefix", "attic/proof/")),
+    ("P07", "no delete", _set("scratch_bucket_policy", ["allow create/list/read/write for darkmap-ha-state-proof only"])),
+    ("P07", "tofu-state allowed", _set("scratch_bucket_policy", ["allow create/list/read/write/delete for darkmap-ha-state-proof and tofu-state"])),
+    ("P08", "protected key not denied", _drop("protected_state_denials", "arc-runners/")),
+    ("P08", "tofu-state not denied", _drop("protected_state_denials", "deny tofu-state bucket")),
+    ("P09", "DynamoDB locking", _set("state_locking", "DynamoDB table locking")),
+    ("P09", "backend option sets the bucket", _set("backend_options", {"bucket": "tofu-state"})),
+    ("P09", "backend option wrong type", _set("backend_options", {"use_path_style": "yes"})),
+    ("P09", "insecure TLS option", _set("backend_options", {"insecure": True})),
+    ("P09", "no restore test", _set("bucket_recovery.restore_test", "")),
+    ("P10", "no node method", _set("maintenance_proof.node_or_failure_domain", "")),
+    ("P10", "managed without reference", _set("ha_semantics", {"kind": "managed"})),
+    ("P11", "no replication lag", _drop("observability", "replication")),
+    ("P12", "BCR not separated", _drop("authority_separation", "BCR")),
+    ("P12", "claims cache authority", _set("restore_owner", "the Attic cache operators")),
+    ("P13", "disposable without lockfile", _set("proof_commands", ["just ha-state-candidate-proof --endpoint-package p.json --run-disposable-tofu"])),
+    ("P14", "contract missing", _set("candidate_contract", "nowhere.json")),
+]
+
+
+@pytest.mark.parametrize(("rule", "case", "mutate"), FAILING, ids=[f"{r}-{c}" for r, c, _ in FAILING])
+def test_each_rule_fails_alone(tmp_path: Path, package: Doc, rule: str, case: str, mutate: Callable[[Doc], None]) -> None:
+    doc = copy.deepcopy(package)
+    mutate(doc)
+    assert gate(tmp_path, doc) == {rule}
+
+
+def test_every_rule_has_a_failing_case() -> None:
+    assert {r for r, _, _ in FAILING} == {f"P{n:02d}" for n in range(1, 15)}
+
+
+def test_inline_secret_field_at_any_depth_is_p03(package: Doc) -> None:
+    package["maintenance_proof"]["details"] = {"Secret_Key": "s3cr3t-value"}
+    findings = check_package(package)
+    assert {f.rule for f in findings} == {"P03"}
+    assert findings[0].path == "$.maintenance_proof.details.Secret_Key"
+    assert "s3cr3t" not in str(findings[0])
+
+
+def test_p14_refuses_a_rejected_final_contract(tmp_path: Path, package: Doc, contract: Doc) -> None:
+    contract["candidate_class"] = "current attic-rustfs-openebs singleton"
+    assert gate(tmp_path, package, contract=contract) == {"P14"}
+
+
+def test_optional_additions_pass(tmp_path: Path, package: Doc) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n")
+    package.update(
+        ha_endpoints=["https://state-proof.example.com", "https://state-proof-b.example.com"],
+        ca_bundle="ca.pem",
+        scratch_prefix="proofs/ha-state/",
+        backend_options={"use_path_style": True, "skip_s3_checksum": True, "max_retries": 3},
+        ha_semantics={"kind": "managed", "reference": "https://docs.example.com/ha"},
+    )
+    assert gate(tmp_path, package) == set()
+    model = EndpointPackage.model_validate(package)
+    assert model.endpoints == ("https://state-proof.example.com", "https://state-proof-b.example.com")
+
+
+def test_ca_bundle_with_a_private_key_is_refused(tmp_path: Path, package: Doc) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "ca.pem").write_text("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n")
+    package["ca_bundle"] = "ca.pem"
+    assert gate(tmp_path, package) == {"P04"}
