@@ -134,9 +134,19 @@ def check_shape(document: LoadedDocument, what: str, model: type[BaseModel]) -> 
         for error in exc.errors(include_input=False, include_url=False):
             if error["type"] == "missing":
                 continue
-            raise InputError(
-                f"{what} {document.path}", json_path(error["loc"]), _reason(error)
-            ) from None
+            loc, reason = _located(error)
+            raise InputError(f"{what} {document.path}", json_path(loc), reason) from None
+
+
+_UNION_TAGS = {"bool": "a boolean", "int": "an integer", "str": "a string"}
+
+
+def _located(error: Mapping[str, Any]) -> tuple[Sequence[int | str], str]:
+    """The JSON location and reason, with pydantic's union-member tags folded away."""
+    loc = tuple(error["loc"])
+    if loc and loc[-1] in _UNION_TAGS and error["type"].endswith("_type"):
+        return loc[:-1], "expected a boolean, an integer or a string"
+    return loc, _reason(error)
 
 
 def _reason(error: Mapping[str, Any]) -> str:
@@ -153,7 +163,5 @@ def validate_model(document: LoadedDocument, what: str, model: type[M]) -> M:
     try:
         return model.model_validate(document.data)
     except ValidationError as exc:
-        error = exc.errors(include_input=False, include_url=False)[0]
-        raise InputError(
-            f"{what} {document.path}", json_path(error["loc"]), _reason(error)
-        ) from None
+        loc, reason = _located(exc.errors(include_input=False, include_url=False)[0])
+        raise InputError(f"{what} {document.path}", json_path(loc), reason) from None

@@ -91,27 +91,62 @@ FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
     ("C07", "RBE not separated", _drop_entry("authority_separation", "RBE")),
     ("C08", "no disposable OpenTofu", _drop_entry("proof_plan", "--run-disposable-tofu")),
     ("C08", "no node maintenance", _drop_entry("proof_plan", "node maintenance")),
-    ("C08", "command without package", _append("proof_plan", "scratch rerun uses just ha-state-candidate-proof --phase baseline")),
-    ("C09", "all stacks at once", _set("protected_state_migration", "migrate every stack together after review")),
+    (
+        "C08",
+        "command without package",
+        _append("proof_plan", "scratch rerun uses just ha-state-candidate-proof --phase baseline"),
+    ),
+    (
+        "C09",
+        "all stacks at once",
+        _set("protected_state_migration", "migrate every stack together after review"),
+    ),
     ("C10", "tofu-state as state bucket", _set("read_write_scope", "state bucket is tofu-state")),
     ("C10", "rejected class", _set("candidate_class", "Sting local-path storage")),
     ("C10", "unknown class", _set("candidate_class", "a bucket somewhere")),
-    ("C10", "interim host", _set("s3_endpoint_shape", "https://attic-rustfs-hl.nix-cache.svc:9000")),
+    (
+        "C10",
+        "interim host",
+        _set("s3_endpoint_shape", "https://attic-rustfs-hl.nix-cache.svc:9000"),
+    ),
     ("C10", "cache credentials", _set("credential_source", "the Attic cache credentials")),
-    ("C11", "MinIO without quorum design", _set("candidate_class", "cluster-local MinIO distributed object store")),
-    ("C11", "RustFS without heal tooling", _both(
-        _set("candidate_class", "replicated RustFS on multi-node topology"),
-        _set("bucket_index_divergence_response", "operators rebuild the index by hand"),
-    )),
+    (
+        "C11",
+        "MinIO without quorum design",
+        _set("candidate_class", "cluster-local MinIO distributed object store"),
+    ),
+    (
+        "C11",
+        "RustFS without heal tooling",
+        _both(
+            _set("candidate_class", "replicated RustFS on multi-node topology"),
+            _set("bucket_index_divergence_response", "operators rebuild the index by hand"),
+        ),
+    ),
     ("C12", "cache path proof", _append("proof_plan", "restore check reads the Attic cache path")),
-    ("C12", "single RWO volume", _set("s3_endpoint_shape", "HTTPS endpoint; state on a single RWO volume")),
-    ("C12", "maintenance mutates a protected stack", _append("proof_plan", "node maintenance proof applies changes to the tinyland-infra/gitlab-runners protected stack")),
+    (
+        "C12",
+        "single RWO volume",
+        _set("s3_endpoint_shape", "HTTPS endpoint; state on a single RWO volume"),
+    ),
+    (
+        "C12",
+        "maintenance mutates a protected stack",
+        _append(
+            "proof_plan",
+            "node maintenance proof applies changes to the tinyland-infra/gitlab-runners protected stack",
+        ),
+    ),
     ("C12", "cache hit rate signal", _append("observability", "cache hit rate")),
 ]
 
 
-@pytest.mark.parametrize(("rule", "case", "mutate"), FAILING, ids=[f"{r}-{c}" for r, c, _ in FAILING])
-def test_each_rule_fails_alone(contract: Doc, rule: str, case: str, mutate: Callable[[Doc], None]) -> None:
+@pytest.mark.parametrize(
+    ("rule", "case", "mutate"), FAILING, ids=[f"{r}-{c}" for r, c, _ in FAILING]
+)
+def test_each_rule_fails_alone(
+    contract: Doc, rule: str, case: str, mutate: Callable[[Doc], None]
+) -> None:
     doc = copy.deepcopy(contract)
     mutate(doc)
     findings = check_contract(doc)
@@ -138,7 +173,9 @@ def test_minio_with_its_conditions_passes(contract: Doc) -> None:
     contract["failure_behavior"]["node_or_failure_domain_loss"] = (
         "multi-node and multi-drive erasure sets with a quorum design survive one node loss"
     )
-    contract["read_write_scope"] = "a separate state-only bucket policy; no access to the active tofu-state bucket"
+    contract["read_write_scope"] = (
+        "a separate state-only bucket policy; no access to the active tofu-state bucket"
+    )
     assert rules(contract) == set()
 
 
@@ -153,7 +190,10 @@ def test_secret_values_are_never_echoed(contract: Doc) -> None:
     [
         ("managed or appliance HA S3-compatible state service", CandidateClass.MANAGED),
         ("dedicated HA S3-compatible state service", CandidateClass.DEDICATED),
-        ("cluster-local MinIO / AIStor-style distributed object store", CandidateClass.CLUSTER_MINIO),
+        (
+            "cluster-local MinIO / AIStor-style distributed object store",
+            CandidateClass.CLUSTER_MINIO,
+        ),
         ("replicated RustFS", CandidateClass.REPLICATED_RUSTFS),
         ("RustFS", CandidateClass.INTERIM_SINGLETON),
         ("current attic-rustfs-openebs singleton", CandidateClass.INTERIM_SINGLETON),
@@ -166,12 +206,17 @@ def test_classify(text: str, klass: CandidateClass | None) -> None:
     assert classify(text) is klass
 
 
-@pytest.mark.parametrize("example", sorted((REPO / "contracts" / "examples").glob("rejected-*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "example",
+    sorted((REPO / "contracts" / "examples").glob("rejected-*.json")),
+    ids=lambda p: p.stem,
+)
 def test_rejected_final_examples_are_refused_with_reason(example: Path) -> None:
     report = gate_contract(load_contract(example))
     assert "C10" in report.rules
     class_findings = [f for f in report.findings if f.path == "$.candidate_class"]
-    assert class_findings and "rejected as final" in class_findings[0].reason
+    assert class_findings
+    assert "rejected as final" in class_findings[0].reason
     print("\n".join(report.lines()))
 
 

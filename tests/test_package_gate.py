@@ -20,7 +20,9 @@ from .conftest import REPO, TEMPLATE, public_contract_path, public_template_path
 Doc = dict[str, Any]
 
 
-def gate(tmp_path: Path, package: Doc, *, allow_template: bool = False, contract: Doc | None = None) -> set[str]:
+def gate(
+    tmp_path: Path, package: Doc, *, allow_template: bool = False, contract: Doc | None = None
+) -> set[str]:
     folder = tmp_path / "pkg"
     folder.mkdir(exist_ok=True)
     if contract is None:
@@ -46,11 +48,15 @@ def test_public_template_passes_only_with_allow_template(tmp_path: Path) -> None
     accepted = gate_package(load_package(template), allow_template=True, roots=(REPO,))
     assert accepted.report.passed, accepted.report.lines()
     # Its docs/contracts/... reference resolves to the shipped contract by file name.
-    assert accepted.contract_path == REPO / "contracts" / "ha-opentofu-state-managed-s3-candidate.json"
+    assert (
+        accepted.contract_path == REPO / "contracts" / "ha-opentofu-state-managed-s3-candidate.json"
+    )
 
 
 def test_shipped_template_passes_only_with_allow_template() -> None:
-    assert gate_package(load_package(TEMPLATE), allow_template=False, roots=(REPO,)).report.rules == {"P02"}
+    assert gate_package(
+        load_package(TEMPLATE), allow_template=False, roots=(REPO,)
+    ).report.rules == {"P02"}
     assert gate_package(load_package(TEMPLATE), allow_template=True, roots=(REPO,)).report.passed
 
 
@@ -83,7 +89,10 @@ def _drop(field: str, needle: str) -> Callable[[Doc], None]:
 
 
 def _policy_for(bucket: str) -> Callable[[Doc], None]:
-    return _set("scratch_bucket_policy", [f"allow create/list/read/write/delete for {bucket} only", "deny tofu-state"])
+    return _set(
+        "scratch_bucket_policy",
+        [f"allow create/list/read/write/delete for {bucket} only", "deny tofu-state"],
+    )
 
 
 FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
@@ -94,21 +103,57 @@ FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
     ("P03", "credential assignment", _set("restore_owner", "ops (AWS_SECRET_ACCESS_KEY=abc)")),
     ("P03", "private key", _set("restore_owner", "-----BEGIN RSA PRIVATE KEY-----")),
     ("P04", "plain http", _set("endpoint_url", "http://state-proof.example.com")),
-    ("P04", "interim singleton", _set("endpoint_url", "https://attic-rustfs-hl.nix-cache.svc:9000")),
+    (
+        "P04",
+        "interim singleton",
+        _set("endpoint_url", "https://attic-rustfs-hl.nix-cache.svc:9000"),
+    ),
     ("P04", "in-cluster host", _set("endpoint_url", "https://minio.staging.svc.cluster.local")),
     ("P04", "credentials in URL", _set("endpoint_url", "https://user:pw@state-proof.example.com")),
     ("P04", "ha_endpoints without endpoint_url", _set("ha_endpoints", ["https://b.example.com"])),
-    ("P04", "duplicate ha endpoint", _set("ha_endpoints", ["https://state-proof.example.com", "https://state-proof.example.com/"])),
+    (
+        "P04",
+        "duplicate ha endpoint",
+        _set(
+            "ha_endpoints", ["https://state-proof.example.com", "https://state-proof.example.com/"]
+        ),
+    ),
     ("P04", "missing CA bundle", _set("ca_bundle", "no-such-ca.pem")),
     ("P05", "AWS variable names", _set("credential_injection.access_key_env", "AWS_ACCESS_KEY_ID")),
-    ("P06", "invalid bucket name", _many(_set("scratch_bucket", "Bad_Bucket"), _policy_for("bad_bucket"))),
-    ("P06", "cache bucket", _many(_set("scratch_bucket", "attic-cache-proof"), _policy_for("attic-cache-proof"))),
+    (
+        "P06",
+        "invalid bucket name",
+        _many(_set("scratch_bucket", "Bad_Bucket"), _policy_for("bad_bucket")),
+    ),
+    (
+        "P06",
+        "cache bucket",
+        _many(_set("scratch_bucket", "attic-cache-proof"), _policy_for("attic-cache-proof")),
+    ),
     ("P06", "denied bucket", _many(_set("scratch_bucket", "spokes"), _policy_for("spokes"))),
-    ("P06", "too long for the probe", _many(_set("scratch_bucket", "a" * 50), _policy_for("a" * 50))),
+    (
+        "P06",
+        "too long for the probe",
+        _many(_set("scratch_bucket", "a" * 50), _policy_for("a" * 50)),
+    ),
     ("P06", "prefix escapes", _set("scratch_prefix", "proof/../attic/")),
     ("P06", "prefix in a protected stack", _set("scratch_prefix", "attic/proof/")),
-    ("P07", "no delete", _set("scratch_bucket_policy", ["allow create/list/read/write for darkmap-ha-state-proof only"])),
-    ("P07", "tofu-state allowed", _set("scratch_bucket_policy", ["allow create/list/read/write/delete for darkmap-ha-state-proof and tofu-state"])),
+    (
+        "P07",
+        "no delete",
+        _set(
+            "scratch_bucket_policy",
+            ["allow create/list/read/write for darkmap-ha-state-proof only"],
+        ),
+    ),
+    (
+        "P07",
+        "tofu-state allowed",
+        _set(
+            "scratch_bucket_policy",
+            ["allow create/list/read/write/delete for darkmap-ha-state-proof and tofu-state"],
+        ),
+    ),
     ("P08", "protected key not denied", _drop("protected_state_denials", "arc-runners/")),
     ("P08", "tofu-state not denied", _drop("protected_state_denials", "deny tofu-state bucket")),
     ("P09", "DynamoDB locking", _set("state_locking", "DynamoDB table locking")),
@@ -121,13 +166,24 @@ FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
     ("P11", "no replication lag", _drop("observability", "replication")),
     ("P12", "BCR not separated", _drop("authority_separation", "BCR")),
     ("P12", "claims cache authority", _set("restore_owner", "the Attic cache operators")),
-    ("P13", "disposable without lockfile", _set("proof_commands", ["just ha-state-candidate-proof --endpoint-package p.json --run-disposable-tofu"])),
+    (
+        "P13",
+        "disposable without lockfile",
+        _set(
+            "proof_commands",
+            ["just ha-state-candidate-proof --endpoint-package p.json --run-disposable-tofu"],
+        ),
+    ),
     ("P14", "contract missing", _set("candidate_contract", "nowhere.json")),
 ]
 
 
-@pytest.mark.parametrize(("rule", "case", "mutate"), FAILING, ids=[f"{r}-{c}" for r, c, _ in FAILING])
-def test_each_rule_fails_alone(tmp_path: Path, package: Doc, rule: str, case: str, mutate: Callable[[Doc], None]) -> None:
+@pytest.mark.parametrize(
+    ("rule", "case", "mutate"), FAILING, ids=[f"{r}-{c}" for r, c, _ in FAILING]
+)
+def test_each_rule_fails_alone(
+    tmp_path: Path, package: Doc, rule: str, case: str, mutate: Callable[[Doc], None]
+) -> None:
     doc = copy.deepcopy(package)
     mutate(doc)
     assert gate(tmp_path, doc) == {rule}
@@ -152,7 +208,9 @@ def test_p14_refuses_a_rejected_final_contract(tmp_path: Path, package: Doc, con
 
 def test_optional_additions_pass(tmp_path: Path, package: Doc) -> None:
     (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n")
+    (tmp_path / "pkg" / "ca.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n"
+    )
     package.update(
         ha_endpoints=["https://state-proof.example.com", "https://state-proof-b.example.com"],
         ca_bundle="ca.pem",
@@ -162,11 +220,16 @@ def test_optional_additions_pass(tmp_path: Path, package: Doc) -> None:
     )
     assert gate(tmp_path, package) == set()
     model = EndpointPackage.model_validate(package)
-    assert model.endpoints == ("https://state-proof.example.com", "https://state-proof-b.example.com")
+    assert model.endpoints == (
+        "https://state-proof.example.com",
+        "https://state-proof-b.example.com",
+    )
 
 
 def test_ca_bundle_with_a_private_key_is_refused(tmp_path: Path, package: Doc) -> None:
     (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "ca.pem").write_text("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n")
+    (tmp_path / "pkg" / "ca.pem").write_text(
+        "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"
+    )
     package["ca_bundle"] = "ca.pem"
     assert gate(tmp_path, package) == {"P04"}

@@ -1,0 +1,345 @@
+"""The plugin end to end: outcomes -> verdict -> exit code, junit properties, verdict.json."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_hastate.verdict import CATALOGUE, EXIT_INTERIM_ONLY
+
+from .conftest import REPO, filled_package, public_contract_path
+
+STATIC_PROOF = REPO / "proofs" / "test_static_contract.py"
+
+
+@pytest.fixture
+def proof(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A folder with the static proof module, a filled package and its contract."""
+    pytester.makeini("[pytest]\n")
+    (pytester.path / "proofs").mkdir()
+    shutil.copy(STATIC_PROOF, pytester.path / "proofs" / STATIC_PROOF.name)
+    shutil.copy(public_contract_path(), pytester.path / "contract.json")
+    (pytester.path / "package.json").write_text(json.dumps(filled_package()), "utf-8")
+    return pytester
+
+
+def verdict_json(pytester: pytest.Pytester) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((pytester.path / "evidence" / "verdict.json").read_text())
+    return data
+
+
+def junit_properties(path: Path) -> dict[str, str]:
+    root = ET.parse(path).getroot()  # noqa: S314 (our own junit file)
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    assert suite is not None
+    return {p.get("name", ""): p.get("value", "") for p in suite.iter("property")}
+
+
+def test_static_proof_with_package_is_interim_only(proof: pytest.Pytester) -> None:
+    result = proof.runpytest(
+        "proofs/",
+        "-m",
+        "static",
+        "--contract",
+        "contract.json",
+        "--endpoint-package",
+        "package.json",
+        "--junitxml",
+        "junit.xml",
+    )
+    result.assert_outcomes(passed=2)
+    assert result.ret == EXIT_INTERIM_ONLY
+    result.stdout.fnmatch_lines(
+        ["*hastate verdict: INTERIM_ONLY*", "*not proven: boundary.scoped*", "*HA not proven*"]
+    )
+    props = junit_properties(proof.path / "junit.xml")
+    assert props["hastate_verdict"] == "INTERIM_ONLY"
+    assert props["hastate_phase"] == "static" or props["hastate_phase"] == "baseline"
+    record = verdict_json(proof)
+    assert props["hastate_run_id"] == record["run_id"]
+    assert props["hastate_package_digest"] == record["package_digest"]
+    assert (
+        record["package_digest"]
+        == __import__("hashlib").sha256((proof.path / "package.json").read_bytes()).hexdigest()
+    )
+    assert json.loads(props["hastate_reasons"]) == record["reasons"]
+    assert record["criteria"]["static.contract"] == "passed"
+    assert record["criteria"]["static.package"] == "passed"
+    assert record["verdict"] == "INTERIM_ONLY"
+    assert record["exit_code"] == EXIT_INTERIM_ONLY
+
+
+def test_expect_interim_exits_zero(proof: pytest.Pytester) -> None:
+    result = proof.runpytest(
+        "proofs/", "-m", "static", "--endpoint-package", "package.json", "--expect-interim"
+    )
+    assert result.ret == 0
+    assert verdict_json(proof)["verdict"] == "INTERIM_ONLY"
+
+
+def test_refused_package_is_stop_naming_the_rule(proof: pytest.Pytester) -> None:
+    package = filled_package()
+    package["endpoint_url"] = "http://state-proof.example.com"
+    (proof.path / "package.json").write_text(json.dumps(package))
+    result = proof.runpytest(
+        "proofs/", "-m", "static", "--endpoint-package", "package.json", "--junitxml", "junit.xml"
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*hastate verdict: STOP*",
+            "*static.package failed: package gate refused*P04 $.endpoint_url: must be an https:// URL*",
+        ]
+    )
+    assert junit_properties(proof.path / "junit.xml")["hastate_verdict"] == "STOP"
+
+
+def test_static_stop_condition_is_stop(proof: pytest.Pytester) -> None:
+    contract = json.loads(public_contract_path().read_text())
+    del contract["bucket_recovery"]
+    (proof.path / "contract.json").write_text(json.dumps(contract))
+    result = proof.runpytest("proofs/", "--contract", "contract.json")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        ["*hastate verdict: STOP*", "*static stop condition: contract.json: C03 $.bucket_recovery*"]
+    )
+
+
+def test_template_needs_allow_template(proof: pytest.Pytester) -> None:
+    template = json.loads(
+        (REPO / "contracts" / "ha-opentofu-state-endpoint-package.template.json").read_text()
+    )
+    template["candidate_contract"] = "contract.json"
+    (proof.path / "package.json").write_text(json.dumps(template))
+    refused = proof.runpytest("proofs/", "--endpoint-package", "package.json", "-m", "static")
+    assert refused.ret == 1
+    refused.stdout.fnmatch_lines(["*P02*replace-me*"])
+    accepted = proof.runpytest(
+        "proofs/", "--endpoint-package", "package.json", "-m", "static", "--allow-template"
+    )
+    accepted.assert_outcomes(passed=2)
+
+
+USAGE_ERRORS = [
+    (
+        ["--endpoint-package", "package.json", "--run-disposable-tofu"],
+        "--run-disposable-tofu needs --use-lockfile",
+    ),
+    (
+        ["--endpoint-package", "package.json", "--verify-existing"],
+        "--verify-existing needs --from-checkpoint",
+    ),
+    (
+        [
+            "--endpoint-package",
+            "package.json",
+            "--keep-scratch-bucket",
+            "--checkpoint-file",
+            "c.json",
+            "--credential-boundary-check",
+        ],
+        "select different modes",
+    ),
+    (
+        ["--endpoint-package", "package.json", "-m", "post_maintenance"],
+        "-m post_maintenance selects no test in live mode",
+    ),
+    (["--endpoint-package", "package.json", "--phase", "Bad Phase"], "--phase 'Bad Phase'"),
+    (
+        ["--endpoint-package", "package.json", "--maintenance-event", "flood"],
+        "'flood' is not one of",
+    ),
+    (["--endpoint-package", "missing.json"], "endpoint package * file not found"),
+    (["--endpoint-package", "."], "is a directory"),
+    (["--contract", "notjson.json"], "invalid JSON at line 1"),
+    ([], "nothing to prove"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS, ids=[m for _, m in USAGE_ERRORS])
+def test_usage_errors_are_one_line_and_write_nothing(
+    proof: pytest.Pytester, args: list[str], message: str
+) -> None:
+    (proof.path / "notjson.json").write_text("{nope")
+    result = proof.runpytest("proofs/", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR: ")]
+    assert len(errors) == 1, result.stderr.lines
+    assert errors[0].startswith("ERROR: pytest-hastate: ")
+    result.stderr.fnmatch_lines([f"*{message}*"])
+    assert "Traceback" not in result.stderr.str()
+    assert not (proof.path / "evidence").exists()
+
+
+def test_modes_deselect_rather_than_skip(proof: pytest.Pytester) -> None:
+    proof.makepyfile(
+        proofs__test_steps="""
+        import pytest
+
+        @pytest.mark.boundary
+        @pytest.mark.hastate_criterion("boundary.scoped")
+        def test_boundary(): pass
+
+        @pytest.mark.post_maintenance
+        @pytest.mark.hastate_criterion("maintenance.verified")
+        def test_verify(): pass
+
+        @pytest.mark.disposable_tofu
+        @pytest.mark.hastate_criterion("tofu.init")
+        def test_tofu(): pass
+        """
+    )
+    (proof.path / "proofs__test_steps.py").rename(proof.path / "proofs" / "test_steps.py")
+    static = proof.runpytest("proofs/", "--contract", "contract.json")
+    static.assert_outcomes(passed=1, skipped=1, deselected=3)
+    live = proof.runpytest("proofs/", "--endpoint-package", "package.json")
+    live.assert_outcomes(passed=3, deselected=2)  # static x2 + boundary; not verify, not tofu
+    tofu = proof.runpytest(
+        "proofs/", "--endpoint-package", "package.json", "--run-disposable-tofu", "--use-lockfile"
+    )
+    tofu.assert_outcomes(passed=4, deselected=1)
+
+
+OUTCOME_MODULE = """
+import pytest
+
+@pytest.fixture
+def broken_setup():
+    raise RuntimeError("setup went wrong")
+
+@pytest.fixture
+def broken_teardown():
+    yield
+    raise RuntimeError("teardown went wrong")
+
+@pytest.mark.hastate_criterion("scratch.bucket")
+def test_setup_error(broken_setup): pass
+
+@pytest.mark.hastate_criterion("scratch.versioning")
+def test_teardown_error(broken_teardown): pass
+
+@pytest.mark.hastate_criterion("tofu.version")
+def test_skipped():
+    pytest.skip("no OpenTofu binary")
+
+@pytest.mark.hastate_criterion("scratch.object_cycle")
+@pytest.mark.xfail(reason="flaky store", strict=False)
+def test_xpass(): pass
+"""
+
+
+def test_setup_and_teardown_errors_count_and_skips_never_prove(proof: pytest.Pytester) -> None:
+    proof.makepyfile(test_outcomes=OUTCOME_MODULE)
+    result = proof.runpytest("test_outcomes.py", "--contract", "contract.json")
+    assert result.ret == 1
+    record = verdict_json(proof)
+    assert record["verdict"] == "STOP"
+    assert record["criteria"]["scratch.bucket"] == "failed"
+    assert record["criteria"]["scratch.versioning"] == "failed"
+    assert record["criteria"]["tofu.version"] == "skipped"
+    assert record["criteria"]["scratch.object_cycle"] == "skipped"
+    reasons = "\n".join(record["reasons"])
+    assert "scratch.bucket failed: setup error: RuntimeError: setup went wrong" in reasons
+    assert "scratch.versioning failed: teardown error: RuntimeError: teardown went wrong" in reasons
+
+
+def test_every_criterion_passing_with_ha_is_go(proof: pytest.Pytester) -> None:
+    lines = ["import pytest", ""]
+    for index, criterion in enumerate(CATALOGUE):
+        lines += [
+            f"@pytest.mark.hastate_criterion({criterion.id!r})",
+            f"def test_{index}(): pass",
+            "",
+        ]
+    proof.makepyfile(test_all="\n".join(lines))
+    result = proof.runpytest(
+        "test_all.py", "--contract", "contract.json", "--junitxml", "junit.xml"
+    )
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*hastate verdict: GO*"])
+    assert junit_properties(proof.path / "junit.xml")["hastate_verdict"] == "GO"
+
+
+def test_guard_refusal_is_stop_naming_the_target(proof: pytest.Pytester) -> None:
+    proof.makepyfile(
+        test_guard="""
+        import pytest
+        from pytest_hastate.errors import GuardRefusal
+
+        @pytest.mark.hastate_criterion("scratch.object_cycle")
+        def test_refused():
+            try:
+                raise GuardRefusal("PutObject", "tofu-state/attic/terraform.tfstate", "protected")
+            except GuardRefusal:
+                raise
+        """
+    )
+    result = proof.runpytest("test_guard.py", "--contract", "contract.json")
+    assert result.ret == 1
+    assert (
+        "scratch guard refused tofu-state/attic/terraform.tfstate" in verdict_json(proof)["reasons"]
+    )
+
+
+def test_secrets_from_the_environment_are_masked(
+    proof: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOFU_HA_STATE_SECRET_KEY", "sEcReT-value-123")
+    proof.makepyfile(
+        test_leak="""
+        import os, pytest
+
+        @pytest.mark.hastate_criterion("scratch.bucket")
+        def test_leaks():
+            raise AssertionError("bad key " + os.environ["TOFU_HA_STATE_SECRET_KEY"])
+        """
+    )
+    proof.runpytest("test_leak.py", "--contract", "contract.json", "--junitxml", "junit.xml")
+    assert "sEcReT-value-123" not in (proof.path / "evidence" / "verdict.json").read_text()
+    assert "bad key ***" in "\n".join(verdict_json(proof)["reasons"])
+    assert "sEcReT-value-123" not in junit_properties(proof.path / "junit.xml")["hastate_reasons"]
+
+
+def test_plugin_is_passive_for_ordinary_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain(): assert True")
+    result = pytester.runpytest()
+    assert result.ret == 0
+    assert "hastate verdict" not in result.stdout.str()
+    assert not (pytester.path / "evidence").exists()
+
+
+def test_help_works_without_a_package(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["*--endpoint-package*", "*--run-disposable-tofu*", "*HASTATE_EXPECT_INTERIM*"]
+    )
+
+
+def test_env_and_ini_twins(proof: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HASTATE_EXPECT_INTERIM", "yes")
+    monkeypatch.setenv("HASTATE_ENDPOINT_PACKAGE", "package.json")
+    assert proof.runpytest("proofs/", "-m", "static").ret == 0
+    monkeypatch.delenv("HASTATE_EXPECT_INTERIM")
+    proof.makeini("[pytest]\nhastate_expect_interim = true\nhastate_evidence_dir = out\n")
+    assert proof.runpytest("proofs/", "-m", "static").ret == 0
+    assert (proof.path / "out" / "verdict.json").is_file()
+    monkeypatch.setenv("HASTATE_EXPECT_INTERIM", "perhaps")
+    bad = proof.runpytest("proofs/", "-m", "static")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*HASTATE_EXPECT_INTERIM: expected true or false, got 'perhaps'*"])
+
+
+def test_real_process_exit_code(proof: pytest.Pytester) -> None:
+    result = proof.runpytest_subprocess(
+        "proofs/", "-m", "static", "--endpoint-package", "package.json", "-p", "no:cacheprovider"
+    )
+    assert result.ret == EXIT_INTERIM_ONLY
+    result.stdout.fnmatch_lines(
+        ["*hastate verdict: INTERIM_ONLY*", f"*exit code {EXIT_INTERIM_ONLY}*"]
+    )
