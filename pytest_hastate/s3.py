@@ -1,0 +1,201 @@
+"""The one S3 client factory. The only module of the product that imports boto3.
+
+Every client it builds carries the scratch guard as a botocore event hook, called before the
+request is serialised, signed or sent; a second hook re-checks the final URL before signing.
+Credentials come only from the variables the package names; TLS is always verified.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pytest_hastate.errors import GuardRefusal, InputError
+from pytest_hastate.guard import BOUNDARY_PROBES, ScratchScope
+from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+else:
+    S3Client = Any
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """How to reach the backend; the secret never appears in repr or str."""
+
+    endpoints: tuple[str, ...]
+    region: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    verify: str | bool = True
+    path_style: bool = False
+    checksum_when_required: bool = False
+
+    @property
+    def primary(self) -> str:
+        return self.endpoints[0]
+
+
+def access_from(package: EndpointPackage, package_path: Path, env: Mapping[str, str]) -> S3Access:
+    """Build the access from the package and the environment, or refuse before any call."""
+    names = package.credential_injection
+    source = "environment"
+    for name, expected in ((names.endpoint_env, package.endpoint_url), (names.region_env, package.region)):
+        value = env.get(name)
+        if value is not None and value != expected:
+            raise InputError(
+                source, name, f"is set but differs from the package's value ({expected}); unset it or fix the package"
+            )
+    missing = [n for n in (names.access_key_env, names.secret_key_env) if not env.get(n)]
+    if missing:
+        raise InputError(source, ", ".join(missing), "not set: the proof credentials come only from these variables")
+    verify: str | bool = True
+    if package.ca_bundle:
+        verify = str((package_path.parent / package.ca_bundle).resolve())
+    elif env.get("AWS_CA_BUNDLE"):
+        verify = env["AWS_CA_BUNDLE"]
+    options = package.backend_options
+    return S3Access(
+        endpoints=package.endpoints,
+        region=package.region,
+        access_key=env[names.access_key_env],
+        secret_key=env[names.secret_key_env],
+        session_token=env.get(SESSION_TOKEN_ENV) or None,
+        verify=verify,
+        path_style=bool(options.get("use_path_style", False)),
+        checksum_when_required=bool(options.get("skip_s3_checksum", False)),
+    )
+
+
+@dataclass
+class RequestLog:
+    """Every request that passed the guard and was handed to botocore to send."""
+
+    entries: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, endpoint: str, operation: str, bucket: str | None, key: str | None) -> None:
+        with self._lock:
+            self.entries.append((endpoint, operation, bucket, key))
+
+
+def _config(access: S3Access, attempts: int) -> Config:
+    when = "when_required" if access.checksum_when_required else "when_supported"
+    return Config(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"max_attempts": attempts, "mode": "standard"},
+        s3={"addressing_style": "path" if access.path_style else "auto"},
+        request_checksum_calculation=when,
+        response_checksum_validation=when,
+        max_pool_connections=32,
+        user_agent_extra="pytest-hastate",
+    )
+
+
+def client(
+    access: S3Access,
+    scope: ScratchScope,
+    endpoint: str | None = None,
+    *,
+    boundary_probes: bool = False,
+    log: RequestLog | None = None,
+    attempts: int = 3,
+) -> S3Client:
+    """A guarded client for one endpoint of the backend."""
+    url = endpoint or access.primary
+    session = boto3.session.Session(
+        aws_access_key_id=access.access_key,
+        aws_secret_access_key=access.secret_key,
+        aws_session_token=access.session_token,
+        region_name=access.region,
+    )
+    s3: S3Client = session.client("s3", endpoint_url=url, verify=access.verify, config=_config(access, attempts))
+    _install_guard(s3, scope, url, boundary_probes=boundary_probes, log=log, path_style=access.path_style)
+    return s3
+
+
+def _install_guard(
+    s3: S3Client, scope: ScratchScope, endpoint: str, *, boundary_probes: bool, log: RequestLog | None, path_style: bool
+) -> None:
+    def check_params(params: dict[str, Any], model: Any, **_: Any) -> None:
+        operation = model.name
+        bucket = params.get("Bucket")
+        key = params.get("Key")
+        keys = [o.get("Key", "") for o in params.get("Delete", {}).get("Objects", [])]
+        copy_source = _copy_source(params.get("CopySource"))
+        scope.check(operation, bucket, key, keys=keys, copy_source=copy_source, boundary_probe=boundary_probes)
+        if log is not None:
+            log.add(endpoint, operation, bucket, key)
+
+    def check_url(request: Any, operation_name: str, **_: Any) -> None:
+        if not path_style:
+            return
+        path = unquote(urlsplit(request.url).path).lstrip("/")
+        if not path:
+            return
+        bucket, _, key = path.partition("/")
+        reason = scope.protected.reason(bucket, key or None)
+        if reason is not None and not (boundary_probes and operation_name in BOUNDARY_PROBES):
+            raise GuardRefusal(operation_name, f"{bucket}/{key}" if key else bucket, reason)
+
+    s3.meta.events.register("before-parameter-build.s3", check_params, unique_id="hastate-guard-params")
+    s3.meta.events.register("before-sign.s3", check_url, unique_id="hastate-guard-url")
+
+
+def _copy_source(value: Any) -> tuple[str, str | None] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return str(value.get("Bucket")), value.get("Key")
+    bucket, _, key = str(value).lstrip("/").partition("/")
+    return bucket, key.split("?", 1)[0] or None
+
+
+def lab_admin_client(endpoint: str, ca: Path, access_key: str, secret_key: str, region: str = "us-east-1") -> S3Client:
+    """An unguarded client with the lab's admin identity, for the lab alone.
+
+    The lab seeds and inspects its own protected bucket with it; proofs never get it (they
+    never import the lab), so every proof request still goes through the guard.
+    """
+    session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=region)
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"max_attempts": 3, "mode": "standard"},
+        s3={"addressing_style": "path"},
+    )
+    s3: S3Client = session.client("s3", endpoint_url=endpoint, verify=str(ca), config=config)
+    return s3
+
+
+def error_code(exc: BaseException) -> str:
+    """The S3 error code or HTTP status of a botocore error, for messages and decisions."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or status(exc))
+    if isinstance(exc, BotoCoreError):
+        return type(exc).__name__
+    return type(exc).__name__
+
+
+def status(exc: BaseException) -> int:
+    """The HTTP status of a ClientError, 0 when no HTTP answer came back."""
+    if isinstance(exc, ClientError):
+        return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    return 0
+
+
+S3Errors = (ClientError, BotoCoreError)
