@@ -1,13 +1,14 @@
 """The ``hastate`` command: operator entry points that work without pytest.
 
-Exit codes: 0 passed; 1 refused by a gate; 2 wrong command-line usage; 4 bad input file
-(the same code pytest uses for usage errors).
+Exit codes: 0 passed; 1 refused by a gate; 2 wrong command-line usage; 3 the lab could not do
+what was asked; 4 bad input file (the same code pytest uses for usage errors).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,8 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 4
 DEFAULT_SCHEMA_DIR = Path("contracts/schema")
+DEFAULT_LAB_DIR = Path(".lab")
+EXIT_LAB = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +42,27 @@ def _parser() -> argparse.ArgumentParser:
         "--package", "--endpoint-package", dest="file_option", type=Path, help="same as FILE"
     )
     package.add_argument("--allow-template", action="store_true", help="accept template sentinels")
+
+    lab = commands.add_parser("lab", help="the local HA lab (a real SeaweedFS cluster on loopback)")
+    labs = lab.add_subparsers(dest="lab", required=True)
+    for name, text in (
+        ("up", "start a lab, seed tofu-state, write the package and env file"),
+        ("down", "stop every process of the lab"),
+        ("status", "show the lab's components and endpoints"),
+        ("kill", "SIGKILL one component (s3-1, volume-2, master-leader, ...)"),
+        ("restart", "start one component again"),
+    ):
+        sub = labs.add_parser(name, help=text)
+        sub.add_argument(
+            "--dir",
+            type=Path,
+            default=DEFAULT_LAB_DIR,
+            help=f"lab folder (default {DEFAULT_LAB_DIR})",
+        )
+        if name == "up":
+            sub.add_argument("--topology", choices=("ha", "singleton"), default="ha")
+        if name in ("kill", "restart"):
+            sub.add_argument("component")
 
     schema = commands.add_parser("schema", help="write or check the JSON Schemas of our documents")
     schema.add_argument("--dir", type=Path, default=DEFAULT_SCHEMA_DIR)
@@ -82,16 +106,62 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _lab(args: argparse.Namespace) -> int:
+    from pytest_hastate.lab import LabCluster, start
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    directory: Path = args.dir
+    if args.lab == "up":
+        t0 = time.monotonic()
+        lab = start(directory, args.topology, progress=say)
+        say(f"lab: {args.topology} lab up in {time.monotonic() - t0:.1f} s")
+        say(f"lab: endpoints {' '.join(lab.endpoints)}")
+        say(f"lab: package {lab.package_path}")
+        say(f"lab: credentials: source {lab.env_path}")
+        return EXIT_OK
+    lab = LabCluster(directory, progress=say)
+    if args.lab == "down":
+        stopped = lab.down()
+        for line in stopped:
+            say(f"lab: stopped {line}")
+        if not stopped:
+            say("lab: nothing was running")
+        return EXIT_OK
+    if args.lab == "status":
+        running = lab.running()
+        leader = lab.leader()
+        for name, up in running.items():
+            marks = " (raft leader)" if name == leader else ""
+            say(f"{name:10} {'running' if up else 'stopped'}{marks}")
+        say(f"endpoints: {' '.join(lab.endpoints)}")
+        return EXIT_OK if any(running.values()) else EXIT_LAB
+    if args.lab == "kill":
+        lab.kill(args.component)
+        return EXIT_OK
+    waited = lab.restart(args.component)
+    say(f"lab: {args.component} ready again after {waited:.1f} s")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from pytest_hastate.lab.processes import LabError
+
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "gate":
             return _gate(args, parser)
+        if args.command == "lab":
+            return _lab(args)
         return _schema(args)
     except InputError as exc:
         print(f"hastate: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except LabError as exc:
+        print(f"hastate: {exc}", file=sys.stderr)
+        return EXIT_LAB
 
 
 if __name__ == "__main__":  # pragma: no cover

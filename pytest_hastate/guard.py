@@ -55,7 +55,9 @@ def normalize_key(key: str) -> str:
             break
         text = decoded
     text = unicodedata.normalize("NFKC", text).translate(_CONFUSABLES)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc", "Zs") or ch == " ")
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc", "Zs") or ch == " "
+    )
     parts: list[str] = []
     for part in text.split("/"):
         if part in ("", "."):
@@ -77,7 +79,11 @@ def is_canonical_key(key: str) -> bool:
     if not key or not key.isascii() or not key.isprintable() or "%" in key or "\\" in key:
         return False
     segments = key.split("/")
-    return all(seg not in (".", "..") for seg in segments) and "//" not in key and not key.startswith("/")
+    return (
+        all(seg not in (".", "..") for seg in segments)
+        and "//" not in key
+        and not key.startswith("/")
+    )
 
 
 def short_id(run_id: str) -> str:
@@ -178,16 +184,26 @@ class ScratchScope:
         if bucket not in (self.bucket, self.probe_bucket):
             raise GuardRefusal(operation, target, "mutating request outside the scratch bucket")
         if key is None and not keys:
-            allowed = PROBE_BUCKET_OPERATIONS if bucket == self.probe_bucket else SCRATCH_BUCKET_OPERATIONS
-            if operation in allowed or (operation == "DeleteBucket" and self.allow_scratch_bucket_delete):
+            allowed = (
+                PROBE_BUCKET_OPERATIONS
+                if bucket == self.probe_bucket
+                else SCRATCH_BUCKET_OPERATIONS
+            )
+            if operation in allowed or (
+                operation == "DeleteBucket" and self.allow_scratch_bucket_delete
+            ):
                 return
-            raise GuardRefusal(operation, target, "bucket-level mutation not allowed on this bucket")
+            raise GuardRefusal(
+                operation, target, "bucket-level mutation not allowed on this bucket"
+            )
         for item in (key, *keys) if key is not None else keys:
             if item is None or not is_canonical_key(item):
                 raise GuardRefusal(operation, _target(bucket, item), "key is not in canonical form")
             if not item.startswith(self.run_prefix):
                 raise GuardRefusal(
-                    operation, _target(bucket, item), f"key outside this run's prefix {self.run_prefix}"
+                    operation,
+                    _target(bucket, item),
+                    f"key outside this run's prefix {self.run_prefix}",
                 )
 
 

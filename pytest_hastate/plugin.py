@@ -28,7 +28,7 @@ from pytest_hastate.settings import (
 )
 from pytest_hastate.verdict import decide, exit_code
 
-pytest_plugins = ["pytest_hastate.fixtures"]
+pytest_plugins = ["pytest_hastate.fixtures", "pytest_hastate.live_fixtures"]
 
 RUN_KEY = pytest.StashKey[ProofRun]()
 PREFIX = "pytest-hastate"

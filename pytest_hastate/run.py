@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_hastate.collector import Collector
 from pytest_hastate.contract_gate import check_contract, static_stop_conditions
@@ -12,7 +14,10 @@ from pytest_hastate.errors import InputError
 from pytest_hastate.gating import PACKAGE, load_contract, load_package, resolve_contract
 from pytest_hastate.models import EndpointPackage, HaSemantics, Verdict
 from pytest_hastate.redact import Redactor
-from pytest_hastate.settings import Settings
+from pytest_hastate.settings import Mode, Settings
+
+if TYPE_CHECKING:
+    from pytest_hastate.s3 import S3Access
 
 
 @dataclass
@@ -26,6 +31,9 @@ class ProofRun:
     verdict: Verdict | None = None
     exit_code: int | None = None
     verdict_file: Path | None = None
+    access: S3Access | None = None
+    scratch_bucket_created: bool | None = None
+    residue: list[str] = field(default_factory=list)
 
     @classmethod
     def start(cls, settings: Settings, roots: tuple[Path, ...], redact: Redactor) -> ProofRun:
@@ -35,6 +43,12 @@ class ProofRun:
             run.package = load_package(settings.endpoint_package)
         if settings.contract is not None:
             run.contract = load_contract(settings.contract)
+        package = run.endpoint_package()
+        if package is not None and settings.mode is not Mode.STATIC and not settings.dry_run:
+            from pytest_hastate.s3 import access_from  # boto3 only when a live step will run
+
+            assert run.package is not None
+            run.access = access_from(package, run.package.path, os.environ)
         return run
 
     @property

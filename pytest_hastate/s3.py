@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import boto3
@@ -23,7 +23,7 @@ from pytest_hastate.guard import BOUNDARY_PROBES, ScratchScope
 from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
 
 if TYPE_CHECKING:
-    from types_boto3_s3 import S3Client
+    from types_boto3_s3 import S3Client as S3Client
 else:
     S3Client = Any
 
@@ -53,15 +53,24 @@ def access_from(package: EndpointPackage, package_path: Path, env: Mapping[str, 
     """Build the access from the package and the environment, or refuse before any call."""
     names = package.credential_injection
     source = "environment"
-    for name, expected in ((names.endpoint_env, package.endpoint_url), (names.region_env, package.region)):
+    for name, expected in (
+        (names.endpoint_env, package.endpoint_url),
+        (names.region_env, package.region),
+    ):
         value = env.get(name)
         if value is not None and value != expected:
             raise InputError(
-                source, name, f"is set but differs from the package's value ({expected}); unset it or fix the package"
+                source,
+                name,
+                f"is set but differs from the package's value ({expected}); unset it or fix the package",
             )
     missing = [n for n in (names.access_key_env, names.secret_key_env) if not env.get(n)]
     if missing:
-        raise InputError(source, ", ".join(missing), "not set: the proof credentials come only from these variables")
+        raise InputError(
+            source,
+            ", ".join(missing),
+            "not set: the proof credentials come only from these variables",
+        )
     verify: str | bool = True
     if package.ca_bundle:
         verify = str((package_path.parent / package.ca_bundle).resolve())
@@ -93,7 +102,9 @@ class RequestLog:
 
 
 def _config(access: S3Access, attempts: int) -> Config:
-    when = "when_required" if access.checksum_when_required else "when_supported"
+    when: Literal["when_supported", "when_required"] = (
+        "when_required" if access.checksum_when_required else "when_supported"
+    )
     return Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
@@ -123,13 +134,23 @@ def client(
         aws_session_token=access.session_token,
         region_name=access.region,
     )
-    s3: S3Client = session.client("s3", endpoint_url=url, verify=access.verify, config=_config(access, attempts))
-    _install_guard(s3, scope, url, boundary_probes=boundary_probes, log=log, path_style=access.path_style)
+    s3: S3Client = session.client(
+        "s3", endpoint_url=url, verify=access.verify, config=_config(access, attempts)
+    )
+    _install_guard(
+        s3, scope, url, boundary_probes=boundary_probes, log=log, path_style=access.path_style
+    )
     return s3
 
 
 def _install_guard(
-    s3: S3Client, scope: ScratchScope, endpoint: str, *, boundary_probes: bool, log: RequestLog | None, path_style: bool
+    s3: S3Client,
+    scope: ScratchScope,
+    endpoint: str,
+    *,
+    boundary_probes: bool,
+    log: RequestLog | None,
+    path_style: bool,
 ) -> None:
     def check_params(params: dict[str, Any], model: Any, **_: Any) -> None:
         operation = model.name
@@ -137,7 +158,14 @@ def _install_guard(
         key = params.get("Key")
         keys = [o.get("Key", "") for o in params.get("Delete", {}).get("Objects", [])]
         copy_source = _copy_source(params.get("CopySource"))
-        scope.check(operation, bucket, key, keys=keys, copy_source=copy_source, boundary_probe=boundary_probes)
+        scope.check(
+            operation,
+            bucket,
+            key,
+            keys=keys,
+            copy_source=copy_source,
+            boundary_probe=boundary_probes,
+        )
         if log is not None:
             log.add(endpoint, operation, bucket, key)
 
@@ -147,12 +175,14 @@ def _install_guard(
         path = unquote(urlsplit(request.url).path).lstrip("/")
         if not path:
             return
-        bucket, _, key = path.partition("/")
+        bucket, _sep, key = path.partition("/")
         reason = scope.protected.reason(bucket, key or None)
         if reason is not None and not (boundary_probes and operation_name in BOUNDARY_PROBES):
             raise GuardRefusal(operation_name, f"{bucket}/{key}" if key else bucket, reason)
 
-    s3.meta.events.register("before-parameter-build.s3", check_params, unique_id="hastate-guard-params")
+    s3.meta.events.register(
+        "before-parameter-build.s3", check_params, unique_id="hastate-guard-params"
+    )
     s3.meta.events.register("before-sign.s3", check_url, unique_id="hastate-guard-url")
 
 
@@ -165,13 +195,17 @@ def _copy_source(value: Any) -> tuple[str, str | None] | None:
     return bucket, key.split("?", 1)[0] or None
 
 
-def lab_admin_client(endpoint: str, ca: Path, access_key: str, secret_key: str, region: str = "us-east-1") -> S3Client:
+def lab_admin_client(
+    endpoint: str, ca: Path, access_key: str, secret_key: str, region: str = "us-east-1"
+) -> S3Client:
     """An unguarded client with the lab's admin identity, for the lab alone.
 
     The lab seeds and inspects its own protected bucket with it; proofs never get it (they
     never import the lab), so every proof request still goes through the guard.
     """
-    session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=region)
+    session = boto3.session.Session(
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=region
+    )
     config = Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
@@ -185,7 +219,8 @@ def lab_admin_client(endpoint: str, ca: Path, access_key: str, secret_key: str, 
 def error_code(exc: BaseException) -> str:
     """The S3 error code or HTTP status of a botocore error, for messages and decisions."""
     if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or status(exc))
+        error: Mapping[str, Any] = exc.response.get("Error", {})
+        return str(error.get("Code") or status(exc))
     if isinstance(exc, BotoCoreError):
         return type(exc).__name__
     return type(exc).__name__

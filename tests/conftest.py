@@ -98,3 +98,6 @@ def package_file(write_json: WriteJson, package: dict[str, Any]) -> Path:
     """A filled package and its contract in one folder."""
     shutil.copy(public_contract_path(), write_json("contract.json", {}).parent / "contract.json")
     return write_json("package.json", package)
+
+
+pytest_plugins = ["pytest_hastate.lab.fixtures"]

@@ -87,7 +87,10 @@ def package(lab: LabCluster) -> dict[str, Any]:
             f"allow create/list/read/write/delete for {SCRATCH_BUCKET} and {SCRATCH_BUCKET}-probe-* only",
             "deny tofu-state and protected stack prefixes",
         ],
-        "protected_state_denials": ["deny tofu-state bucket", *(f"deny {key}" for key in PROTECTED_STATE_KEYS)],
+        "protected_state_denials": [
+            "deny tofu-state bucket",
+            *(f"deny {key}" for key in PROTECTED_STATE_KEYS),
+        ],
         "bucket_recovery": {
             "versioning": "enabled on the scratch bucket",
             "retention_or_backup": "replication 001 on two volume servers, independent from Attic and Bazel cache storage",
@@ -126,7 +129,10 @@ def package(lab: LabCluster) -> dict[str, Any]:
     }
     if len(endpoints) > 1:
         doc["ha_endpoints"] = endpoints
-        doc["ha_semantics"] = {"kind": "endpoints", "reference": "SeaweedFS gateways over shared filers"}
+        doc["ha_semantics"] = {
+            "kind": "endpoints",
+            "reference": "SeaweedFS gateways over shared filers",
+        }
     return doc
 
 
@@ -153,13 +159,22 @@ def write_artifacts(lab: LabCluster) -> None:
 def admin(lab: LabCluster, endpoint: str | None = None) -> S3Client:
     creds = lab.credentials
     assert creds is not None
-    return lab_admin_client(endpoint or lab.endpoints[0], lab.ca, creds.admin_key, creds.admin_secret, REGION)
+    return lab_admin_client(
+        endpoint or lab.endpoints[0], lab.ca, creds.admin_key, creds.admin_secret, REGION
+    )
 
 
 def state_document(key: str) -> bytes:
     """Small state-shaped JSON for a protected key."""
     return json.dumps(
-        {"version": 4, "terraform_version": "1.11.4", "serial": 7, "lineage": f"lab-seed-{key}", "outputs": {}, "resources": []},
+        {
+            "version": 4,
+            "terraform_version": "1.11.4",
+            "serial": 7,
+            "lineage": f"lab-seed-{key}",
+            "outputs": {},
+            "resources": [],
+        },
         indent=2,
     ).encode()
 
@@ -173,7 +188,9 @@ def seed(lab: LabCluster, *, timeout: float = 60.0) -> None:
             existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
             if PROTECTED_BUCKET not in existing:
                 s3.create_bucket(Bucket=PROTECTED_BUCKET)
-            s3.put_bucket_versioning(Bucket=PROTECTED_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_versioning(
+                Bucket=PROTECTED_BUCKET, VersioningConfiguration={"Status": "Enabled"}
+            )
             for key in PROTECTED_STATE_KEYS:
                 s3.put_object(Bucket=PROTECTED_BUCKET, Key=key, Body=state_document(key))
             return
@@ -194,7 +211,9 @@ def protected_snapshot(lab: LabCluster) -> dict[str, list[tuple[str, str, str]]]
                 (version["VersionId"], version["ETag"], version["LastModified"].isoformat())
             )
         for marker in page.get("DeleteMarkers", []):
-            snapshot.setdefault(marker["Key"], []).append((marker["VersionId"], "delete-marker", ""))
+            snapshot.setdefault(marker["Key"], []).append(
+                (marker["VersionId"], "delete-marker", "")
+            )
     return snapshot
 
 

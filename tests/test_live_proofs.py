@@ -1,0 +1,219 @@
+"""The live proof steps (2a, 2b) for real: the ha and singleton labs, moto over TLS, and the
+failing cases (no versioning, credentials that read tofu-state, a store ignoring If-None-Match)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_hastate.lab import LabCluster
+from pytest_hastate.lab.artifacts import CONTRACT_FILE, admin, environment, protected_snapshot
+from pytest_hastate.models import PROTECTED_BUCKET
+from pytest_hastate.scratch import versions_under
+from pytest_hastate.verdict import EXIT_INTERIM_ONLY
+
+from .conftest import REPO
+from .engines import StripIfNoneMatchProxy, TlsMotoServer, make_test_ca
+
+LIVE_TESTS = 11  # 2 static + 1 boundary + 6 scratch + 2 bucket index
+
+
+@pytest.fixture
+def proofs(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini("[pytest]\n")
+    shutil.copytree(
+        REPO / "proofs", pytester.path / "proofs", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return pytester
+
+
+def lab_package(lab: LabCluster, folder: Path, **changes: Any) -> Path:
+    """The lab's package (with its contract and CA) copied into ``folder``, optionally changed."""
+    package = json.loads(lab.package_path.read_text())
+    package.update(changes)
+    for key, value in list(package.items()):
+        if value is None:
+            del package[key]
+    shutil.copy(lab.directory / CONTRACT_FILE, folder / CONTRACT_FILE)
+    shutil.copy(lab.ca, folder / "ca.pem")
+    path = folder / "endpoint-package.json"
+    path.write_text(json.dumps(package, indent=2))
+    return path
+
+
+def run_proofs(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    package: Path,
+    *args: str,
+) -> tuple[pytest.RunResult, dict[str, Any]]:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = pytester.runpytest(
+        "proofs/", "--endpoint-package", str(package), "-p", "no:cacheprovider", *args
+    )
+    verdict = json.loads((pytester.path / "evidence" / "verdict.json").read_text())
+    return result, verdict
+
+
+def test_ha_lab_passes_steps_2a_2b_and_never_touches_protected_state(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
+) -> None:
+    before = protected_snapshot(hastate_lab)
+    counts_before = hastate_lab.request_counts(PROTECTED_BUCKET)
+    result, verdict = run_proofs(
+        proofs, monkeypatch, environment(hastate_lab), hastate_lab.package_path
+    )
+    counts_after = hastate_lab.request_counts(PROTECTED_BUCKET)  # before our own snapshot LISTs it
+    result.assert_outcomes(passed=LIVE_TESTS)
+    assert result.ret == EXIT_INTERIM_ONLY
+    assert verdict["verdict"] == "INTERIM_ONLY"
+    for criterion in (
+        "boundary.scoped",
+        "scratch.conditional_write",
+        "scratch.index_consistency",
+        "endpoints.independent",
+    ):
+        assert verdict["criteria"][criterion] == "passed"
+    reasons = "\n".join(verdict["reasons"])
+    assert "tofu.init" in reasons
+    assert "HA not proven" in reasons
+    assert len(verdict["reasons"]) == 2, verdict["reasons"]
+    # The protected bucket: every version unchanged, and the gateways served it no request.
+    assert counts_after == counts_before
+    assert protected_snapshot(hastate_lab) == before
+    # Nothing of the run is left behind.
+    s3 = admin(hastate_lab)
+    run_prefix = f".gloriousflywheel/ha-state-candidate/{verdict['run_id']}/"
+    assert versions_under(s3, "hastate-lab-scratch", run_prefix) == []
+    assert not [b["Name"] for b in s3.list_buckets()["Buckets"] if "-probe-" in b["Name"]]
+
+
+def test_singleton_lab_cannot_prove_independent_endpoints(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    result, verdict = run_proofs(
+        proofs, monkeypatch, environment(hastate_singleton_lab), hastate_singleton_lab.package_path
+    )
+    result.assert_outcomes(passed=LIVE_TESTS - 1, skipped=1)
+    assert verdict["verdict"] == "INTERIM_ONLY"
+    assert verdict["criteria"]["endpoints.independent"] == "skipped"
+    assert any(
+        "endpoints.independent skipped" in r and "only one endpoint" in r
+        for r in verdict["reasons"]
+    )
+
+
+@pytest.fixture
+def moto_tls(tmp_path: Path) -> Iterator[TlsMotoServer]:
+    _ca, cert, key = make_test_ca(tmp_path)
+    server = TlsMotoServer(cert, key)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_moto_over_tls_is_a_single_endpoint_engine(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    hastate_singleton_lab: LabCluster,
+    moto_tls: TlsMotoServer,
+    tmp_path: Path,
+) -> None:
+    package = lab_package(
+        hastate_singleton_lab, proofs.path, endpoint_url=moto_tls.endpoint, name="moto-server"
+    )
+    shutil.copy(tmp_path / "ca.pem", proofs.path / "ca.pem")
+    env = {
+        "TOFU_HA_STATE_ENDPOINT": moto_tls.endpoint,
+        "TOFU_HA_STATE_REGION": "us-east-1",
+        "TOFU_HA_STATE_ACCESS_KEY": "moto-proof-key",
+        "TOFU_HA_STATE_SECRET_KEY": "moto-proof-secret",
+    }
+    result, verdict = run_proofs(proofs, monkeypatch, env, package)
+    result.assert_outcomes(passed=LIVE_TESTS - 1, skipped=1)
+    assert verdict["verdict"] == "INTERIM_ONLY"
+    assert verdict["criteria"]["endpoints.independent"] == "skipped"
+
+
+def test_bucket_without_versioning_is_stop(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    s3 = admin(hastate_singleton_lab)
+    bucket = "hastate-lab-scratch"
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    try:
+        result, verdict = run_proofs(
+            proofs,
+            monkeypatch,
+            environment(hastate_singleton_lab),
+            hastate_singleton_lab.package_path,
+        )
+    finally:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert result.ret == 1
+    assert verdict["verdict"] == "STOP"
+    assert verdict["criteria"]["scratch.versioning"] == "failed"
+    assert any(
+        "versioning is not enabled on hastate-lab-scratch (status: Suspended)" in r
+        for r in verdict["reasons"]
+    )
+
+
+def test_credentials_that_can_read_tofu_state_are_stop(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    hastate_singleton_lab.set_proof_actions(["Read:tofu-state", "List:tofu-state"])
+    try:
+        result, verdict = run_proofs(
+            proofs,
+            monkeypatch,
+            environment(hastate_singleton_lab),
+            hastate_singleton_lab.package_path,
+            "--credential-boundary-check",
+        )
+    finally:
+        hastate_singleton_lab.set_proof_actions([])
+    assert result.ret == 1
+    result.assert_outcomes(passed=2, failed=1, deselected=LIVE_TESTS - 3)
+    assert verdict["criteria"]["boundary.scoped"] == "failed"
+    assert any(
+        "proof credentials can read the protected target tofu-state/attic/terraform.tfstate" in r
+        for r in verdict["reasons"]
+    )
+
+
+def test_gateway_ignoring_if_none_match_is_stop(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    lab = hastate_singleton_lab
+    env = environment(lab)
+    with StripIfNoneMatchProxy(
+        lab.endpoints[0],
+        ca=lab.ca,
+        cert=lab.directory / "s3-cert.pem",
+        key=lab.directory / "s3-key.pem",
+        access_key=env["TOFU_HA_STATE_ACCESS_KEY"],
+        secret_key=env["TOFU_HA_STATE_SECRET_KEY"],
+        region="us-east-1",
+    ) as proxy:
+        package = lab_package(lab, proofs.path, endpoint_url=proxy.endpoint)
+        env["TOFU_HA_STATE_ENDPOINT"] = proxy.endpoint
+        result, verdict = run_proofs(proofs, monkeypatch, env, package, "-m", "scratch")
+        assert proxy.stripped > 0
+    assert result.ret == 1
+    assert verdict["verdict"] == "STOP"
+    assert verdict["criteria"]["scratch.conditional_write"] == "failed"
+    reasons = "\n".join(verdict["reasons"])
+    assert "store ignores If-None-Match" in reasons
+    assert "writers won" in reasons
