@@ -32,6 +32,27 @@ ha-state-candidate-proof *args:
 static-proof *args:
     {{ python }} -m pytest proofs/ -m static --contract {{ selected_contract }} --expect-interim "$@"
 
+# The bucket-index consistency and bucket-lifecycle probe alone:
+# just rustfs-bucket-index-rca --scratch-probe --endpoint-package FILE
+rustfs-bucket-index-rca *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    args=()
+    for arg in "$@"; do [ "$arg" = "--scratch-probe" ] || args+=("$arg"); done
+    exec {{ python }} -m pytest proofs/ -m bucket_index "${args[@]}"
+
+# Start the local HA lab (a real SeaweedFS cluster): just lab-up [--topology singleton] [--dir DIR]
+lab-up *args:
+    {{ python }} -m pytest_hastate lab up "$@"
+
+# Stop every process of the local lab: just lab-down [--dir DIR]
+lab-down *args:
+    {{ python }} -m pytest_hastate lab down "$@"
+
+# Show the local lab's components: just lab-status [--dir DIR]
+lab-status *args:
+    {{ python }} -m pytest_hastate lab status "$@"
+
 # The project's own test suite.
 test *args:
     {{ python }} -m pytest tests/ "$@"

@@ -71,7 +71,7 @@ def normalize_key(key: str) -> str:
 
 
 def normalize_bucket(bucket: str) -> str:
-    return normalize_key(bucket).replace("/", "")
+    return normalize_key(bucket).replace("/", "").strip(". ")
 
 
 def is_canonical_key(key: str) -> bool:
@@ -79,11 +79,7 @@ def is_canonical_key(key: str) -> bool:
     if not key or not key.isascii() or not key.isprintable() or "%" in key or "\\" in key:
         return False
     segments = key.split("/")
-    return (
-        all(seg not in (".", "..") for seg in segments)
-        and "//" not in key
-        and not key.startswith("/")
-    )
+    return all(seg not in ("", ".", "..") for seg in segments)  # no //, leading or trailing /
 
 
 def short_id(run_id: str) -> str:

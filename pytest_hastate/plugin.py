@@ -99,6 +99,10 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return line
 
 
+LIVE_STEPS = frozenset(STEP_MARKERS) - {"static"}
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own -m / -k deselection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = config.stash.get(RUN_KEY, None)
     if run is None:
@@ -130,6 +134,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(
             f"{PREFIX}: nothing to prove: give --endpoint-package PATH (live proof) or --contract PATH (static gate)"
         )
+    if any(m.name in LIVE_STEPS for item in keep for m in item.iter_markers()):
+        try:
+            run.connect()
+        except InputError as exc:
+            raise pytest.UsageError(f"{PREFIX}: {exc}") from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -14,7 +14,7 @@ from pytest_hastate.errors import InputError
 from pytest_hastate.gating import PACKAGE, load_contract, load_package, resolve_contract
 from pytest_hastate.models import EndpointPackage, HaSemantics, Verdict
 from pytest_hastate.redact import Redactor
-from pytest_hastate.settings import Mode, Settings
+from pytest_hastate.settings import Settings
 
 if TYPE_CHECKING:
     from pytest_hastate.s3 import S3Access
@@ -43,13 +43,22 @@ class ProofRun:
             run.package = load_package(settings.endpoint_package)
         if settings.contract is not None:
             run.contract = load_contract(settings.contract)
-        package = run.endpoint_package()
-        if package is not None and settings.mode is not Mode.STATIC and not settings.dry_run:
-            from pytest_hastate.s3 import access_from  # boto3 only when a live step will run
-
-            assert run.package is not None
-            run.access = access_from(package, run.package.path, os.environ)
         return run
+
+    def connect(self) -> None:
+        """Read the credentials for the live steps (only when one was selected); refuses before
+        any S3 call when they are missing or the endpoint/region overrides disagree."""
+        package = self.endpoint_package()
+        if (
+            package is None
+            or self.package is None
+            or self.settings.dry_run
+            or self.access is not None
+        ):
+            return
+        from pytest_hastate.s3 import access_from  # boto3 only when a live step will run
+
+        self.access = access_from(package, self.package.path, os.environ)
 
     @property
     def has_input(self) -> bool:

