@@ -28,7 +28,11 @@ from pytest_hastate.settings import (
 )
 from pytest_hastate.verdict import decide, exit_code
 
-pytest_plugins = ["pytest_hastate.fixtures", "pytest_hastate.live_fixtures"]
+pytest_plugins = [
+    "pytest_hastate.fixtures",
+    "pytest_hastate.live_fixtures",
+    "pytest_hastate.tofu_fixtures",
+]
 
 RUN_KEY = pytest.StashKey[ProofRun]()
 PREFIX = "pytest-hastate"

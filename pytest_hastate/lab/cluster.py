@@ -285,6 +285,7 @@ class LabCluster:
         self.state = self._plan(topology)
         self.state.started_at = time.time()
         write_private(self.directory / "s3.json", json.dumps(self.identities(), indent=2))
+        self._write_filer_store()
         try:
             for kind in KINDS:
                 t0 = time.monotonic()
@@ -312,6 +313,20 @@ class LabCluster:
             raise
         timings["total"] = time.monotonic() - started
         return timings
+
+    def _write_filer_store(self) -> None:
+        """One metadata store shared by every filer (read from ``filer.toml`` in their cwd).
+
+        With a local store each, SeaweedFS filers sync metadata with each other asynchronously,
+        and that sync resurrects deleted versions in versioned buckets: a released lock comes
+        back (measured: 12-16 % of lock cycles with two filers, none with one shared store).
+        Real HA filer deployments share one store too.
+        """
+        store = self.directory / "filer-store"
+        store.mkdir(parents=True, exist_ok=True)
+        (self.directory / "filer.toml").write_text(
+            f'[sqlite]\nenabled = true\ndbFile = "{store / "filer.db"}"\n', "utf-8"
+        )
 
     def _start(self, component: Component) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TOFU_HA_STATE_"))}

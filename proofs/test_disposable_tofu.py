@@ -1,0 +1,115 @@
+"""Proof step 3: a disposable OpenTofu state on the backend, with the native S3 lockfile.
+
+Runs only with --run-disposable-tofu --use-lockfile. The workspace is a temp dir with its own
+TF_DATA_DIR; the backend key is ``<scratch_prefix><run-id>/disposable-tofu/<phase>/terraform.tfstate``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.disposable_tofu, pytest.mark.order(5)]
+
+
+@pytest.mark.hastate_criterion("tofu.version")
+def test_binary_supports_the_native_s3_lockfile(
+    hastate_tofu_binary: tuple[Path, str, tuple[int, int, int]],
+) -> None:
+    from pytest_hastate.tofu import MINIMUM
+
+    _binary, product, version = hastate_tofu_binary
+    assert version >= MINIMUM[product]
+
+
+@pytest.mark.hastate_criterion("tofu.init")
+def test_init_against_the_scratch_backend(hastate_tofu_workspace: Any) -> None:
+    hastate_tofu_workspace.init()
+
+
+@pytest.mark.hastate_criterion("tofu.first_write")
+def test_first_apply_writes_a_state(hastate_tofu_workspace: Any) -> None:
+    ws = hastate_tofu_workspace
+    applied = ws.apply()
+    assert applied.serial >= 1, f"state serial is {applied.serial} after the first apply"
+    assert applied.lineage, "state has no lineage"
+    assert applied.version_id not in ("", "null"), (
+        "the state object has no version id (versioning off?)"
+    )
+
+
+@pytest.mark.hastate_criterion("tofu.readback")
+def test_outputs_read_back_what_was_written(hastate_tofu_workspace: Any) -> None:
+    ws = hastate_tofu_workspace
+    outputs = ws.outputs()
+    expected = {"nonce": ws.applies[-1].nonce, "phase": ws.phase, "run_id": ws.run_id}
+    assert outputs == expected, f"output -json read back {outputs}, expected {expected}"
+
+
+@pytest.mark.hastate_criterion("tofu.noop_plan")
+def test_plan_of_the_same_inputs_is_a_noop(hastate_tofu_workspace: Any) -> None:
+    ws = hastate_tofu_workspace
+    result = ws.plan_exit_code(ws.applies[-1].nonce)
+    assert result.code == 0, (
+        f"plan -detailed-exitcode exited {result.code} (2 = changes, 1 = error) for unchanged inputs"
+    )
+
+
+@pytest.mark.hastate_criterion("tofu.lock_contention")
+def test_a_held_lock_stops_a_second_run(hastate_tofu_workspace: Any) -> None:
+    ws = hastate_tofu_workspace
+    lock_id = ws.put_synthetic_lock()
+    try:
+        result = ws.plan_exit_code(ws.applies[-1].nonce, lock_timeout="3s")
+    finally:
+        ws.remove_synthetic_lock()
+    if result.code != 1:
+        pytest.fail(
+            f"store ignores If-None-Match: OpenTofu ran (exit {result.code}) while the synthetic lock {lock_id} was held",
+            pytrace=False,
+        )
+    stderr = result.stderr
+    assert "Error acquiring the state lock" in stderr, (
+        f"plan failed, but not on the lock: {stderr[-400:]}"
+    )
+    assert lock_id in stderr, f"the lock error does not name the holder {lock_id}"
+
+
+@pytest.mark.hastate_criterion("tofu.lock_release")
+def test_lock_is_released_and_taken_again(hastate_tofu_workspace: Any) -> None:
+    ws = hastate_tofu_workspace
+    first = ws.applies[-1]
+    second = ws.apply()  # relock after the delete markers of earlier releases
+    assert second.lineage == first.lineage, "lineage changed between applies"
+    assert second.serial > first.serial, f"serial did not grow ({first.serial} -> {second.serial})"
+    if ws.stale:
+        seen = "; ".join(f"after {s.after} on {s.endpoint}: {s.metadata}" for s in ws.stale)
+        pytest.fail(f"stale lock after release: {seen}", pytrace=False)
+
+
+@pytest.mark.hastate_criterion("tofu.restore")
+def test_restore_a_previous_state_version(hastate_tofu_workspace: Any) -> None:
+    import hashlib
+
+    ws = hastate_tofu_workspace
+    assert len(ws.applies) >= 2, "restore needs two applies"
+    first, latest = ws.applies[0], ws.applies[-1]
+    assert hashlib.sha256(ws.version_bytes(first.version_id)).hexdigest() == first.sha256, (
+        "the first state version no longer has the bytes it was written with"
+    )
+    ws.restore(first.version_id)
+    body, _version = ws.current_object()
+    assert hashlib.sha256(body).hexdigest() == first.sha256, (
+        "restored state differs from the version it was restored from"
+    )
+    assert ws.outputs()["nonce"] == first.nonce
+    result = ws.plan_exit_code(first.nonce)
+    assert result.code == 0, (
+        f"plan for the restored inputs exited {result.code}, expected a no-op (0)"
+    )
+    changed = ws.plan_exit_code(latest.nonce)
+    assert changed.code == 2, (
+        f"plan for the newer inputs exited {changed.code}: the restore did not take effect"
+    )

@@ -1,0 +1,230 @@
+"""The one runner of the OpenTofu / Terraform CLI. The only module that imports python_terraform.
+
+python-terraform builds the argv (``generate_cmd_string``); we run it with a timeout, a clean
+environment and ``-input=false -no-color`` always, and treat every exit code the caller did not
+expect as an error that quotes the command (secrets masked) and the end of stderr.
+Callers never build argv themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_terraform import IsFlagged, Terraform
+
+from pytest_hastate.errors import HastateError
+
+MINIMUM = {"OpenTofu": (1, 10, 0), "Terraform": (1, 11, 0)}
+"""The first releases with the native S3 lockfile (use_lockfile)."""
+DEFAULT_TIMEOUT = 300.0
+TAIL_LINES = 12
+_TAKES_INPUT = frozenset({"init", "plan", "apply", "destroy", "refresh", "import", "state push"})
+_VERSION = re.compile(r"^(OpenTofu|Terraform) v(\d+)\.(\d+)\.(\d+)", re.M)
+
+
+class TofuError(HastateError):
+    """An OpenTofu command ended in a way the caller did not expect."""
+
+    def __init__(self, message: str, result: TofuResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class TofuMissing(HastateError):
+    """No OpenTofu (or Terraform) binary: the step cannot run, which proves nothing."""
+
+
+class TofuTooOld(HastateError):
+    """The binary predates the native S3 lockfile; refused before any S3 write."""
+
+
+@dataclass(frozen=True)
+class TofuResult:
+    command: str
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def find_binary(name: str) -> Path:
+    """``name`` on PATH (or as a path); the default ``tofu`` falls back to ``terraform``."""
+    candidates = [name] + (["terraform"] if name == "tofu" else [])
+    for candidate in candidates:
+        found = shutil.which(candidate)
+        if found:
+            return Path(found)
+    raise TofuMissing(f"no OpenTofu binary (tried {', '.join(candidates)} on PATH)")
+
+
+def parse_version(text: str) -> tuple[str, tuple[int, int, int]]:
+    match = _VERSION.search(text)
+    if not match:
+        first = text.strip().splitlines()[0] if text.strip() else "nothing"
+        raise TofuTooOld(f"cannot read the version from {first[:80]!r}")
+    product = match.group(1)
+    return product, (int(match.group(2)), int(match.group(3)), int(match.group(4)))
+
+
+def check_version(product: str, version: tuple[int, int, int]) -> None:
+    minimum = MINIMUM[product]
+    if version < minimum:
+        found = ".".join(map(str, version))
+        needed = ".".join(map(str, minimum))
+        raise TofuTooOld(
+            f"{product} {found} is too old: the native S3 lockfile needs {product} >= {needed}"
+        )
+
+
+@dataclass
+class TofuRunner:
+    """Runs one binary in one working directory with one environment."""
+
+    binary: Path
+    workdir: Path
+    env: Mapping[str, str]
+    timeout: float = DEFAULT_TIMEOUT
+    redact: Callable[[str], str] = lambda text: text
+    progress: Callable[[str], None] = lambda line: None
+    history: list[TofuResult] = field(default_factory=list)
+
+    def _argv(self, command: str, args: Sequence[str], options: Mapping[str, Any]) -> list[str]:
+        flags: dict[str, Any] = {"no_color": IsFlagged, **options}
+        if command in _TAKES_INPUT:
+            flags["input"] = False
+        tf = Terraform(working_dir=str(self.workdir), terraform_bin_path=str(self.binary))
+        argv: list[str] = tf.generate_cmd_string(command, *args, **flags)
+        return argv
+
+    def run(
+        self,
+        command: str,
+        *args: str,
+        expect: Sequence[int] = (0,),
+        timeout: float | None = None,
+        **options: Any,
+    ) -> TofuResult:
+        """Run ``command``; an exit code outside ``expect`` raises ``TofuError``."""
+        argv = self._argv(command, args, options)
+        shown = self.redact(" ".join([self.binary.name, *argv[1:]]))
+        limit = timeout or self.timeout
+        self.progress(f"{shown} ...")
+        start = time.monotonic()
+        try:
+            done = subprocess.run(
+                argv,
+                cwd=self.workdir,
+                env=dict(self.env),
+                capture_output=True,
+                text=True,
+                timeout=limit,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            tail = _tail(self.redact(_text(exc.stderr)))
+            raise TofuError(f"{shown} timed out after {limit:.0f} s{tail}") from None
+        seconds = time.monotonic() - start
+        result = TofuResult(
+            command=shown,
+            code=done.returncode,
+            stdout=self.redact(done.stdout),
+            stderr=self.redact(done.stderr),
+            seconds=seconds,
+        )
+        self.history.append(result)
+        self.progress(f"{shown}: exit {result.code} in {seconds:.1f} s")
+        if result.code not in expect:
+            raise TofuError(
+                f"unexpected exit code {result.code} for {shown}{_tail(result.stderr or result.stdout)}",
+                result,
+            )
+        return result
+
+    def version(self) -> tuple[str, tuple[int, int, int]]:
+        return parse_version(self.run("version").stdout)
+
+
+def _text(value: str | bytes | None) -> str:
+    if value is None:
+        return ""
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def _tail(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return ": " + " | ".join(line.strip() for line in lines[-TAIL_LINES:])
+
+
+def tofu_environment(
+    *,
+    workdir: Path,
+    access_key: str,
+    secret_key: str,
+    session_token: str | None,
+    ca_bundle: str | None,
+    checksum_when_required: bool,
+) -> dict[str, str]:
+    """A clean environment: credentials for the S3 backend, own TF_DATA_DIR, no user config."""
+    cli_config = workdir / "cli.tfrc"
+    cli_config.write_text("", "utf-8")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "TF_DATA_DIR": str(workdir / ".tfdata"),
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "CHECKPOINT_DISABLE": "1",
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": secret_key,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    if session_token:
+        env["AWS_SESSION_TOKEN"] = session_token
+    if ca_bundle:
+        env["AWS_CA_BUNDLE"] = ca_bundle
+    if checksum_when_required:
+        env["AWS_REQUEST_CHECKSUM_CALCULATION"] = "when_required"
+        env["AWS_RESPONSE_CHECKSUM_VALIDATION"] = "when_required"
+    return env
+
+
+def render_configuration(
+    *,
+    bucket: str,
+    key: str,
+    region: str,
+    endpoint: str,
+    backend_options: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The disposable configuration in Terraform's JSON syntax: no providers, only
+    ``terraform_data`` and outputs; the S3 backend with ``use_lockfile = true``."""
+    backend = {
+        **dict(backend_options),
+        "bucket": bucket,
+        "key": key,
+        "region": region,
+        "endpoints": {"s3": endpoint},
+        "use_lockfile": True,
+    }
+    values = {name: f"${{var.{name}}}" for name in ("nonce", "phase", "run_id")}
+    return {
+        "terraform": {"backend": {"s3": backend}},
+        "variable": {name: {"type": "string"} for name in values},
+        "resource": {"terraform_data": {"proof": {"input": values}}},
+        "output": {name: {"value": f"${{terraform_data.proof.output.{name}}}"} for name in values},
+    }

@@ -1,0 +1,142 @@
+"""Fixtures of the disposable OpenTofu step: the version-gated binary and the workspace.
+
+The binary is gated before anything touches S3: a missing binary skips the step (not proven),
+an old one fails every test of it (STOP) before a single write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_hastate.evidence import write_atomic
+from pytest_hastate.guard import ScratchScope
+from pytest_hastate.models import EndpointPackage
+from pytest_hastate.run import ProofRun
+
+if TYPE_CHECKING:
+    from pytest_hastate.disposable import DisposableState
+    from pytest_hastate.s3 import S3Access
+
+
+@pytest.fixture(scope="session")
+def hastate_progress(pytestconfig: pytest.Config) -> Callable[[str], None]:
+    """Print a progress line now, even while output is captured (long steps say what they do)."""
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+
+    def say(line: str) -> None:
+        if reporter is None:
+            return
+        suspended = (
+            capture.global_and_fixture_disabled()
+            if capture is not None
+            else contextlib.nullcontext()
+        )
+        with suspended:
+            reporter.write_line(f"hastate: {line}")
+
+    return say
+
+
+@pytest.fixture(scope="session")
+def hastate_tofu_binary(hastate_run: ProofRun) -> tuple[Path, str, tuple[int, int, int]]:
+    """(binary, product, version), after the version gate."""
+    from pytest_hastate.tofu import TofuMissing, TofuRunner, TofuTooOld, check_version, find_binary
+
+    settings = hastate_run.settings
+    if settings.dry_run:
+        pytest.skip("dry run: OpenTofu is not run")
+    try:
+        binary = find_binary(settings.tofu_binary)
+    except TofuMissing as exc:
+        pytest.skip(str(exc))
+    with tempfile.TemporaryDirectory(prefix="hastate-tofu-version-") as scratch:
+        runner = TofuRunner(
+            binary, Path(scratch), {"PATH": "/usr/bin:/bin", "CHECKPOINT_DISABLE": "1"}, timeout=60
+        )
+        try:
+            product, version = runner.version()
+            check_version(product, version)
+        except TofuTooOld as exc:
+            pytest.fail(f"{binary}: {exc}", pytrace=False)
+    return binary, product, version
+
+
+@pytest.fixture(scope="session")
+def hastate_tofu_workspace(
+    hastate_run: ProofRun,
+    hastate_tofu_binary: tuple[Path, str, tuple[int, int, int]],
+    hastate_endpoint_package: EndpointPackage,
+    hastate_s3_access: S3Access,
+    hastate_scope: ScratchScope,
+    hastate_s3: dict[str, Any],
+    hastate_scratch_bucket: Any,
+    hastate_progress: Callable[[str], None],
+) -> Iterator[DisposableState]:
+    """A temp workspace (own TF_DATA_DIR) whose backend key is this run's disposable state key."""
+    from pytest_hastate.disposable import DisposableState, state_key
+    from pytest_hastate.tofu import TofuRunner, render_configuration, tofu_environment
+
+    settings = hastate_run.settings
+    key = state_key(hastate_scope.prefix, settings.run_id, settings.phase)
+    hastate_scope.check(
+        "PutObject", hastate_scope.bucket, key
+    )  # the guard sees the key before OpenTofu does
+    hastate_scope.check("PutObject", hastate_scope.bucket, key + ".tflock")
+    workdir = Path(tempfile.mkdtemp(prefix="hastate-tofu-"))
+    access = hastate_s3_access
+    try:
+        config = render_configuration(
+            bucket=hastate_scope.bucket,
+            key=key,
+            region=access.region,
+            endpoint=access.primary,
+            backend_options=hastate_endpoint_package.backend_options,
+        )
+        (workdir / "main.tf.json").write_text(json.dumps(config, indent=2), "utf-8")
+        env = tofu_environment(
+            workdir=workdir,
+            access_key=access.access_key,
+            secret_key=access.secret_key,
+            session_token=access.session_token,
+            ca_bundle=access.verify if isinstance(access.verify, str) else None,
+            checksum_when_required=access.checksum_when_required,
+        )
+        binary = hastate_tofu_binary[0]
+        runner = TofuRunner(
+            binary, workdir, env, redact=hastate_run.redact, progress=hastate_progress
+        )
+        yield DisposableState(
+            runner=runner,
+            bucket=hastate_scope.bucket,
+            key=key,
+            phase=settings.phase,
+            run_id=settings.run_id,
+            primary=hastate_s3[access.primary],
+            clients=hastate_s3,
+        )
+        _write_tofu_evidence(settings.evidence_dir, runner)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _write_tofu_evidence(directory: Path, runner: Any) -> None:
+    """Each command, its exit code and time, and its output (masked) into the evidence folder."""
+    timings = [
+        {"command": r.command, "exit_code": r.code, "seconds": round(r.seconds, 3)}
+        for r in runner.history
+    ]
+    write_atomic(directory / "tofu-timings.json", json.dumps(timings, indent=2) + "\n")
+    log = "\n".join(
+        f"$ {r.command}\n[exit {r.code}, {r.seconds:.2f} s]\n{r.stdout}{r.stderr}"
+        for r in runner.history
+    )
+    write_atomic(directory / "tofu.log", log + "\n")
