@@ -44,14 +44,14 @@ def test_first_apply_writes_a_state(hastate_tofu_workspace: Any) -> None:
 def test_outputs_read_back_what_was_written(hastate_tofu_workspace: Any) -> None:
     ws = hastate_tofu_workspace
     outputs = ws.outputs()
-    expected = {"nonce": ws.applies[-1].nonce, "phase": ws.phase, "run_id": ws.run_id}
+    expected = {"nonce": ws.last_applied().nonce, "phase": ws.phase, "run_id": ws.run_id}
     assert outputs == expected, f"output -json read back {outputs}, expected {expected}"
 
 
 @pytest.mark.hastate_criterion("tofu.noop_plan")
 def test_plan_of_the_same_inputs_is_a_noop(hastate_tofu_workspace: Any) -> None:
     ws = hastate_tofu_workspace
-    result = ws.plan_exit_code(ws.applies[-1].nonce)
+    result = ws.plan_exit_code(ws.last_applied().nonce)
     assert result.code == 0, (
         f"plan -detailed-exitcode exited {result.code} (2 = changes, 1 = error) for unchanged inputs"
     )
@@ -62,7 +62,7 @@ def test_a_held_lock_stops_a_second_run(hastate_tofu_workspace: Any) -> None:
     ws = hastate_tofu_workspace
     lock_id = ws.put_synthetic_lock()
     try:
-        result = ws.plan_exit_code(ws.applies[-1].nonce, lock_timeout="3s")
+        result = ws.plan_exit_code(ws.last_applied().nonce, lock_timeout="3s")
     finally:
         ws.remove_synthetic_lock()
     if result.code != 1:
@@ -80,13 +80,22 @@ def test_a_held_lock_stops_a_second_run(hastate_tofu_workspace: Any) -> None:
 @pytest.mark.hastate_criterion("tofu.lock_release")
 def test_lock_is_released_and_taken_again(hastate_tofu_workspace: Any) -> None:
     ws = hastate_tofu_workspace
-    first = ws.applies[-1]
+
+    def fail_on_stale() -> None:
+        if ws.stale:
+            first = ws.stale[0]
+            more = f" (and {len(ws.stale) - 1} more observation(s))" if len(ws.stale) > 1 else ""
+            pytest.fail(
+                f"stale lock after release: after {first.after} on {first.endpoint}: {first.metadata}{more}",
+                pytrace=False,
+            )
+
+    fail_on_stale()  # every command so far released its lock on every endpoint
+    first = ws.last_applied()
     second = ws.apply()  # relock after the delete markers of earlier releases
+    fail_on_stale()
     assert second.lineage == first.lineage, "lineage changed between applies"
     assert second.serial > first.serial, f"serial did not grow ({first.serial} -> {second.serial})"
-    if ws.stale:
-        seen = "; ".join(f"after {s.after} on {s.endpoint}: {s.metadata}" for s in ws.stale)
-        pytest.fail(f"stale lock after release: {seen}", pytrace=False)
 
 
 @pytest.mark.hastate_criterion("tofu.restore")
@@ -94,8 +103,10 @@ def test_restore_a_previous_state_version(hastate_tofu_workspace: Any) -> None:
     import hashlib
 
     ws = hastate_tofu_workspace
-    assert len(ws.applies) >= 2, "restore needs two applies"
-    first, latest = ws.applies[0], ws.applies[-1]
+    assert len(ws.applies) >= 2, (
+        "restore needs two applies (see tofu.first_write and tofu.lock_release)"
+    )
+    first, latest = ws.applies[0], ws.last_applied()
     assert hashlib.sha256(ws.version_bytes(first.version_id)).hexdigest() == first.sha256, (
         "the first state version no longer has the bytes it was written with"
     )

@@ -21,7 +21,9 @@ def report_message(report: pytest.TestReport | pytest.CollectReport) -> str:
     else:
         full = report.longreprtext or ""
         error_lines = [line[1:].strip() for line in full.splitlines() if line.startswith("E ")]
-        text = " ".join(error_lines) if error_lines else " ".join(full.split()[-40:])
+        text = (
+            " ".join(error_lines) if error_lines else full
+        )  # pytest.fail(pytrace=False): the message
     text = " ".join(text.split())
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 

@@ -106,6 +106,11 @@ class DisposableState:
         raw = self.tofu("output", json=IsFlagged).json()
         return {name: value.get("value") for name, value in raw.items()}
 
+    def last_applied(self) -> AppliedState:
+        if not self.applies:
+            raise AssertionError("no apply has succeeded yet (see tofu.first_write)")
+        return self.applies[-1]
+
     # --- the objects in the bucket ----------------------------------------------------------
 
     def current_object(self) -> tuple[bytes, str]:

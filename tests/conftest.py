@@ -5,11 +5,18 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pytest_hastate.lab import LabCluster
+from pytest_hastate.lab.artifacts import CONTRACT_FILE
+
+from .engines import TlsMotoServer, make_test_ca
+
+pytest_plugins = ["pytest_hastate.lab.fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 PUBLIC_FORMAT = REPO.parent / "shared" / "fixtures" / "public-format"
@@ -79,25 +86,58 @@ def package() -> dict[str, Any]:
     return filled_package()
 
 
-WriteJson = Callable[[str, Any], Path]
+# --- running the proof suite against real engines -------------------------------------------
+
+LIVE_TESTS = 11  # steps 1, 2a, 2b: 2 static + 1 boundary + 6 scratch + 2 bucket index
+TOFU_TESTS = 8  # step 3
+ALL_PROOF_TESTS = LIVE_TESTS + TOFU_TESTS
 
 
 @pytest.fixture
-def write_json(tmp_path: Path) -> WriteJson:
-    def write(name: str, data: Any) -> Path:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2), "utf-8")
-        return path
+def proofs(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini("[pytest]\n")
+    shutil.copytree(
+        REPO / "proofs", pytester.path / "proofs", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return pytester
 
-    return write
+
+def lab_package(lab: LabCluster, folder: Path, **changes: Any) -> Path:
+    """The lab's package (with its contract and CA) copied into ``folder``, optionally changed."""
+    package = json.loads(lab.package_path.read_text())
+    package.update(changes)
+    for key, value in list(package.items()):
+        if value is None:
+            del package[key]
+    shutil.copy(lab.directory / CONTRACT_FILE, folder / CONTRACT_FILE)
+    shutil.copy(lab.ca, folder / "ca.pem")
+    path = folder / "endpoint-package.json"
+    path.write_text(json.dumps(package, indent=2))
+    return path
+
+
+def run_proofs(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    package: Path,
+    *args: str,
+) -> tuple[pytest.RunResult, dict[str, Any]]:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = pytester.runpytest(
+        "proofs/", "--endpoint-package", str(package), "-p", "no:cacheprovider", *args
+    )
+    verdict = json.loads((pytester.path / "evidence" / "verdict.json").read_text())
+    return result, verdict
 
 
 @pytest.fixture
-def package_file(write_json: WriteJson, package: dict[str, Any]) -> Path:
-    """A filled package and its contract in one folder."""
-    shutil.copy(public_contract_path(), write_json("contract.json", {}).parent / "contract.json")
-    return write_json("package.json", package)
-
-
-pytest_plugins = ["pytest_hastate.lab.fixtures"]
+def moto_tls(tmp_path: Path) -> Iterator[TlsMotoServer]:
+    _ca, cert, key = make_test_ca(tmp_path)
+    server = TlsMotoServer(cert, key)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -53,6 +53,19 @@ def make_test_ca(directory: Path) -> tuple[Path, Path, Path]:
     return paths
 
 
+class KeepPayloadHashSigner(S3SigV4Auth):
+    """Re-sign, keeping the client's declared payload hash (e.g. STREAMING-UNSIGNED-PAYLOAD-TRAILER
+    for aws-chunked uploads): botocore would replace it, and the store would then keep the chunk
+    framing as part of the object."""
+
+    def __init__(self, credentials: Credentials, region: str, declared: str | None) -> None:
+        super().__init__(credentials, "s3", region)
+        self._declared = declared
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._declared or super().payload(request)
+
+
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -72,8 +85,14 @@ DROPPED = {
 }
 
 
-class StripIfNoneMatchProxy:
-    """HTTPS proxy to one real gateway that drops ``If-None-Match`` and re-signs the request."""
+class FaultyGatewayProxy:
+    """HTTPS proxy to one real gateway that misbehaves like broken S3 gateways in the field.
+
+    ``strip_if_none_match``: drop the conditional-write header (and re-sign, since SigV4 covers
+    it), so the store behind acts as if it ignored conditional writes.
+    ``drop_lock_deletes``: answer DELETE of ``*.tflock`` with 204 without forwarding it, so a
+    released lock stays visible.
+    """
 
     def __init__(
         self,
@@ -85,9 +104,12 @@ class StripIfNoneMatchProxy:
         access_key: str,
         secret_key: str,
         region: str,
+        strip_if_none_match: bool = True,
+        drop_lock_deletes: bool = False,
     ) -> None:
         self.upstream = urlsplit(upstream)
         self.stripped = 0
+        self.dropped_deletes = 0
         upstream_context = ssl.create_default_context(cafile=str(ca))
         credentials = Credentials(access_key, secret_key)
         proxy = self
@@ -98,17 +120,43 @@ class StripIfNoneMatchProxy:
             def log_message(self, *args: object) -> None:
                 return
 
-            def _forward(self) -> None:
+            def _body(self) -> bytes:
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    data = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline().strip():
+                                pass  # HTTP trailers
+                            return data
+                        data += self.rfile.read(size)
+                        self.rfile.readline()
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                if "If-None-Match" in self.headers:
+                return self.rfile.read(length) if length else b""
+
+            def _forward(self) -> None:
+                body = self._body()
+                if (
+                    drop_lock_deletes
+                    and self.command == "DELETE"
+                    and urlsplit(self.path).path.endswith(".tflock")
+                ):
+                    proxy.dropped_deletes += 1
+                    self.send_response(204)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                dropped = DROPPED if strip_if_none_match else DROPPED - {"if-none-match"}
+                if strip_if_none_match and "If-None-Match" in self.headers:
                     proxy.stripped += 1
                 headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in DROPPED | HOP_BY_HOP
+                    k: v for k, v in self.headers.items() if k.lower() not in dropped | HOP_BY_HOP
                 }
                 url = f"{proxy.upstream.scheme}://{proxy.upstream.netloc}{self.path}"
                 request = AWSRequest(method=self.command, url=url, headers=headers, data=body)
-                S3SigV4Auth(credentials, "s3", region).add_auth(request)
+                KeepPayloadHashSigner(
+                    credentials, region, self.headers.get("X-Amz-Content-SHA256")
+                ).add_auth(request)
                 connection = http.client.HTTPSConnection(
                     proxy.upstream.netloc, context=upstream_context, timeout=30
                 )
@@ -144,7 +192,7 @@ class StripIfNoneMatchProxy:
     def endpoint(self) -> str:
         return f"https://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> StripIfNoneMatchProxy:
+    def __enter__(self) -> FaultyGatewayProxy:
         self._thread.start()
         return self
 

@@ -3,63 +3,19 @@ failing cases (no versioning, credentials that read tofu-state, a store ignoring
 
 from __future__ import annotations
 
-import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from pytest_hastate.lab import LabCluster
-from pytest_hastate.lab.artifacts import CONTRACT_FILE, admin, environment, protected_snapshot
+from pytest_hastate.lab.artifacts import admin, environment, protected_snapshot
 from pytest_hastate.models import PROTECTED_BUCKET
 from pytest_hastate.scratch import versions_under
 from pytest_hastate.verdict import EXIT_INTERIM_ONLY
 
-from .conftest import REPO
-from .engines import StripIfNoneMatchProxy, TlsMotoServer, make_test_ca
-
-LIVE_TESTS = 11  # 2 static + 1 boundary + 6 scratch + 2 bucket index
-
-
-@pytest.fixture
-def proofs(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeini("[pytest]\n")
-    shutil.copytree(
-        REPO / "proofs", pytester.path / "proofs", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    return pytester
-
-
-def lab_package(lab: LabCluster, folder: Path, **changes: Any) -> Path:
-    """The lab's package (with its contract and CA) copied into ``folder``, optionally changed."""
-    package = json.loads(lab.package_path.read_text())
-    package.update(changes)
-    for key, value in list(package.items()):
-        if value is None:
-            del package[key]
-    shutil.copy(lab.directory / CONTRACT_FILE, folder / CONTRACT_FILE)
-    shutil.copy(lab.ca, folder / "ca.pem")
-    path = folder / "endpoint-package.json"
-    path.write_text(json.dumps(package, indent=2))
-    return path
-
-
-def run_proofs(
-    pytester: pytest.Pytester,
-    monkeypatch: pytest.MonkeyPatch,
-    env: dict[str, str],
-    package: Path,
-    *args: str,
-) -> tuple[pytest.RunResult, dict[str, Any]]:
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    result = pytester.runpytest(
-        "proofs/", "--endpoint-package", str(package), "-p", "no:cacheprovider", *args
-    )
-    verdict = json.loads((pytester.path / "evidence" / "verdict.json").read_text())
-    return result, verdict
+from .conftest import ALL_PROOF_TESTS, LIVE_TESTS, lab_package, run_proofs
+from .engines import FaultyGatewayProxy, TlsMotoServer
 
 
 def test_ha_lab_passes_steps_2a_2b_and_never_touches_protected_state(
@@ -108,17 +64,6 @@ def test_singleton_lab_cannot_prove_independent_endpoints(
         "endpoints.independent skipped" in r and "only one endpoint" in r
         for r in verdict["reasons"]
     )
-
-
-@pytest.fixture
-def moto_tls(tmp_path: Path) -> Iterator[TlsMotoServer]:
-    _ca, cert, key = make_test_ca(tmp_path)
-    server = TlsMotoServer(cert, key)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_moto_over_tls_is_a_single_endpoint_engine(
@@ -185,7 +130,7 @@ def test_credentials_that_can_read_tofu_state_are_stop(
     finally:
         hastate_singleton_lab.set_proof_actions([])
     assert result.ret == 1
-    result.assert_outcomes(passed=2, failed=1, deselected=LIVE_TESTS - 3)
+    result.assert_outcomes(passed=2, failed=1, deselected=ALL_PROOF_TESTS - 3)
     assert verdict["criteria"]["boundary.scoped"] == "failed"
     assert any(
         "proof credentials can read the protected target tofu-state/attic/terraform.tfstate" in r
@@ -198,7 +143,7 @@ def test_gateway_ignoring_if_none_match_is_stop(
 ) -> None:
     lab = hastate_singleton_lab
     env = environment(lab)
-    with StripIfNoneMatchProxy(
+    with FaultyGatewayProxy(
         lab.endpoints[0],
         ca=lab.ca,
         cert=lab.directory / "s3-cert.pem",

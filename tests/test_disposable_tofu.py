@@ -1,0 +1,177 @@
+"""Proof step 3 for real: the Terraform binary on this machine against the ha lab and moto's
+HTTP server; and the failing cases (a store ignoring If-None-Match, a lock that stays after
+release, a missing binary, an old binary)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_hastate.lab import LabCluster
+from pytest_hastate.lab.artifacts import admin, environment
+from pytest_hastate.scratch import delete_everything_under, versions_under
+
+from .conftest import LIVE_TESTS, TOFU_TESTS, lab_package, run_proofs
+from .engines import FaultyGatewayProxy, TlsMotoServer
+
+TOFU = ("--run-disposable-tofu", "--use-lockfile")
+TOFU_CRITERIA = ("tofu.version", "tofu.init", "tofu.first_write", "tofu.readback", "tofu.noop_plan",
+                 "tofu.lock_contention", "tofu.lock_release", "tofu.restore")  # fmt: skip
+
+needs_terraform = pytest.mark.skipif(
+    shutil.which("terraform") is None and shutil.which("tofu") is None,
+    reason="no OpenTofu/Terraform binary on this machine",
+)
+
+
+@needs_terraform
+def test_ha_lab_passes_every_tofu_criterion(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
+) -> None:
+    result, verdict = run_proofs(
+        proofs, monkeypatch, environment(hastate_lab), hastate_lab.package_path, *TOFU
+    )
+    result.assert_outcomes(passed=LIVE_TESTS + TOFU_TESTS)
+    for criterion in TOFU_CRITERIA:
+        assert verdict["criteria"][criterion] == "passed", criterion
+    assert verdict["verdict"] == "INTERIM_ONLY"
+    assert len(verdict["reasons"]) == 1
+    assert verdict["reasons"][0].startswith("HA not proven")
+    timings = json.loads((proofs.path / "evidence" / "tofu-timings.json").read_text())
+    assert [t["command"].split()[1] for t in timings][:4] == ["init", "apply", "output", "plan"]
+    log = (proofs.path / "evidence" / "tofu.log").read_text()
+    assert environment(hastate_lab)["TOFU_HA_STATE_SECRET_KEY"] not in log
+    # every version and delete marker of the disposable state and its lock is gone
+    prefix = f".gloriousflywheel/ha-state-candidate/{verdict['run_id']}/"
+    assert versions_under(admin(hastate_lab), "hastate-lab-scratch", prefix) == []
+    result.stdout.fnmatch_lines(
+        ["*hastate: terraform apply -no-color -auto-approve -input=false: exit 0 in *"]
+    )
+
+
+@needs_terraform
+def test_moto_server_passes_every_tofu_criterion(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    hastate_singleton_lab: LabCluster,
+    moto_tls: TlsMotoServer,
+    tmp_path: Path,
+) -> None:
+    package = lab_package(
+        hastate_singleton_lab, proofs.path, endpoint_url=moto_tls.endpoint, name="moto-server"
+    )
+    shutil.copy(tmp_path / "ca.pem", proofs.path / "ca.pem")
+    env = {"TOFU_HA_STATE_ENDPOINT": moto_tls.endpoint, "TOFU_HA_STATE_REGION": "us-east-1",
+           "TOFU_HA_STATE_ACCESS_KEY": "moto-proof-key", "TOFU_HA_STATE_SECRET_KEY": "moto-proof-secret"}  # fmt: skip
+    result, verdict = run_proofs(proofs, monkeypatch, env, package, *TOFU, "-m", "disposable_tofu")
+    result.assert_outcomes(passed=TOFU_TESTS, deselected=LIVE_TESTS)
+    for criterion in TOFU_CRITERIA:
+        assert verdict["criteria"][criterion] == "passed", criterion
+
+
+def _proxy(lab: LabCluster, **behaviour: Any) -> FaultyGatewayProxy:
+    env = environment(lab)
+    return FaultyGatewayProxy(
+        lab.endpoints[0], ca=lab.ca, cert=lab.directory / "s3-cert.pem", key=lab.directory / "s3-key.pem",
+        access_key=env["TOFU_HA_STATE_ACCESS_KEY"], secret_key=env["TOFU_HA_STATE_SECRET_KEY"], region="us-east-1", **behaviour,
+    )  # fmt: skip
+
+
+@needs_terraform
+def test_store_ignoring_if_none_match_is_stop(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    with _proxy(hastate_singleton_lab) as proxy:
+        package = lab_package(hastate_singleton_lab, proofs.path, endpoint_url=proxy.endpoint)
+        env = {**environment(hastate_singleton_lab), "TOFU_HA_STATE_ENDPOINT": proxy.endpoint}
+        result, verdict = run_proofs(
+            proofs, monkeypatch, env, package, *TOFU, "-m", "disposable_tofu"
+        )
+    assert result.ret == 1
+    assert verdict["criteria"]["tofu.lock_contention"] == "failed"
+    assert any(
+        "tofu.lock_contention failed: store ignores If-None-Match: OpenTofu ran" in r
+        for r in verdict["reasons"]
+    )
+
+
+@needs_terraform
+def test_lock_left_behind_after_release_is_stop(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    with _proxy(hastate_singleton_lab, strip_if_none_match=False, drop_lock_deletes=True) as proxy:
+        package = lab_package(hastate_singleton_lab, proofs.path, endpoint_url=proxy.endpoint)
+        env = {**environment(hastate_singleton_lab), "TOFU_HA_STATE_ENDPOINT": proxy.endpoint}
+        result, verdict = run_proofs(
+            proofs, monkeypatch, env, package, *TOFU, "-m", "disposable_tofu"
+        )
+        assert proxy.dropped_deletes > 0
+    # the faulty store kept the lock: remove it with the lab's own admin identity
+    prefix = f".gloriousflywheel/ha-state-candidate/{verdict['run_id']}/"
+    delete_everything_under(admin(hastate_singleton_lab), "hastate-lab-scratch", prefix)
+    assert result.ret == 1
+    assert verdict["criteria"]["tofu.lock_release"] == "failed"
+    stale = [r for r in verdict["reasons"] if r.startswith("tofu.lock_release failed")]
+    assert stale, verdict["reasons"]
+    assert "stale lock after release: after terraform apply" in stale[0]
+    assert "ID=" in stale[0]
+    assert "Operation=OperationTypeApply" in stale[0]
+    assert any("cleanup left residue" in r and ".tflock" in r for r in verdict["reasons"])
+
+
+def test_missing_binary_is_interim_only(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    hastate_singleton_lab: LabCluster,
+    tmp_path: Path,
+) -> None:
+    result, verdict = run_proofs(
+        proofs, monkeypatch, environment(hastate_singleton_lab), hastate_singleton_lab.package_path,
+        *TOFU, "-m", "disposable_tofu", "--tofu-binary", str(tmp_path / "no-such-tofu"),
+    )  # fmt: skip
+    result.assert_outcomes(skipped=TOFU_TESTS, deselected=LIVE_TESTS)
+    assert verdict["verdict"] == "INTERIM_ONLY"
+    assert any(
+        "tofu.version skipped, not proven: no OpenTofu binary" in r for r in verdict["reasons"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("printed", "message"),
+    [
+        (
+            "OpenTofu v1.9.1\non linux_amd64",
+            "OpenTofu 1.9.1 is too old: the native S3 lockfile needs OpenTofu >= 1.10.0",
+        ),
+        (
+            "Terraform v1.10.5\non linux_amd64",
+            "Terraform 1.10.5 is too old: the native S3 lockfile needs Terraform >= 1.11.0",
+        ),
+        ("some other tool 2.0", "cannot read the version from 'some other tool 2.0'"),
+    ],
+)
+def test_old_binary_is_stop_before_any_s3_request(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    hastate_singleton_lab: LabCluster,
+    tmp_path: Path,
+    printed: str,
+    message: str,
+) -> None:
+    fake = tmp_path / "tofu"  # a fake binary tests the version gate, not OpenTofu
+    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' '{printed}'\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    before = hastate_singleton_lab.request_counts("hastate-lab-scratch")
+    result, verdict = run_proofs(
+        proofs, monkeypatch, environment(hastate_singleton_lab), hastate_singleton_lab.package_path,
+        *TOFU, "-m", "disposable_tofu", "--tofu-binary", str(fake),
+    )  # fmt: skip
+    assert hastate_singleton_lab.request_counts("hastate-lab-scratch") == before
+    assert result.ret == 1
+    assert verdict["verdict"] == "STOP"
+    assert any(message in r for r in verdict["reasons"]), verdict["reasons"]
