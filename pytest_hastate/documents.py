@@ -129,7 +129,7 @@ def check_shape(document: LoadedDocument, what: str, model: type[BaseModel]) -> 
     while a number where a string belongs is bad input.
     """
     try:
-        model.model_validate(document.data)
+        model.model_validate_json(document.raw)  # JSON semantics: enum values as strings
     except ValidationError as exc:
         for error in exc.errors(include_input=False, include_url=False):
             if error["type"] == "missing":
@@ -161,7 +161,7 @@ def _reason(error: Mapping[str, Any]) -> str:
 def validate_model(document: LoadedDocument, what: str, model: type[M]) -> M:
     """Build the typed model; any error (missing fields included) is one ``InputError``."""
     try:
-        return model.model_validate(document.data)
+        return model.model_validate_json(document.raw)
     except ValidationError as exc:
         loc, reason = _located(exc.errors(include_input=False, include_url=False)[0])
         raise InputError(f"{what} {document.path}", json_path(loc), reason) from None

@@ -94,22 +94,64 @@ def hastate_scratch_bucket(
     hastate_run: ProofRun,
     hastate_scope: ScratchScope,
     hastate_s3_primary: S3Client,
+    hastate_s3: dict[str, S3Client],
 ) -> Iterator[ScratchBucket]:
-    """Create-or-verify the scratch bucket; at the end remove every version this run wrote.
+    """The scratch bucket; at the end of the run, remove what this phase wrote.
 
-    Cleanup runs on success, failure and Ctrl-C; anything left is reported as residue (a
-    teardown failure, so the verdict is STOP). With --keep-scratch-bucket the run's objects stay.
+    Live runs create the bucket if needed and remove every version under the run prefix;
+    a pre-maintenance run keeps everything for the verify; a post-maintenance run removes
+    only what it wrote itself (under ``<run prefix><phase>/``); cleanup does its own work.
+    Cleanup runs on success, failure and Ctrl-C; anything left is residue (a teardown failure).
     """
-    from pytest_hastate.scratch import delete_everything_under, ensure_bucket, head_status
-
-    bucket = ensure_bucket(hastate_s3_primary, hastate_scope.bucket)
-    hastate_run.scratch_bucket_created = bucket.created_by_this_run
-    yield bucket
-    if hastate_run.settings.keep_scratch_bucket:
-        return
-    residue = delete_everything_under(
-        hastate_s3_primary, hastate_scope.bucket, hastate_scope.run_prefix
+    from pytest_hastate.scratch import (
+        ScratchBucket,
+        delete_everything_under,
+        ensure_bucket,
+        head_status,
     )
+    from pytest_hastate.settings import Mode
+
+    settings = hastate_run.settings
+    if settings.mode in (Mode.POST_MAINTENANCE, Mode.CLEANUP):
+        code = head_status(hastate_s3_primary, hastate_scope.bucket)
+        if code != 200 and settings.mode is Mode.POST_MAINTENANCE:
+            pytest.fail(
+                f"the scratch bucket {hastate_scope.bucket} answered {code or 'nothing'}: the checkpoint's objects are gone",
+                pytrace=False,
+            )
+        created = (
+            hastate_run.checkpoint.bucket_created_by_this_product
+            if hastate_run.checkpoint
+            else False
+        )
+        bucket = ScratchBucket(hastate_scope.bucket, created_by_this_run=created)
+    else:
+        bucket = ensure_bucket(hastate_s3_primary, hastate_scope.bucket)
+        hastate_run.scratch_bucket_created = bucket.created_by_this_run
+        if bucket.created_by_this_run:
+            from pytest_hastate.scratch import versioning_in_effect
+
+            for index, (endpoint, s3) in enumerate(hastate_s3.items()):
+                seconds = versioning_in_effect(
+                    s3, bucket.name, hastate_scope.key("versioning-settle", str(index))
+                )
+                if seconds is None:
+                    pytest.fail(
+                        f"{endpoint}: writes to the new bucket {bucket.name} stay unversioned after versioning was enabled",
+                        pytrace=False,
+                    )
+                hastate_run.phase_facts.setdefault("versioning_settle_seconds", {})[endpoint] = (
+                    round(seconds, 3)
+                )
+    yield bucket
+    if settings.mode in (Mode.PRE_MAINTENANCE, Mode.CLEANUP) or settings.keep_scratch_bucket:
+        return
+    prefix = (
+        hastate_scope.run_prefix
+        if settings.mode is not Mode.POST_MAINTENANCE
+        else hastate_scope.key(settings.phase) + "/"
+    )
+    residue = delete_everything_under(hastate_s3_primary, hastate_scope.bucket, prefix)
     if head_status(hastate_s3_primary, hastate_scope.probe_bucket) == 200:
         residue += delete_everything_under(hastate_s3_primary, hastate_scope.probe_bucket, "")
         try:

@@ -253,3 +253,89 @@ class VerdictRecord(_Document):
     exit_code: int
     created_at: str
     non_secret: Literal[True] = True
+
+
+# --- the checkpoint (SPEC 7) ------------------------------------------------------------------
+
+
+class SampleObject(_Document):
+    key: str
+    size: int
+    sha256: str
+    version_id: str
+    etag: str
+
+
+class DisposableStateRecord(_Document):
+    key: str
+    serial: int
+    lineage: str
+    sha256: str
+    version_id: str
+    nonce: str
+    phase: str
+
+
+class PhaseRecord(_Document):
+    """What one phase of the proof established."""
+
+    phase: str
+    mode: str
+    run_at: str
+    criteria: dict[str, CriterionResult]
+    maintenance_event: MaintenanceEvent | None = None
+    dry_run: bool = False
+    unreachable_endpoints: list[str] = Field(default_factory=list)
+    failover_wait_seconds: float | None = None
+
+
+class CleanupRecord(_Document):
+    done: bool
+    residue: list[str] = Field(default_factory=list)
+    bucket_deleted: bool = False
+    bucket_kept_because: str | None = None
+    confirmed_on: list[str] = Field(default_factory=list)
+    unconfirmed: list[str] = Field(
+        default_factory=list,
+        description="Endpoints that did not answer, so absence is not confirmed there.",
+    )
+
+
+class PackageIdentity(_Document):
+    name: str
+    sha256: str
+    basename: str
+
+
+class Checkpoint(_Document):
+    """The state a later phase needs, written atomically; no secrets, no private paths."""
+
+    checkpoint_schema: Literal["pytest_hastate.checkpoint.v1"] = "pytest_hastate.checkpoint.v1"
+    run_id: str
+    created_at: str
+    package: PackageIdentity
+    contract_sha256: str | None
+    endpoints: list[str]
+    scratch_bucket: str
+    scratch_prefix: str
+    bucket_created_by_this_product: bool
+    sample: list[SampleObject] = Field(default_factory=list)
+    disposable_state: DisposableStateRecord | None = None
+    phases: list[PhaseRecord] = Field(default_factory=list)
+    cleanup: CleanupRecord | None = None
+    non_secret: Literal[True] = True
+
+    def carried_criteria(self, *, except_phase: str | None = None) -> dict[str, CriterionResult]:
+        """Criteria of every recorded phase (a failure in any phase stays a failure)."""
+        carried: dict[str, CriterionResult] = {}
+        for record in self.phases:
+            if record.phase == except_phase:
+                continue
+            for cid, result in record.criteria.items():
+                if cid not in carried or result.outcome is Outcome.FAILED:
+                    carried[cid] = result
+        return carried
+
+    def declared_event(self) -> MaintenanceEvent | None:
+        events = [p.maintenance_event for p in self.phases if p.maintenance_event is not None]
+        return events[-1] if events else None

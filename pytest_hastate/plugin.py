@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 import pytest
 from _pytest.junitxml import xml_key
 
+from pytest_hastate.checkpoints import save_checkpoint, with_phase
 from pytest_hastate.errors import GuardRefusal, InputError
 from pytest_hastate.evidence import write_model
-from pytest_hastate.models import VerdictInputs, VerdictRecord
+from pytest_hastate.models import CriterionResult, PhaseRecord, VerdictInputs, VerdictRecord
 from pytest_hastate.redact import Redactor
 from pytest_hastate.run import ProofRun
 from pytest_hastate.settings import (
@@ -32,6 +33,7 @@ pytest_plugins = [
     "pytest_hastate.fixtures",
     "pytest_hastate.live_fixtures",
     "pytest_hastate.tofu_fixtures",
+    "pytest_hastate.maintenance_fixtures",
 ]
 
 RUN_KEY = pytest.StashKey[ProofRun]()
@@ -198,13 +200,17 @@ def _decide(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
         int(pytest.ExitCode.INTERRUPTED): "interrupted",
         int(pytest.ExitCode.INTERNAL_ERROR): "internal error",
     }.get(exitstatus)
+    checkpoint = run.checkpoint
+    results = run.collector.results()
     inputs = VerdictInputs(
-        results=run.collector.results(),
+        results=results,
+        carried=checkpoint.carried_criteria(except_phase=s.phase) if checkpoint else {},
         guard_refusals=run.collector.guard_refusals,
         unattributed_failures=run.collector.unattributed_failures,
         static_stop_conditions=run.static_stop_conditions(),
         ha_semantics=run.ha_semantics(),
-        maintenance_event=s.maintenance_event,  # type: ignore[arg-type]
+        maintenance_event=s.maintenance_event
+        or (checkpoint.declared_event() if checkpoint else None),  # type: ignore[arg-type]
         dry_run=s.dry_run,
         incomplete=incomplete,
     )
@@ -240,6 +246,37 @@ def _decide(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
         xml.add_global_property("hastate_package_digest", record.package_digest or "")
     run.verdict_file = s.evidence_dir / "verdict.json"
     write_model(run.verdict_file, record)
+    write_model(s.evidence_dir / f"verdict-{s.phase}.json", record)
+    _record_phase(run, results)
+
+
+def _record_phase(run: ProofRun, results: dict[str, CriterionResult]) -> None:
+    """Write this phase into the checkpoint (atomically), and a copy into the evidence folder."""
+    s = run.settings
+    target = s.checkpoint_file or s.from_checkpoint
+    if target is None:
+        return
+    checkpoint = run.checkpoint or run.base_checkpoint()
+    if checkpoint is None:
+        return
+    record = PhaseRecord(
+        phase=s.phase,
+        mode=s.mode.value,
+        run_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        criteria={
+            cid: r.model_copy(update={"message": run.redact(r.message)})
+            for cid, r in results.items()
+        },
+        maintenance_event=s.maintenance_event,  # type: ignore[arg-type]
+        dry_run=s.dry_run,
+        unreachable_endpoints=run.phase_facts.get("unreachable_endpoints", []),
+        failover_wait_seconds=run.phase_facts.get("failover_wait_seconds"),
+    )
+    run.checkpoint = with_phase(checkpoint, record)
+    save_checkpoint(target, run.checkpoint)
+    copy = s.evidence_dir / "checkpoint.json"
+    if copy.resolve() != target.resolve():
+        save_checkpoint(copy, run.checkpoint)
 
 
 def _summarise(run: ProofRun, terminalreporter: pytest.TerminalReporter) -> None:

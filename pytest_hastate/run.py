@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_hastate.collector import Collector
 from pytest_hastate.contract_gate import check_contract, static_stop_conditions
 from pytest_hastate.documents import LoadedDocument, validate_model
 from pytest_hastate.errors import InputError
 from pytest_hastate.gating import PACKAGE, load_contract, load_package, resolve_contract
-from pytest_hastate.models import EndpointPackage, HaSemantics, Verdict
+from pytest_hastate.models import Checkpoint, EndpointPackage, HaSemantics, Verdict
 from pytest_hastate.redact import Redactor
 from pytest_hastate.settings import Settings
 
@@ -34,6 +35,8 @@ class ProofRun:
     access: S3Access | None = None
     scratch_bucket_created: bool | None = None
     residue: list[str] = field(default_factory=list)
+    checkpoint: Checkpoint | None = None
+    phase_facts: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def start(cls, settings: Settings, roots: tuple[Path, ...], redact: Redactor) -> ProofRun:
@@ -43,6 +46,14 @@ class ProofRun:
             run.package = load_package(settings.endpoint_package)
         if settings.contract is not None:
             run.contract = load_contract(settings.contract)
+        if settings.from_checkpoint is not None:
+            from pytest_hastate.checkpoints import check_package_digest, load_checkpoint
+
+            run.checkpoint = load_checkpoint(settings.from_checkpoint)
+            assert run.package is not None  # the settings demand --endpoint-package here
+            check_package_digest(run.checkpoint, run.package, settings.from_checkpoint)
+            # Later phases address the same scratch objects: the run id is the checkpoint's.
+            run.settings = dataclasses.replace(settings, run_id=run.checkpoint.run_id)
         return run
 
     def connect(self) -> None:
@@ -78,6 +89,28 @@ class ProofRun:
             return load_contract(path)
         except InputError:
             return None
+
+    def base_checkpoint(self) -> Checkpoint | None:
+        """A checkpoint with no sample yet (a live run given --checkpoint-file)."""
+        from datetime import UTC, datetime
+
+        from pytest_hastate.models import PackageIdentity
+
+        package = self.endpoint_package()
+        if package is None or self.package is None:
+            return None
+        return Checkpoint(
+            run_id=self.settings.run_id,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            package=PackageIdentity(
+                name=package.name, sha256=self.package.sha256, basename=self.package.path.name
+            ),
+            contract_sha256=self.contract_digest(),
+            endpoints=list(package.endpoints),
+            scratch_bucket=package.scratch_bucket,
+            scratch_prefix=package.scratch_prefix,
+            bucket_created_by_this_product=bool(self.scratch_bucket_created),
+        )
 
     def contract_digest(self) -> str | None:
         document = self.contract or self.linked_contract()

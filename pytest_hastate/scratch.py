@@ -48,6 +48,28 @@ def ensure_bucket(s3: S3Client, bucket: str) -> ScratchBucket:
     return ScratchBucket(bucket, created_by_this_run=True)
 
 
+def versioning_in_effect(
+    s3: S3Client, bucket: str, key: str, timeout: float = 30.0
+) -> float | None:
+    """Seconds until a PUT through ``s3`` gets a version id (then the probe is removed), or None.
+
+    Gateways cache bucket configuration: right after versioning is enabled, writes can still
+    be unversioned although GetBucketVersioning already says Enabled.
+    """
+
+    def put() -> bool:
+        try:
+            return bool(
+                s3.put_object(Bucket=bucket, Key=key, Body=b"versioning probe").get("VersionId")
+            )
+        except S3Errors:
+            return False
+
+    waited = eventually(put, bool, timeout=timeout)
+    delete_everything_under(s3, bucket, key)
+    return waited.seconds if waited.ok else None
+
+
 def bucket_names(s3: S3Client) -> set[str]:
     return {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
 

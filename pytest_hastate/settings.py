@@ -108,6 +108,15 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "evidence-dir", "path", "where verdict.json, checkpoints and logs go", default="evidence"
     ),
+    OptionSpec(
+        "sample-objects", "text", "durability sample size of the restart checkpoint", default="64"
+    ),
+    OptionSpec(
+        "verify-timeout",
+        "text",
+        "seconds the post-maintenance verify waits for the backend",
+        default="60",
+    ),
 )
 BY_NAME: Mapping[str, OptionSpec] = {o.name: o for o in OPTIONS}
 
@@ -174,6 +183,8 @@ class Settings:
     dry_run: bool
     expect_interim: bool
     evidence_dir: Path
+    sample_objects: int
+    verify_timeout: float
     mode: Mode
     run_id: str
 
@@ -221,6 +232,8 @@ def resolve(
     values["phase"] = phase
     if not str(values["tofu_binary"]).strip():
         raise SettingsError("--tofu-binary: must not be empty")
+    values["sample_objects"] = _number(values["sample_objects"], "--sample-objects", int, 1, 10_000)
+    values["verify_timeout"] = _number(values["verify_timeout"], "--verify-timeout", float, 1, 3600)
     settings = Settings(**values, mode=mode, run_id=run_id or new_run_id())
     _check_markexpr(markexpr, settings)
     return settings
@@ -264,6 +277,16 @@ def _one(
         path = Path(text).expanduser()
         return path if path.is_absolute() else base / path
     return text
+
+
+def _number(raw: Any, flag: str, kind: type, low: float, high: float) -> Any:
+    try:
+        value = kind(str(raw))
+    except ValueError:
+        raise SettingsError(f"{flag}: expected a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{flag}: {value} is outside {low:g}..{high:g}")
+    return value
 
 
 def _mode(v: Mapping[str, Any]) -> Mode:

@@ -70,6 +70,49 @@ def hastate_tofu_binary(hastate_run: ProofRun) -> tuple[Path, str, tuple[int, in
     return binary, product, version
 
 
+@contextlib.contextmanager
+def open_workspace(
+    run: ProofRun,
+    binary: Path,
+    package: EndpointPackage,
+    access: S3Access,
+    scope: ScratchScope,
+    clients: dict[str, Any],
+    key: str,
+    phase: str,
+    progress: Callable[[str], None],
+) -> Iterator[DisposableState]:
+    """A temp workspace (own TF_DATA_DIR) whose S3 backend key is ``key``; removed afterwards."""
+    from pytest_hastate.disposable import DisposableState
+    from pytest_hastate.tofu import TofuRunner, render_configuration, tofu_environment
+
+    scope.check("PutObject", scope.bucket, key)  # the guard sees the key before OpenTofu does
+    scope.check("PutObject", scope.bucket, key + ".tflock")
+    workdir = Path(tempfile.mkdtemp(prefix="hastate-tofu-"))
+    try:
+        config = render_configuration(
+            bucket=scope.bucket, key=key, region=access.region, endpoint=access.primary,
+            backend_options=package.backend_options,
+        )  # fmt: skip
+        (workdir / "main.tf.json").write_text(json.dumps(config, indent=2), "utf-8")
+        env = tofu_environment(
+            workdir=workdir,
+            access_key=access.access_key,
+            secret_key=access.secret_key,
+            session_token=access.session_token,
+            ca_bundle=access.verify if isinstance(access.verify, str) else None,
+            checksum_when_required=access.checksum_when_required,
+        )
+        runner = TofuRunner(binary, workdir, env, redact=run.redact, progress=progress)
+        yield DisposableState(
+            runner=runner, bucket=scope.bucket, key=key, phase=phase, run_id=run.settings.run_id,
+            primary=clients[access.primary], clients=clients,
+        )  # fmt: skip
+        _write_tofu_evidence(run.settings.evidence_dir, runner, phase)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def hastate_tofu_workspace(
     hastate_run: ProofRun,
@@ -81,62 +124,27 @@ def hastate_tofu_workspace(
     hastate_scratch_bucket: Any,
     hastate_progress: Callable[[str], None],
 ) -> Iterator[DisposableState]:
-    """A temp workspace (own TF_DATA_DIR) whose backend key is this run's disposable state key."""
-    from pytest_hastate.disposable import DisposableState, state_key
-    from pytest_hastate.tofu import TofuRunner, render_configuration, tofu_environment
+    """The disposable state of this phase: ``<prefix><run-id>/disposable-tofu/<phase>/terraform.tfstate``."""
+    from pytest_hastate.disposable import state_key
 
     settings = hastate_run.settings
     key = state_key(hastate_scope.prefix, settings.run_id, settings.phase)
-    hastate_scope.check(
-        "PutObject", hastate_scope.bucket, key
-    )  # the guard sees the key before OpenTofu does
-    hastate_scope.check("PutObject", hastate_scope.bucket, key + ".tflock")
-    workdir = Path(tempfile.mkdtemp(prefix="hastate-tofu-"))
-    access = hastate_s3_access
-    try:
-        config = render_configuration(
-            bucket=hastate_scope.bucket,
-            key=key,
-            region=access.region,
-            endpoint=access.primary,
-            backend_options=hastate_endpoint_package.backend_options,
-        )
-        (workdir / "main.tf.json").write_text(json.dumps(config, indent=2), "utf-8")
-        env = tofu_environment(
-            workdir=workdir,
-            access_key=access.access_key,
-            secret_key=access.secret_key,
-            session_token=access.session_token,
-            ca_bundle=access.verify if isinstance(access.verify, str) else None,
-            checksum_when_required=access.checksum_when_required,
-        )
-        binary = hastate_tofu_binary[0]
-        runner = TofuRunner(
-            binary, workdir, env, redact=hastate_run.redact, progress=hastate_progress
-        )
-        yield DisposableState(
-            runner=runner,
-            bucket=hastate_scope.bucket,
-            key=key,
-            phase=settings.phase,
-            run_id=settings.run_id,
-            primary=hastate_s3[access.primary],
-            clients=hastate_s3,
-        )
-        _write_tofu_evidence(settings.evidence_dir, runner)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with open_workspace(
+        hastate_run, hastate_tofu_binary[0], hastate_endpoint_package, hastate_s3_access, hastate_scope,
+        hastate_s3, key, settings.phase, hastate_progress,
+    ) as workspace:  # fmt: skip
+        yield workspace
 
 
-def _write_tofu_evidence(directory: Path, runner: Any) -> None:
+def _write_tofu_evidence(directory: Path, runner: Any, phase: str) -> None:
     """Each command, its exit code and time, and its output (masked) into the evidence folder."""
     timings = [
         {"command": r.command, "exit_code": r.code, "seconds": round(r.seconds, 3)}
         for r in runner.history
     ]
-    write_atomic(directory / "tofu-timings.json", json.dumps(timings, indent=2) + "\n")
+    write_atomic(directory / f"tofu-timings-{phase}.json", json.dumps(timings, indent=2) + "\n")
     log = "\n".join(
         f"$ {r.command}\n[exit {r.code}, {r.seconds:.2f} s]\n{r.stdout}{r.stderr}"
         for r in runner.history
     )
-    write_atomic(directory / "tofu.log", log + "\n")
+    write_atomic(directory / f"tofu-{phase}.log", log + "\n")

@@ -42,9 +42,9 @@ def test_ha_lab_passes_every_tofu_criterion(
     assert verdict["verdict"] == "INTERIM_ONLY"
     assert len(verdict["reasons"]) == 1
     assert verdict["reasons"][0].startswith("HA not proven")
-    timings = json.loads((proofs.path / "evidence" / "tofu-timings.json").read_text())
+    timings = json.loads((proofs.path / "evidence" / "tofu-timings-baseline.json").read_text())
     assert [t["command"].split()[1] for t in timings][:4] == ["init", "apply", "output", "plan"]
-    log = (proofs.path / "evidence" / "tofu.log").read_text()
+    log = (proofs.path / "evidence" / "tofu-baseline.log").read_text()
     assert environment(hastate_lab)["TOFU_HA_STATE_SECRET_KEY"] not in log
     # every version and delete marker of the disposable state and its lock is gone
     prefix = f".gloriousflywheel/ha-state-candidate/{verdict['run_id']}/"

@@ -1,0 +1,89 @@
+"""Proof step 5: after maintenance, the checkpoint's objects and state are intact.
+
+Runs with --verify-existing --from-checkpoint PATH [--maintenance-event KIND]. A package whose
+bytes differ from the checkpoint's was refused before any request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from pytest_hastate.guard import ScratchScope
+
+pytestmark = [pytest.mark.post_maintenance, pytest.mark.order(7)]
+
+
+@pytest.mark.hastate_criterion("maintenance.verified")
+def test_every_sample_object_is_intact_on_every_reachable_endpoint(
+    hastate_sample_verification: list[Any],
+) -> None:
+    reachable = [r for r in hastate_sample_verification if r.reachable]
+    if not reachable:
+        lost = ", ".join(r.endpoint for r in hastate_sample_verification)
+        pytest.fail(
+            f"no endpoint served within the verify timeout ({lost}): the backend did not come back",
+            pytrace=False,
+        )
+    problems = [f"{r.endpoint}: {w}" for r in reachable for w in r.wrong]
+    assert not problems, f"{len(problems)} sample problem(s): " + "; ".join(problems[:10])
+
+
+@pytest.mark.hastate_criterion("maintenance.endpoint_loss_observed")
+def test_endpoint_loss_was_observed(hastate_sample_verification: list[Any]) -> None:
+    lost = [r.endpoint for r in hastate_sample_verification if not r.reachable]
+    if not lost:
+        pytest.skip("every endpoint answered: no endpoint loss was observed during the verify")
+    assert any(r.reachable for r in hastate_sample_verification), "every endpoint was lost"
+
+
+@pytest.mark.hastate_criterion("maintenance.verified")
+def test_disposable_state_still_plans_clean(
+    hastate_checkpoint: Any, hastate_checkpoint_workspace: Any
+) -> None:
+    import hashlib
+
+    record = hastate_checkpoint.disposable_state
+    ws = hastate_checkpoint_workspace
+    ws.init()
+    body, _version = ws.current_object()
+    assert hashlib.sha256(body).hexdigest() == record.sha256, (
+        f"the disposable state {record.key} changed during maintenance"
+    )
+    result = ws.plan_exit_code(record.nonce)
+    assert result.code == 0, f"plan on the kept state exited {result.code}, expected a no-op (0)"
+    assert not ws.stale, f"stale lock after release: {ws.stale[0]}"
+
+
+@pytest.mark.hastate_criterion("maintenance.verified")
+def test_fresh_write_read_and_lock_cycle(
+    hastate_run: Any,
+    hastate_scope: ScratchScope,
+    hastate_scratch_bucket: Any,
+    hastate_sample_verification: list[Any],
+    hastate_s3: dict[str, Any],
+) -> None:
+    from pytest_hastate.maintenance import lock_cycle
+    from pytest_hastate.scratch import payload, read_eventually
+
+    phase = hastate_run.settings.phase
+    reachable = [r.endpoint for r in hastate_sample_verification if r.reachable]
+    assert reachable, "no endpoint to write through"
+    for writer in reachable:
+        key, body = hastate_scope.key(phase, "fresh", uuid.uuid4().hex), payload(4096)
+        hastate_s3[writer].put_object(Bucket=hastate_scratch_bucket.name, Key=key, Body=body)
+        for reader in reachable:
+            ok, seconds = read_eventually(
+                hastate_s3[reader], hastate_scratch_bucket.name, key, body
+            )
+            assert ok, (
+                f"{reader} did not serve {key} written through {writer} within {seconds:.1f} s"
+            )
+        problems = lock_cycle(
+            hastate_s3[writer],
+            hastate_scratch_bucket.name,
+            hastate_scope.key(phase, "lock", uuid.uuid4().hex + ".tflock"),
+        )
+        assert not problems, f"lock cycle through {writer}: {'; '.join(problems)}"
