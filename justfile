@@ -53,6 +53,24 @@ lab-down *args:
 lab-status *args:
     {{ python }} -m pytest_hastate lab status "$@"
 
+# The whole proof on a local HA lab: lab up, pre-maintenance proof, kill a gateway and a
+# volume server, post-maintenance verify, cleanup, lab down. Ends GO.
+demo *args:
+    {{ python }} -m pytest_hastate demo --topology ha "$@"
+
+# The same on the singleton lab (a gateway restart as maintenance). Ends INTERIM_ONLY.
+demo-interim *args:
+    {{ python }} -m pytest_hastate demo --topology singleton "$@"
+
+# Readiness from the latest evidence: strict passes only on GO.
+# just tofu-state-ha-readiness [--expect-interim] [--evidence DIR]
+tofu-state-ha-readiness *args:
+    {{ python }} -m pytest_hastate readiness "$@"
+
+# Validate an evidence bundle: just ha-state-proof-evidence-check DIR
+ha-state-proof-evidence-check *args:
+    {{ python }} -m pytest_hastate evidence check "$@"
+
 # The project's own test suite.
 test *args:
     {{ python }} -m pytest tests/ "$@"

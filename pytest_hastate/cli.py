@@ -1,7 +1,8 @@
 """The ``hastate`` command: operator entry points that work without pytest.
 
-Exit codes: 0 passed; 1 refused by a gate; 2 wrong command-line usage; 3 the lab could not do
-what was asked; 4 bad input file (the same code pytest uses for usage errors).
+Exit codes: 0 passed (or ready); 1 refused by a gate, an evidence finding, or not ready (STOP,
+or status moved on); 2 wrong command-line usage; 3 the lab could not do what was asked; 4 bad
+input file (the same code pytest uses for usage errors); 10 not ready: INTERIM_ONLY.
 """
 
 from __future__ import annotations
@@ -64,6 +65,39 @@ def _parser() -> argparse.ArgumentParser:
         if name in ("kill", "restart"):
             sub.add_argument("component")
 
+    evidence = commands.add_parser("evidence", help="the evidence bundle")
+    evidences = evidence.add_subparsers(dest="evidence", required=True)
+    check = evidences.add_parser(
+        "check", help="validate a bundle: schemas, phases, cleanup, no secrets"
+    )
+    check.add_argument("dir", type=Path)
+    check.add_argument(
+        "--require-failure-domain",
+        action="store_true",
+        help="a post-failure-domain phase must be present",
+    )
+
+    ready = commands.add_parser(
+        "readiness", help="the verdict of the latest evidence: strict passes only on GO"
+    )
+    ready.add_argument("--evidence", type=Path, default=Path("evidence"))
+    ready.add_argument(
+        "--expect-interim", action="store_true", help="pass on INTERIM_ONLY, fail on GO and STOP"
+    )
+
+    demo = commands.add_parser(
+        "demo", help="the whole proof on a local lab, with an evidence bundle"
+    )
+    demo.add_argument("--topology", choices=("ha", "singleton"), default="ha")
+    demo.add_argument(
+        "--evidence",
+        type=Path,
+        default=Path("evidence"),
+        help="the bundle goes into a new folder here",
+    )
+    demo.add_argument("--sample-objects", type=int, default=64)
+    demo.add_argument("--verify-timeout", type=float, default=20.0)
+
     schema = commands.add_parser("schema", help="write or check the JSON Schemas of our documents")
     schema.add_argument("--dir", type=Path, default=DEFAULT_SCHEMA_DIR)
     schema.add_argument(
@@ -104,6 +138,34 @@ def _schema(args: argparse.Namespace) -> int:
     for path in schemas.write(args.dir):
         print(f"wrote {path}")
     return EXIT_OK
+
+
+def _evidence(args: argparse.Namespace) -> int:
+    import os
+
+    from pytest_hastate.bundle import check_bundle, secrets_from
+
+    findings = check_bundle(
+        args.dir,
+        secrets=secrets_from(os.environ),
+        require_failure_domain=args.require_failure_domain,
+    )
+    for finding in findings:
+        print(f"evidence {args.dir}: {finding}")
+    if findings:
+        return EXIT_REFUSED
+    print(
+        f"evidence {args.dir}: complete (phases, checkpoint, cleanup) and clean (no secrets, no private paths)"
+    )
+    return EXIT_OK
+
+
+def _readiness(args: argparse.Namespace) -> int:
+    from pytest_hastate.bundle import readiness
+
+    result = readiness(args.evidence, expect_interim=args.expect_interim)
+    print(f"readiness: {result.message}")
+    return result.exit_code
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -155,6 +217,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _gate(args, parser)
         if args.command == "lab":
             return _lab(args)
+        if args.command == "evidence":
+            return _evidence(args)
+        if args.command == "readiness":
+            return _readiness(args)
+        if args.command == "demo":
+            from pytest_hastate.demo import run_demo
+
+            return run_demo(
+                args.topology, evidence_root=args.evidence, sample_objects=args.sample_objects,
+                verify_timeout=args.verify_timeout, say=lambda line: print(line, flush=True),
+            )  # fmt: skip
         return _schema(args)
     except InputError as exc:
         print(f"hastate: {exc}", file=sys.stderr)

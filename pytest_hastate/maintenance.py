@@ -105,7 +105,10 @@ def verify_endpoint(
                 continue
             if hashlib.sha256(body).hexdigest() != item.sha256 or len(body) != item.size:
                 return f"{item.key}: bytes differ from the checkpoint ({len(body)} bytes, expected {item.size})"
-            current = s3.head_object(Bucket=bucket, Key=item.key)
+            try:
+                current = s3.head_object(Bucket=bucket, Key=item.key)
+            except S3Errors as exc:
+                return f"{item.key}: the sampled object is no longer current ({error_code(exc)}: deleted?)"
             if str(current.get("VersionId") or "null") != item.version_id:
                 return f"{item.key}: a newer version {current.get('VersionId')} replaced the sampled one"
             return None

@@ -1,0 +1,147 @@
+"""The evidence bundle: validation (``hastate evidence check``) and readiness from it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_hastate.checkpoints import load_checkpoint
+from pytest_hastate.documents import read_json_object, validate_model
+from pytest_hastate.errors import InputError
+from pytest_hastate.models import Status, VerdictRecord
+from pytest_hastate.redact import SECRET_ENV_NAMES
+
+POST_PHASES = ("post-maintenance", "post-failure-domain")
+SCAN_LIMIT = 20 * 1024 * 1024
+_SECRET_SHAPES = (
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS-style access key id"),
+    (re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"), "a private key"),
+    (
+        re.compile(
+            r"(TOFU_HA_STATE_SECRET_KEY|TOFU_HA_STATE_ACCESS_KEY|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID)=\S"
+        ),
+        "a credential assignment",
+    ),
+)
+_PRIVATE_PATHS = (
+    (re.compile(r"/home/[^/\s\"']+/"), "a home directory path"),
+    (re.compile(r"/Users/[^/\s\"']+/"), "a home directory path"),
+    (re.compile(r"(?<![\w.])/root/"), "root's home directory path"),
+    (re.compile(r"\.kube/config|kubeconfig", re.I), "a kubeconfig reference"),
+)
+
+
+@dataclass(frozen=True)
+class BundleFinding:
+    where: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.problem}"
+
+
+def secrets_from(env: Mapping[str, str]) -> list[str]:
+    return [env[name] for name in SECRET_ENV_NAMES if len(env.get(name, "")) >= 4]
+
+
+def check_bundle(
+    directory: Path, *, secrets: Iterable[str] = (), require_failure_domain: bool = False
+) -> list[BundleFinding]:
+    """Every problem of the bundle; empty when it is complete, consistent and clean."""
+    findings: list[BundleFinding] = []
+    if not directory.is_dir():
+        return [BundleFinding(str(directory), "not a folder")]
+    records: dict[str, VerdictRecord] = {}
+    for path in sorted(directory.glob("verdict-*.json")):
+        try:
+            record = validate_model(read_json_object(path, "verdict"), "verdict", VerdictRecord)
+        except InputError as exc:
+            findings.append(BundleFinding(path.name, f"not a valid verdict record ({exc.reason})"))
+            continue
+        records[record.phase] = record
+        if record.dry_run:
+            findings.append(
+                BundleFinding(
+                    path.name, "a dry-run result is in the bundle; a dry run proves nothing"
+                )
+            )
+    if "baseline" not in records:
+        findings.append(BundleFinding(str(directory), "no baseline phase (verdict-baseline.json)"))
+    if not any(p in records for p in POST_PHASES):
+        findings.append(BundleFinding(str(directory), "no post-maintenance phase"))
+    if require_failure_domain and "post-failure-domain" not in records:
+        findings.append(BundleFinding(str(directory), "no post-failure-domain phase (required)"))
+    checkpoint_path = directory / "checkpoint.json"
+    if not checkpoint_path.is_file():
+        findings.append(BundleFinding(str(directory), "no checkpoint.json"))
+    else:
+        try:
+            checkpoint = load_checkpoint(checkpoint_path)
+        except InputError as exc:
+            findings.append(BundleFinding("checkpoint.json", f"invalid ({exc.reason})"))
+        else:
+            digests = {r.package_digest for r in records.values()}
+            if digests - {checkpoint.package.sha256}:
+                findings.append(
+                    BundleFinding(
+                        "checkpoint.json", "verdicts of the bundle were made with another package"
+                    )
+                )
+            if checkpoint.cleanup is None:
+                findings.append(
+                    BundleFinding(
+                        "checkpoint.json", "cleanup was not run (hastate: --cleanup-checkpoint)"
+                    )
+                )
+            elif not checkpoint.cleanup.done or checkpoint.cleanup.residue:
+                findings.append(
+                    BundleFinding(
+                        "checkpoint.json",
+                        f"cleanup left residue: {', '.join(checkpoint.cleanup.residue[:5])}",
+                    )
+                )
+    findings += scan_files(directory, secrets)
+    return findings
+
+
+def scan_files(directory: Path, secrets: Iterable[str]) -> list[BundleFinding]:
+    """Secret-shaped text and private paths in any file of the bundle (values never repeated)."""
+    known = [s for s in secrets if s]
+    findings: list[BundleFinding] = []
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        text = path.read_bytes()[:SCAN_LIMIT].decode("utf-8", errors="replace")
+        name = str(path.relative_to(directory))
+        if any(secret in text for secret in known):
+            findings.append(BundleFinding(name, "contains a credential value from the environment"))
+        for pattern, what in (*_SECRET_SHAPES, *_PRIVATE_PATHS):
+            if pattern.search(text):
+                findings.append(BundleFinding(name, f"contains {what}"))
+    return findings
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ok: bool
+    exit_code: int
+    message: str
+
+
+def readiness(directory: Path, *, expect_interim: bool) -> Readiness:
+    """Strict: ready only on GO. With ``expect_interim``: INTERIM_ONLY passes, GO and STOP fail."""
+    record = validate_model(
+        read_json_object(directory / "verdict.json", "verdict"), "verdict", VerdictRecord
+    )
+    status = record.verdict
+    summary = f"{status.value} (phase {record.phase}, run {record.run_id})"
+    if expect_interim:
+        if status is Status.INTERIM_ONLY:
+            return Readiness(True, 0, f"interim as expected: {summary}")
+        if status is Status.GO:
+            return Readiness(False, 1, f"status moved on: drop --expect-interim ({summary})")
+        return Readiness(False, 1, f"not ready: {summary}: " + "; ".join(record.reasons[:3]))
+    if status is Status.GO:
+        return Readiness(True, 0, f"ready: {summary}")
+    code = 1 if status is Status.STOP else 10
+    return Readiness(False, code, f"not ready: {summary}: " + "; ".join(record.reasons[:3]))

@@ -1,0 +1,185 @@
+"""``hastate demo``: the whole proof on a local lab, stage by stage, with an evidence bundle.
+
+ha:        lab up -> pre-maintenance proof (OpenTofu, checkpoint) -> kill one S3 gateway and one
+           volume server -> post-maintenance verify (endpoint-loss) -> cleanup -> lab down: GO.
+singleton: the same, with a gateway restart as the maintenance: INTERIM_ONLY (one endpoint).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pytest_hastate.bundle import check_bundle, readiness, secrets_from
+from pytest_hastate.lab import LabCluster, start
+from pytest_hastate.lab.artifacts import environment
+
+PROOFS = Path(__file__).resolve().parent.parent / "proofs"
+
+
+class DemoFailed(Exception):
+    """A stage ended in a way the demo did not expect."""
+
+
+def scrub_logs(lab: LabCluster, target: Path, secrets: list[str]) -> int:
+    """Copy the lab's process logs into the bundle without secrets or private paths."""
+    target.mkdir(parents=True, exist_ok=True)
+    home = str(Path.home()).rstrip("/") + "/"
+    count = 0
+    for log in sorted((lab.directory / "logs").glob("*.log")):
+        text = log.read_text("utf-8", errors="replace")
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        text = text.replace(str(lab.directory), "<lab>").replace(home, "~/")
+        (target / log.name).write_text(text, "utf-8")
+        count += 1
+    return count
+
+
+def run_demo(
+    topology: str = "ha",
+    *,
+    evidence_root: Path = Path("evidence"),
+    sample_objects: int = 64,
+    verify_timeout: float = 20.0,
+    say: Callable[[str], None] = print,
+) -> int:
+    """Run every stage; the exit code is the final readiness (GO for ha, INTERIM_ONLY expected for singleton)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%Sz")
+    evidence = (evidence_root / f"demo-{topology}-{stamp}").resolve()
+    evidence.mkdir(parents=True, exist_ok=True)
+    expect_interim = topology == "singleton"
+    stages: list[tuple[str, float]] = []
+    total = time.monotonic()
+
+    def stage(name: str, action: Callable[[], object]) -> None:
+        say(f"demo: [{len(stages) + 1}] {name} ...")
+        t0 = time.monotonic()
+        action()
+        stages.append((name, time.monotonic() - t0))
+        say(f"demo: [{len(stages)}] {name}: done in {stages[-1][1]:.1f} s")
+
+    with tempfile.TemporaryDirectory(prefix="hastate-demo-lab-") as lab_dir:
+        lab: LabCluster | None = None
+        env: dict[str, str] = {}
+        try:
+
+            def up() -> None:
+                nonlocal lab, env
+                lab = start(Path(lab_dir), topology, progress=say)
+                env = {**os.environ, **environment(lab)}
+
+            stage(f"start the {topology} lab", up)
+            assert lab is not None
+            package = str(lab.package_path)
+            checkpoint = str(evidence / "checkpoint.json")
+            common = [
+                "--endpoint-package",
+                package,
+                "--evidence-dir",
+                str(evidence),
+                "-p",
+                "no:cacheprovider",
+            ]
+            if expect_interim:
+                common.append("--expect-interim")
+
+            def proof(phase: str, *args: str, ok: tuple[int, ...]) -> None:
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    str(PROOFS),
+                    *common,
+                    "--junitxml",
+                    str(evidence / f"junit-{phase}.xml"),
+                    *args,
+                ]
+                code = subprocess.run(argv, env=env, check=False).returncode
+                if code not in ok:
+                    raise DemoFailed(
+                        f"the {phase} proof exited {code} (see {evidence / f'verdict-{phase}.json'})"
+                    )
+
+            stage(
+                "pre-maintenance proof (scratch S3, disposable OpenTofu, checkpoint)",
+                lambda: proof(
+                    "baseline",
+                    "--run-disposable-tofu",
+                    "--use-lockfile",
+                    "--keep-scratch-bucket",
+                    "--checkpoint-file",
+                    checkpoint,
+                    "--sample-objects",
+                    str(sample_objects),
+                    ok=(0, 10),
+                ),
+            )
+            running: LabCluster = lab
+
+            def break_one_of_each() -> None:
+                running.kill("s3-2")
+                running.kill("volume-2")
+
+            def restart_gateway() -> None:
+                running.restart("s3-1")
+
+            if topology == "ha":
+                event = "endpoint-loss"
+                stage("maintenance: kill one S3 gateway and one volume server", break_one_of_each)
+            else:
+                event = "restart"
+                stage("maintenance: restart the S3 gateway", restart_gateway)
+            stage(
+                f"post-maintenance verify ({event})",
+                lambda: proof(
+                    "post-maintenance",
+                    "--verify-existing",
+                    "--from-checkpoint",
+                    checkpoint,
+                    "--maintenance-event",
+                    event,
+                    "--verify-timeout",
+                    str(verify_timeout),
+                    ok=(0,),
+                ),
+            )
+            stage(
+                "cleanup",
+                lambda: proof(
+                    "cleanup",
+                    "--cleanup-checkpoint",
+                    "--delete-scratch-bucket",
+                    "--from-checkpoint",
+                    checkpoint,
+                    ok=(0,),
+                ),
+            )
+        except DemoFailed as exc:
+            say(f"demo: STOPPED: {exc}")
+            return 1
+        finally:
+            if lab is not None:
+                stopped = lab.down()
+                say(f"demo: lab stopped ({len(stopped)} processes)")
+                copied = scrub_logs(lab, evidence / "lab-logs", secrets_from(env))
+                say(f"demo: {copied} lab logs copied (scrubbed) into the bundle")
+    findings = check_bundle(evidence, secrets=secrets_from(env))
+    for finding in findings:
+        say(f"demo: evidence check: {finding}")
+    ready = readiness(evidence, expect_interim=expect_interim)
+    say(
+        "demo: stages: "
+        + ", ".join(f"{name.split(' (')[0]} {seconds:.1f} s" for name, seconds in stages)
+    )
+    say(f"demo: total {time.monotonic() - total:.1f} s; evidence in {evidence}")
+    say(f"demo: verdict {ready.message}")
+    if findings:
+        return 1
+    return ready.exit_code
