@@ -8,11 +8,12 @@ SigV4 covers it) so the store behind it acts like a gateway that ignores conditi
 from __future__ import annotations
 
 import http.client
+import re
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import trustme
 from botocore.auth import S3SigV4Auth
@@ -91,7 +92,7 @@ class FaultyGatewayProxy:
     ``strip_if_none_match``: drop the conditional-write header (and re-sign, since SigV4 covers
     it), so the store behind acts as if it ignored conditional writes.
     ``drop_lock_deletes``: answer DELETE of ``*.tflock`` with 204 without forwarding it, so a
-    released lock stays visible.
+    released lock stays visible (``drop_deletes_matching`` sets any key pattern, at any time).
     """
 
     def __init__(
@@ -110,6 +111,7 @@ class FaultyGatewayProxy:
         self.upstream = urlsplit(upstream)
         self.stripped = 0
         self.dropped_deletes = 0
+        self.drop_deletes_matching: str | None = r"\.tflock$" if drop_lock_deletes else None
         upstream_context = ssl.create_default_context(cafile=str(ca))
         credentials = Credentials(access_key, secret_key)
         proxy = self
@@ -136,10 +138,11 @@ class FaultyGatewayProxy:
 
             def _forward(self) -> None:
                 body = self._body()
+                pattern = proxy.drop_deletes_matching
                 if (
-                    drop_lock_deletes
+                    pattern
                     and self.command == "DELETE"
-                    and urlsplit(self.path).path.endswith(".tflock")
+                    and re.search(pattern, unquote(urlsplit(self.path).path))
                 ):
                     proxy.dropped_deletes += 1
                     self.send_response(204)
@@ -175,7 +178,12 @@ class FaultyGatewayProxy:
                 for name, value in response.getheaders():
                     if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
                         self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
+                length = (
+                    response.getheader("Content-Length", "0")
+                    if self.command == "HEAD"
+                    else str(len(payload))
+                )
+                self.send_header("Content-Length", length)
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(payload)

@@ -413,3 +413,38 @@ def test_dry_run_sends_nothing_and_is_never_go(
     assert record["verdict"] == "INTERIM_ONLY"
     assert record["dry_run"] is True
     assert any(r.startswith("dry run") for r in record["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"checkpoint_schema": "pytest_hastate.checkpoint.v1", "run_id": "x"', "invalid JSON"),
+        ("not json at all", "invalid JSON"),
+        (
+            '{"checkpoint_schema": "pytest_hastate.checkpoint.v0", "run_id": "x"}',
+            "unsupported schema 'pytest_hastate.checkpoint.v0'",
+        ),
+        (
+            '{"checkpoint_schema": "pytest_hastate.checkpoint.v1", "run_id": "x"}',
+            "$.created_at: Field required",
+        ),
+        ("", "file is empty"),
+    ],
+)
+def test_bad_checkpoints_are_one_line_usage_errors(
+    proof: pytest.Pytester, content: str, message: str
+) -> None:
+    (proof.path / "checkpoint.json").write_text(content)
+    result = proof.runpytest(
+        "proofs/",
+        "--endpoint-package",
+        "package.json",
+        "--verify-existing",
+        "--from-checkpoint",
+        "checkpoint.json",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: pytest-hastate: checkpoint *checkpoint.json: *{message}*"]
+    )
+    assert not (proof.path / "evidence").exists()

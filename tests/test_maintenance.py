@@ -1,0 +1,255 @@
+"""Steps 4-6 for real: pre-maintenance -> maintenance -> verify -> cleanup, on SeaweedFS labs
+with the real Terraform binary; and the failing cases, each with its named cause."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_hastate.bundle import check_bundle, readiness, secrets_from
+from pytest_hastate.demo import run_demo
+from pytest_hastate.lab import LabCluster
+from pytest_hastate.lab.artifacts import admin, environment
+from pytest_hastate.models import Checkpoint, Status
+from pytest_hastate.scratch import delete_everything_under
+
+from .conftest import lab_package, run_proofs
+from .engines import FaultyGatewayProxy
+
+
+def test_demo_on_the_ha_lab_ends_go(tmp_path: Path) -> None:
+    lines: list[str] = []
+    code = run_demo(
+        "ha", evidence_root=tmp_path, sample_objects=16, verify_timeout=8, say=lines.append
+    )
+    assert code == 0, "\n".join(lines)
+    bundle = next(tmp_path.glob("demo-ha-*"))
+    assert check_bundle(bundle) == []
+    assert readiness(bundle, expect_interim=False).ok
+    checkpoint = Checkpoint.model_validate_json((bundle / "checkpoint.json").read_text())
+    post = next(p for p in checkpoint.phases if p.phase == "post-maintenance")
+    assert post.maintenance_event == "endpoint-loss"
+    assert len(post.unreachable_endpoints) == 1  # the killed gateway
+    assert post.criteria["maintenance.verified"].outcome.value == "passed"
+    assert post.criteria["maintenance.endpoint_loss_observed"].outcome.value == "passed"
+    assert checkpoint.cleanup is not None
+    assert checkpoint.cleanup.done
+    assert checkpoint.cleanup.bucket_deleted
+    assert len(checkpoint.sample) == 16
+    assert checkpoint.disposable_state is not None
+    for phase in ("baseline", "post-maintenance", "cleanup"):
+        assert (bundle / f"junit-{phase}.xml").is_file()
+    assert len(list((bundle / "lab-logs").glob("*.log"))) == 10
+    assert any(line.startswith("demo: verdict ready: GO") for line in lines)
+
+
+def test_demo_on_the_singleton_lab_ends_interim_only(tmp_path: Path) -> None:
+    lines: list[str] = []
+    code = run_demo(
+        "singleton", evidence_root=tmp_path, sample_objects=8, verify_timeout=8, say=lines.append
+    )
+    assert code == 0, "\n".join(lines)
+    bundle = next(tmp_path.glob("demo-singleton-*"))
+    verdict = json.loads((bundle / "verdict-post-maintenance.json").read_text())
+    assert verdict["verdict"] == "INTERIM_ONLY"
+    assert verdict["criteria"]["endpoints.independent"] == "skipped"
+    strict = readiness(bundle, expect_interim=False)
+    assert not strict.ok
+    assert strict.exit_code == 10
+
+
+# --- failing cases on the shared singleton lab ------------------------------------------------
+
+SAMPLE = ("--sample-objects", "4")
+
+
+def pre(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    lab: LabCluster,
+    package: Path,
+    env: dict[str, str] | None = None,
+) -> Path:
+    checkpoint = proofs.path / "evidence" / "checkpoint.json"
+    result, verdict = run_proofs(
+        proofs,
+        monkeypatch,
+        env or environment(lab),
+        package,
+        "--keep-scratch-bucket",
+        "--checkpoint-file",
+        str(checkpoint),
+        *SAMPLE,
+        "--expect-interim",
+    )
+    assert result.ret == 0, verdict["reasons"]
+    return checkpoint
+
+
+def post(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    lab: LabCluster,
+    package: Path,
+    checkpoint: Path,
+    *extra: str,
+) -> tuple[pytest.RunResult, dict[str, object]]:
+    return run_proofs(
+        proofs,
+        monkeypatch,
+        environment(lab),
+        package,
+        "--verify-existing",
+        "--from-checkpoint",
+        str(checkpoint),
+        *extra,
+    )
+
+
+def forget_run(lab: LabCluster, checkpoint: Path) -> None:
+    run_id = json.loads(checkpoint.read_text())["run_id"]
+    delete_everything_under(
+        admin(lab), "hastate-lab-scratch", f".gloriousflywheel/ha-state-candidate/{run_id}/"
+    )
+
+
+def test_tampered_package_is_refused_before_any_request(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    lab = hastate_singleton_lab
+    package = lab_package(lab, proofs.path)
+    checkpoint = pre(proofs, monkeypatch, lab, package)
+    try:
+        package.write_text(package.read_text() + "\n")  # same coordinates, other bytes
+        before = lab.request_counts("hastate-lab-scratch")
+        result = proofs.runpytest(
+            "proofs/",
+            "--endpoint-package",
+            str(package),
+            "--verify-existing",
+            "--from-checkpoint",
+            str(checkpoint),
+        )
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                "ERROR: pytest-hastate: endpoint package *: sha256: differs from the package recorded in checkpoint.json*"
+            ]
+        )
+        assert lab.request_counts("hastate-lab-scratch") == before
+    finally:
+        forget_run(lab, checkpoint)
+
+
+@pytest.mark.parametrize("change", ["overwrite", "delete"])
+def test_sample_changed_behind_our_back_is_stop_naming_the_key(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    hastate_singleton_lab: LabCluster,
+    change: str,
+) -> None:
+    lab = hastate_singleton_lab
+    package = lab_package(lab, proofs.path)
+    checkpoint = pre(proofs, monkeypatch, lab, package)
+    try:
+        key = json.loads(checkpoint.read_text())["sample"][2]["key"]
+        if change == "overwrite":
+            admin(lab).put_object(
+                Bucket="hastate-lab-scratch", Key=key, Body=b"changed behind the proof's back"
+            )
+        else:
+            admin(lab).delete_object(Bucket="hastate-lab-scratch", Key=key)
+        result, verdict = post(
+            proofs, monkeypatch, lab, package, checkpoint, "--maintenance-event", "restart"
+        )
+        assert result.ret == 1
+        assert verdict["verdict"] == "STOP"
+        assert verdict["criteria"]["maintenance.verified"] == "failed"
+        assert any("maintenance.verified failed" in r and key in r for r in verdict["reasons"]), (
+            verdict["reasons"]
+        )
+    finally:
+        forget_run(lab, checkpoint)
+
+
+def test_verify_with_every_endpoint_down_stops_after_the_bounded_wait(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    lab = hastate_singleton_lab
+    package = lab_package(lab, proofs.path)
+    checkpoint = pre(proofs, monkeypatch, lab, package)
+    lab.kill("s3-1")
+    try:
+        started = time.monotonic()
+        result, verdict = post(
+            proofs, monkeypatch, lab, package, checkpoint, "--verify-timeout", "3"
+        )
+        assert time.monotonic() - started < 120  # bounded: no hang
+        assert result.ret == 1
+        assert any(
+            "no endpoint served within the verify timeout" in r for r in verdict["reasons"]
+        ), verdict["reasons"]
+    finally:
+        lab.restart("s3-1")
+        forget_run(lab, checkpoint)
+
+
+def test_cleanup_residue_is_reported(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    lab = hastate_singleton_lab
+    env = environment(lab)
+    with FaultyGatewayProxy(
+        lab.endpoints[0], ca=lab.ca, cert=lab.directory / "s3-cert.pem", key=lab.directory / "s3-key.pem",
+        access_key=env["TOFU_HA_STATE_ACCESS_KEY"], secret_key=env["TOFU_HA_STATE_SECRET_KEY"], region="us-east-1",
+        strip_if_none_match=False,
+    ) as proxy:  # fmt: skip
+        package = lab_package(lab, proofs.path, endpoint_url=proxy.endpoint)
+        env["TOFU_HA_STATE_ENDPOINT"] = proxy.endpoint
+        checkpoint = pre(proofs, monkeypatch, lab, package, env)
+        proxy.drop_deletes_matching = r"/sample/"
+        try:
+            result, verdict = run_proofs(
+                proofs,
+                monkeypatch,
+                env,
+                package,
+                "--cleanup-checkpoint",
+                "--from-checkpoint",
+                str(checkpoint),
+            )
+        finally:
+            forget_run(lab, checkpoint)
+    assert result.ret == 1
+    assert verdict["criteria"]["cleanup.complete"] == "failed"
+    assert any("cleanup left residue" in r and "/sample/" in r for r in verdict["reasons"])
+    record = Checkpoint.model_validate_json(checkpoint.read_text())
+    assert record.cleanup is not None
+    assert not record.cleanup.done
+    assert record.cleanup.residue
+    findings = check_bundle(proofs.path / "evidence", secrets=secrets_from(env))
+    assert any("cleanup left residue" in str(f) for f in findings)
+
+
+def test_readiness_expectations(tmp_path: Path) -> None:
+    from pytest_hastate.evidence import write_model
+    from pytest_hastate.models import VerdictRecord
+
+    for status, strict_code, interim_code, interim_text in (
+        (Status.GO, 0, 1, "status moved on: drop --expect-interim"),
+        (Status.INTERIM_ONLY, 10, 0, "interim as expected"),
+        (Status.STOP, 1, 1, "not ready"),
+    ):
+        record = VerdictRecord(
+            verdict=status, reasons=["r"], criteria={}, run_id="r1", phase="post-maintenance", mode="post-maintenance",
+            package_name="p", package_digest="d", contract_digest=None, maintenance_event=None, dry_run=False,
+            expect_interim=False, exit_code=0, created_at="now",
+        )  # fmt: skip
+        write_model(tmp_path / "verdict.json", record)
+        assert readiness(tmp_path, expect_interim=False).exit_code == strict_code
+        relaxed = readiness(tmp_path, expect_interim=True)
+        assert relaxed.exit_code == interim_code
+        assert interim_text in relaxed.message
