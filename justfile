@@ -85,3 +85,8 @@ lint:
 # Regenerate contracts/schema/ from the models.
 schemas:
     {{ python }} -m pytest_hastate schema
+
+# Benchmarks on a real lab: sample verify throughput, and the OpenTofu step's time split.
+bench *args:
+    {{ python }} bench/verify_throughput.py "$@"
+    {{ python }} bench/tofu_step.py

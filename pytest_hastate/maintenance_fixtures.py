@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_hastate.guard import ScratchScope
-from pytest_hastate.models import Checkpoint, EndpointPackage
+from pytest_hastate.models import Checkpoint
 from pytest_hastate.run import ProofRun
 
 if TYPE_CHECKING:
@@ -73,26 +71,13 @@ def hastate_sample_verification(
 
 @pytest.fixture(scope="session")
 def hastate_checkpoint_workspace(
-    hastate_run: ProofRun,
-    hastate_checkpoint: Checkpoint,
-    hastate_tofu_binary: tuple[Path, str, tuple[int, int, int]],
-    hastate_endpoint_package: EndpointPackage,
-    hastate_s3_access: S3Access,
-    hastate_scope: ScratchScope,
-    hastate_s3: dict[str, Any],
-    hastate_scratch_bucket: Any,
-    hastate_progress: Callable[[str], None],
+    hastate_checkpoint: Checkpoint, hastate_open_workspace: Any
 ) -> Iterator[DisposableState]:
     """A fresh workspace on the disposable state the checkpoint kept."""
-    from pytest_hastate.tofu_fixtures import open_workspace
-
     record = hastate_checkpoint.disposable_state
     if record is None:
         pytest.skip(
             "the checkpoint kept no disposable OpenTofu state (pre run without --run-disposable-tofu)"
         )
-    with open_workspace(
-        hastate_run, hastate_tofu_binary[0], hastate_endpoint_package, hastate_s3_access, hastate_scope,
-        hastate_s3, record.key, record.phase, hastate_progress,
-    ) as workspace:  # fmt: skip
+    with hastate_open_workspace(record.key, record.phase) as workspace:
         yield workspace

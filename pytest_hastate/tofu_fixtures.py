@@ -113,8 +113,11 @@ def open_workspace(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+WorkspaceOpener = Callable[[str, str], contextlib.AbstractContextManager["DisposableState"]]
+
+
 @pytest.fixture(scope="session")
-def hastate_tofu_workspace(
+def hastate_open_workspace(
     hastate_run: ProofRun,
     hastate_tofu_binary: tuple[Path, str, tuple[int, int, int]],
     hastate_endpoint_package: EndpointPackage,
@@ -123,16 +126,29 @@ def hastate_tofu_workspace(
     hastate_s3: dict[str, Any],
     hastate_scratch_bucket: Any,
     hastate_progress: Callable[[str], None],
+) -> WorkspaceOpener:
+    """Open a disposable workspace on a state key of the scratch scope: ``opener(key, phase)``."""
+
+    def opener(key: str, phase: str) -> contextlib.AbstractContextManager[DisposableState]:
+        return open_workspace(
+            hastate_run, hastate_tofu_binary[0], hastate_endpoint_package, hastate_s3_access, hastate_scope,
+            hastate_s3, key, phase, hastate_progress,
+        )  # fmt: skip
+
+    return opener
+
+
+@pytest.fixture(scope="session")
+def hastate_tofu_workspace(
+    hastate_run: ProofRun, hastate_scope: ScratchScope, hastate_open_workspace: WorkspaceOpener
 ) -> Iterator[DisposableState]:
     """The disposable state of this phase: ``<prefix><run-id>/disposable-tofu/<phase>/terraform.tfstate``."""
     from pytest_hastate.disposable import state_key
 
-    settings = hastate_run.settings
-    key = state_key(hastate_scope.prefix, settings.run_id, settings.phase)
-    with open_workspace(
-        hastate_run, hastate_tofu_binary[0], hastate_endpoint_package, hastate_s3_access, hastate_scope,
-        hastate_s3, key, settings.phase, hastate_progress,
-    ) as workspace:  # fmt: skip
+    phase = hastate_run.settings.phase
+    with hastate_open_workspace(
+        state_key(hastate_scope.prefix, hastate_run.settings.run_id, phase), phase
+    ) as workspace:
         yield workspace
 
 

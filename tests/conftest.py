@@ -14,7 +14,7 @@ import pytest
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import CONTRACT_FILE
 
-from .engines import TlsMotoServer, make_test_ca
+from .engines import FaultyGatewayProxy, TlsMotoServer, make_test_ca
 
 pytest_plugins = ["pytest_hastate.lab.fixtures"]
 
@@ -90,7 +90,8 @@ def package() -> dict[str, Any]:
 
 LIVE_TESTS = 11  # steps 1, 2a, 2b: 2 static + 1 boundary + 6 scratch + 2 bucket index
 TOFU_TESTS = 8  # step 3
-ALL_PROOF_TESTS = LIVE_TESTS + TOFU_TESTS
+MAINTENANCE_TESTS = 6  # steps 4-6: 1 checkpoint + 4 verify + 1 cleanup
+ALL_PROOF_TESTS = LIVE_TESTS + TOFU_TESTS + MAINTENANCE_TESTS
 
 
 @pytest.fixture
@@ -141,3 +142,25 @@ def moto_tls(tmp_path: Path) -> Iterator[TlsMotoServer]:
         yield server
     finally:
         server.stop()
+
+
+def moto_environment(server: TlsMotoServer) -> dict[str, str]:
+    """Proof credentials for moto's server (it does not check them, but they must be set)."""
+    return {
+        "TOFU_HA_STATE_ENDPOINT": server.endpoint,
+        "TOFU_HA_STATE_REGION": "us-east-1",
+        "TOFU_HA_STATE_ACCESS_KEY": "moto-proof-key",
+        "TOFU_HA_STATE_SECRET_KEY": "moto-proof-secret",
+    }
+
+
+def faulty_proxy(lab: LabCluster, **behaviour: Any) -> FaultyGatewayProxy:
+    """A misbehaving gateway in front of the lab's first gateway (see ``FaultyGatewayProxy``)."""
+    from pytest_hastate.lab.artifacts import environment
+
+    env = environment(lab)
+    return FaultyGatewayProxy(
+        lab.endpoints[0], ca=lab.ca, cert=lab.directory / "s3-cert.pem", key=lab.directory / "s3-key.pem",
+        access_key=env["TOFU_HA_STATE_ACCESS_KEY"], secret_key=env["TOFU_HA_STATE_SECRET_KEY"], region="us-east-1",
+        **behaviour,
+    )  # fmt: skip

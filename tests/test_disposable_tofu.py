@@ -8,7 +8,6 @@ import json
 import shutil
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,8 +15,16 @@ from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.scratch import delete_everything_under, versions_under
 
-from .conftest import LIVE_TESTS, TOFU_TESTS, lab_package, run_proofs
-from .engines import FaultyGatewayProxy, TlsMotoServer
+from .conftest import (
+    ALL_PROOF_TESTS,
+    LIVE_TESTS,
+    TOFU_TESTS,
+    faulty_proxy,
+    lab_package,
+    moto_environment,
+    run_proofs,
+)
+from .engines import TlsMotoServer
 
 TOFU = ("--run-disposable-tofu", "--use-lockfile")
 TOFU_CRITERIA = ("tofu.version", "tofu.init", "tofu.first_write", "tofu.readback", "tofu.noop_plan",
@@ -66,27 +73,19 @@ def test_moto_server_passes_every_tofu_criterion(
         hastate_singleton_lab, proofs.path, endpoint_url=moto_tls.endpoint, name="moto-server"
     )
     shutil.copy(tmp_path / "ca.pem", proofs.path / "ca.pem")
-    env = {"TOFU_HA_STATE_ENDPOINT": moto_tls.endpoint, "TOFU_HA_STATE_REGION": "us-east-1",
-           "TOFU_HA_STATE_ACCESS_KEY": "moto-proof-key", "TOFU_HA_STATE_SECRET_KEY": "moto-proof-secret"}  # fmt: skip
-    result, verdict = run_proofs(proofs, monkeypatch, env, package, *TOFU, "-m", "disposable_tofu")
-    result.assert_outcomes(passed=TOFU_TESTS, deselected=LIVE_TESTS)
+    result, verdict = run_proofs(
+        proofs, monkeypatch, moto_environment(moto_tls), package, *TOFU, "-m", "disposable_tofu"
+    )
+    result.assert_outcomes(passed=TOFU_TESTS, deselected=ALL_PROOF_TESTS - TOFU_TESTS)
     for criterion in TOFU_CRITERIA:
         assert verdict["criteria"][criterion] == "passed", criterion
-
-
-def _proxy(lab: LabCluster, **behaviour: Any) -> FaultyGatewayProxy:
-    env = environment(lab)
-    return FaultyGatewayProxy(
-        lab.endpoints[0], ca=lab.ca, cert=lab.directory / "s3-cert.pem", key=lab.directory / "s3-key.pem",
-        access_key=env["TOFU_HA_STATE_ACCESS_KEY"], secret_key=env["TOFU_HA_STATE_SECRET_KEY"], region="us-east-1", **behaviour,
-    )  # fmt: skip
 
 
 @needs_terraform
 def test_store_ignoring_if_none_match_is_stop(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
 ) -> None:
-    with _proxy(hastate_singleton_lab) as proxy:
+    with faulty_proxy(hastate_singleton_lab) as proxy:
         package = lab_package(hastate_singleton_lab, proofs.path, endpoint_url=proxy.endpoint)
         env = {**environment(hastate_singleton_lab), "TOFU_HA_STATE_ENDPOINT": proxy.endpoint}
         result, verdict = run_proofs(
@@ -104,7 +103,9 @@ def test_store_ignoring_if_none_match_is_stop(
 def test_lock_left_behind_after_release_is_stop(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
 ) -> None:
-    with _proxy(hastate_singleton_lab, strip_if_none_match=False, drop_lock_deletes=True) as proxy:
+    with faulty_proxy(
+        hastate_singleton_lab, strip_if_none_match=False, drop_lock_deletes=True
+    ) as proxy:
         package = lab_package(hastate_singleton_lab, proofs.path, endpoint_url=proxy.endpoint)
         env = {**environment(hastate_singleton_lab), "TOFU_HA_STATE_ENDPOINT": proxy.endpoint}
         result, verdict = run_proofs(
@@ -134,7 +135,7 @@ def test_missing_binary_is_interim_only(
         proofs, monkeypatch, environment(hastate_singleton_lab), hastate_singleton_lab.package_path,
         *TOFU, "-m", "disposable_tofu", "--tofu-binary", str(tmp_path / "no-such-tofu"),
     )  # fmt: skip
-    result.assert_outcomes(skipped=TOFU_TESTS, deselected=LIVE_TESTS)
+    result.assert_outcomes(skipped=TOFU_TESTS, deselected=ALL_PROOF_TESTS - TOFU_TESTS)
     assert verdict["verdict"] == "INTERIM_ONLY"
     assert any(
         "tofu.version skipped, not proven: no OpenTofu binary" in r for r in verdict["reasons"]

@@ -62,7 +62,7 @@ def test_huge_file_is_refused_before_reading(tmp_path: Path) -> None:
 
 WRONG_SHAPES: list[tuple[str, str, Any, str]] = [
     ("scratch_bucket", "$.scratch_bucket", 42, "string"),
-    ("observability", "$.observability", "one string", "list"),
+    ("observability", "$.observability", "one string", "valid array"),
     ("bucket_recovery", "$.bucket_recovery.versioning", {"versioning": True}, "string"),
     ("scratch_bukcet", "$.scratch_bukcet", "x", "unknown field"),
     ("password", "$.password", "hunter2", "inline secret field"),

@@ -14,8 +14,15 @@ from pytest_hastate.models import PROTECTED_BUCKET
 from pytest_hastate.scratch import versions_under
 from pytest_hastate.verdict import EXIT_INTERIM_ONLY
 
-from .conftest import ALL_PROOF_TESTS, LIVE_TESTS, lab_package, run_proofs
-from .engines import FaultyGatewayProxy, TlsMotoServer
+from .conftest import (
+    ALL_PROOF_TESTS,
+    LIVE_TESTS,
+    faulty_proxy,
+    lab_package,
+    moto_environment,
+    run_proofs,
+)
+from .engines import TlsMotoServer
 
 
 def test_ha_lab_passes_steps_2a_2b_and_never_touches_protected_state(
@@ -77,13 +84,7 @@ def test_moto_over_tls_is_a_single_endpoint_engine(
         hastate_singleton_lab, proofs.path, endpoint_url=moto_tls.endpoint, name="moto-server"
     )
     shutil.copy(tmp_path / "ca.pem", proofs.path / "ca.pem")
-    env = {
-        "TOFU_HA_STATE_ENDPOINT": moto_tls.endpoint,
-        "TOFU_HA_STATE_REGION": "us-east-1",
-        "TOFU_HA_STATE_ACCESS_KEY": "moto-proof-key",
-        "TOFU_HA_STATE_SECRET_KEY": "moto-proof-secret",
-    }
-    result, verdict = run_proofs(proofs, monkeypatch, env, package)
+    result, verdict = run_proofs(proofs, monkeypatch, moto_environment(moto_tls), package)
     result.assert_outcomes(passed=LIVE_TESTS - 1, skipped=1)
     assert verdict["verdict"] == "INTERIM_ONLY"
     assert verdict["criteria"]["endpoints.independent"] == "skipped"
@@ -143,15 +144,7 @@ def test_gateway_ignoring_if_none_match_is_stop(
 ) -> None:
     lab = hastate_singleton_lab
     env = environment(lab)
-    with FaultyGatewayProxy(
-        lab.endpoints[0],
-        ca=lab.ca,
-        cert=lab.directory / "s3-cert.pem",
-        key=lab.directory / "s3-key.pem",
-        access_key=env["TOFU_HA_STATE_ACCESS_KEY"],
-        secret_key=env["TOFU_HA_STATE_SECRET_KEY"],
-        region="us-east-1",
-    ) as proxy:
+    with faulty_proxy(lab) as proxy:
         package = lab_package(lab, proofs.path, endpoint_url=proxy.endpoint)
         env["TOFU_HA_STATE_ENDPOINT"] = proxy.endpoint
         result, verdict = run_proofs(proofs, monkeypatch, env, package, "-m", "scratch")

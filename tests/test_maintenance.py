@@ -16,8 +16,7 @@ from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.models import Checkpoint, Status
 from pytest_hastate.scratch import delete_everything_under
 
-from .conftest import lab_package, run_proofs
-from .engines import FaultyGatewayProxy
+from .conftest import faulty_proxy, lab_package, run_proofs
 
 
 def test_demo_on_the_ha_lab_ends_go(tmp_path: Path) -> None:
@@ -202,11 +201,7 @@ def test_cleanup_residue_is_reported(
 ) -> None:
     lab = hastate_singleton_lab
     env = environment(lab)
-    with FaultyGatewayProxy(
-        lab.endpoints[0], ca=lab.ca, cert=lab.directory / "s3-cert.pem", key=lab.directory / "s3-key.pem",
-        access_key=env["TOFU_HA_STATE_ACCESS_KEY"], secret_key=env["TOFU_HA_STATE_SECRET_KEY"], region="us-east-1",
-        strip_if_none_match=False,
-    ) as proxy:  # fmt: skip
+    with faulty_proxy(lab, strip_if_none_match=False) as proxy:
         package = lab_package(lab, proofs.path, endpoint_url=proxy.endpoint)
         env["TOFU_HA_STATE_ENDPOINT"] = proxy.endpoint
         checkpoint = pre(proofs, monkeypatch, lab, package, env)

@@ -72,35 +72,35 @@ def _reap(pid: int) -> None:
 def terminate(pids: Iterable[int], *, grace: float = 5.0) -> dict[int, str]:
     """SIGTERM each process group, wait up to ``grace`` seconds, then SIGKILL what is left.
 
-    Returns how each pid ended: ``"terminated"`` or ``"killed"``.
+    Returns how each pid ended: ``"terminated"``, ``"killed"`` or ``"still running after SIGKILL"``.
     """
     pending = [pid for pid in pids if alive(pid)]
     how: dict[int, str] = {}
-    for pid in pending:
-        _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while pending and time.monotonic() < deadline:
-        for pid in list(pending):
-            _reap(pid)
-            if not alive(pid):
-                how[pid] = "terminated"
-                pending.remove(pid)
-        if pending:
-            time.sleep(0.05)
-    for pid in pending:
-        _signal_group(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5.0
-    while pending and time.monotonic() < deadline:
-        for pid in list(pending):
-            _reap(pid)
-            if not alive(pid):
-                how[pid] = "killed"
-                pending.remove(pid)
-        if pending:
-            time.sleep(0.05)
+    for sig, wait, outcome in (
+        (signal.SIGTERM, grace, "terminated"),
+        (signal.SIGKILL, 5.0, "killed"),
+    ):
+        for pid in pending:
+            _signal_group(pid, sig)
+        pending = _wait_gone(pending, wait, how, outcome)
     for pid in pending:
         how[pid] = "still running after SIGKILL"
     return how
+
+
+def _wait_gone(pending: list[int], seconds: float, how: dict[int, str], outcome: str) -> list[int]:
+    """Reap and poll until every pid is gone or ``seconds`` pass; returns those still running."""
+    deadline = time.monotonic() + seconds
+    while pending:
+        for pid in list(pending):
+            _reap(pid)
+            if not alive(pid):
+                how[pid] = outcome
+                pending.remove(pid)
+        if not pending or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    return pending
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
