@@ -71,6 +71,11 @@ tofu-state-ha-readiness *args:
 ha-state-proof-evidence-check *args:
     {{ python }} -m pytest_hastate evidence check "$@"
 
+# Read-only inventory of live object stores and storage classes:
+# just ha-state-candidate-inventory [--kubeconfig FILE] [--context NAME] [--output FILE] [--fail-without-candidate]
+ha-state-candidate-inventory *args:
+    {{ python }} -m pytest_hastate inventory "$@"
+
 # The project's own test suite.
 test *args:
     {{ python }} -m pytest tests/ "$@"

@@ -2,7 +2,8 @@
 
 Exit codes: 0 passed (or ready); 1 refused by a gate, an evidence finding, or not ready (STOP,
 or status moved on); 2 wrong command-line usage; 3 the lab could not do what was asked; 4 bad
-input file (the same code pytest uses for usage errors); 10 not ready: INTERIM_ONLY.
+input file (the same code pytest uses for usage errors); 10 not ready: INTERIM_ONLY;
+inventory: 11 no candidate (with --fail-without-candidate), 12 API server unreachable, 13 forbidden.
 """
 
 from __future__ import annotations
@@ -98,6 +99,20 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--sample-objects", type=int, default=64)
     demo.add_argument("--verify-timeout", type=float, default=20.0)
 
+    inventory = commands.add_parser(
+        "inventory", help="read-only inventory of object stores and storage classes"
+    )
+    inventory.add_argument("--kubeconfig", type=Path, default=None)
+    inventory.add_argument("--context", default=None)
+    inventory.add_argument(
+        "--output", type=Path, default=None, help="write the JSON inventory here"
+    )
+    inventory.add_argument(
+        "--fail-without-candidate",
+        action="store_true",
+        help="exit 11 when no conditional candidate is found",
+    )
+
     schema = commands.add_parser("schema", help="write or check the JSON Schemas of our documents")
     schema.add_argument("--dir", type=Path, default=DEFAULT_SCHEMA_DIR)
     schema.add_argument(
@@ -137,6 +152,39 @@ def _schema(args: argparse.Namespace) -> int:
         return EXIT_REFUSED if stale else EXIT_OK
     for path in schemas.write(args.dir):
         print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _inventory(args: argparse.Namespace) -> int:
+    import json
+
+    from pytest_hastate.evidence import write_atomic
+    from pytest_hastate.inventory import (
+        EXIT_NO_CANDIDATE,
+        NO_CANDIDATE,
+        InventoryError,
+        discover,
+        kubernetes_lister,
+        report,
+        table,
+    )
+
+    started = time.monotonic()
+    lister, source = kubernetes_lister(args.kubeconfig, args.context)
+    try:
+        surfaces, storage = discover(lister)
+    except InventoryError as exc:
+        print(f"hastate inventory: {exc}", file=sys.stderr)
+        return exc.exit_code
+    document = report(surfaces, storage, source)
+    for line in table(document):
+        print(line)
+    print(f"inventory: read {source} in {time.monotonic() - started:.2f} s")
+    if args.output is not None:
+        write_atomic(args.output, json.dumps(document, indent=2) + "\n")
+        print(f"inventory: written to {args.output}")
+    if document["status"] == NO_CANDIDATE and args.fail_without_candidate:
+        return EXIT_NO_CANDIDATE
     return EXIT_OK
 
 
@@ -217,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _gate(args, parser)
         if args.command == "lab":
             return _lab(args)
+        if args.command == "inventory":
+            return _inventory(args)
         if args.command == "evidence":
             return _evidence(args)
         if args.command == "readiness":
