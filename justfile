@@ -76,6 +76,11 @@ ha-state-proof-evidence-check *args:
 ha-state-candidate-inventory *args:
     {{ python }} -m pytest_hastate inventory "$@"
 
+# Plan the protected migration of one stack (refused without a GO for this package):
+# just ha-state-migration-plan --endpoint-package FILE --state-key attic/terraform.tfstate --target-bucket B [--evidence DIR]
+ha-state-migration-plan *args:
+    {{ python }} -m pytest_hastate migration-plan "$@"
+
 # The project's own test suite.
 test *args:
     {{ python }} -m pytest tests/ "$@"

@@ -113,6 +113,18 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 11 when no conditional candidate is found",
     )
 
+    plan = commands.add_parser(
+        "migration-plan", help="plan the protected migration of one stack (needs a GO)"
+    )
+    plan.add_argument("--endpoint-package", type=Path, required=True)
+    plan.add_argument(
+        "--state-key", action="append", required=True, help="the stack's state key (one per plan)"
+    )
+    plan.add_argument("--stack", default=None, help="the stack the key must belong to")
+    plan.add_argument("--target-bucket", required=True)
+    plan.add_argument("--evidence", type=Path, default=Path("evidence"))
+    plan.add_argument("--output-dir", type=Path, default=Path("migration"))
+
     schema = commands.add_parser("schema", help="write or check the JSON Schemas of our documents")
     schema.add_argument("--dir", type=Path, default=DEFAULT_SCHEMA_DIR)
     schema.add_argument(
@@ -152,6 +164,26 @@ def _schema(args: argparse.Namespace) -> int:
         return EXIT_REFUSED if stale else EXIT_OK
     for path in schemas.write(args.dir):
         print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _migration_plan(args: argparse.Namespace) -> int:
+    from pytest_hastate.migration import PlanRefused, make_plan
+
+    started = time.monotonic()
+    try:
+        rendered = make_plan(
+            load_package(args.endpoint_package), state_keys=args.state_key, stack=args.stack,
+            target_bucket=args.target_bucket, evidence=args.evidence, output_dir=args.output_dir,
+        )  # fmt: skip
+    except PlanRefused as exc:
+        print(f"hastate migration-plan: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"migration plan: backend config {rendered.backend_file}")
+    print(f"migration plan: steps and rollback {rendered.plan_file}")
+    print(
+        f"migration plan: rendered in {time.monotonic() - started:.3f} s; review both files before running the steps"
+    )
     return EXIT_OK
 
 
@@ -265,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _gate(args, parser)
         if args.command == "lab":
             return _lab(args)
+        if args.command == "migration-plan":
+            return _migration_plan(args)
         if args.command == "inventory":
             return _inventory(args)
         if args.command == "evidence":

@@ -28,6 +28,7 @@ MINIMUM = {"OpenTofu": (1, 10, 0), "Terraform": (1, 11, 0)}
 DEFAULT_TIMEOUT = 300.0
 TAIL_LINES = 12
 _TAKES_INPUT = frozenset({"init", "plan", "apply", "destroy", "refresh", "import", "state push"})
+_ARGV_ONLY = ".pytest-hastate-argv-only.tfstate"
 _VERSION = re.compile(r"^(OpenTofu|Terraform) v(\d+)\.(\d+)\.(\d+)", re.M)
 
 
@@ -104,7 +105,12 @@ class TofuRunner:
         flags: dict[str, Any] = {"no_color": IsFlagged, **options}
         if command in _TAKES_INPUT:
             flags["input"] = False
-        tf = Terraform(working_dir=str(self.workdir), terraform_bin_path=str(self.binary))
+        # python-terraform parses <working_dir>/terraform.tfstate when it is built (and fails on
+        # the empty file a state migration leaves): point it at a state path that never exists,
+        # so it only builds the argv.
+        tf = Terraform(
+            working_dir=str(self.workdir), terraform_bin_path=str(self.binary), state=_ARGV_ONLY
+        )
         argv: list[str] = tf.generate_cmd_string(command, *args, **flags)
         return argv
 

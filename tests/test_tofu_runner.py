@@ -161,3 +161,9 @@ def test_real_terraform_passes_the_gate(tmp_path: Path) -> None:
         find_binary("tofu"), tmp_path, {"PATH": "/usr/local/bin:/usr/bin:/bin"}
     ).version()
     check_version(product, version)
+
+
+def test_runner_never_reads_a_local_state(tmp_path: Path) -> None:
+    (tmp_path / "terraform.tfstate").write_text("")  # what a state migration leaves behind
+    binary = fake(tmp_path, "tofu", "exit 0")
+    assert TofuRunner(binary, tmp_path, {}).run("plan").code == 0

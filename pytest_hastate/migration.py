@@ -1,0 +1,176 @@
+"""The protected migration plan: one stack at a time, only after a GO for this exact package.
+
+Renders a reviewable backend config (``-backend-config`` file) and a plan checkpoint listing
+the steps an operator runs (snapshot, ``init -migrate-state``, no-op plan) and the rollback.
+Writes new files only; never touches a bucket.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pytest_hastate.documents import LoadedDocument, read_json_object, validate_model
+from pytest_hastate.errors import HastateError
+from pytest_hastate.evidence import write_atomic
+from pytest_hastate.guard import short_id
+from pytest_hastate.models import PROTECTED_STATE_KEYS, EndpointPackage, Status, VerdictRecord
+from pytest_hastate.package_gate import bucket_name_problem
+
+PLAN_SCHEMA = "pytest_hastate.migration_plan.v1"
+
+
+class PlanRefused(HastateError):
+    """The plan cannot be made; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class RenderedPlan:
+    backend_file: Path
+    plan_file: Path
+
+
+def stack_of(key: str) -> str:
+    return key.removesuffix("/terraform.tfstate")
+
+
+def _hcl(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_hcl(v)}" for k, v in value.items()) + " }"
+    return json.dumps(str(value))  # a JSON string is a valid HCL string for these values
+
+
+def render_backend(package: EndpointPackage, bucket: str, key: str) -> str:
+    settings: dict[str, Any] = {
+        "bucket": bucket,
+        "key": key,
+        "region": package.region,
+        "endpoints": {"s3": package.endpoint_url},
+        "use_lockfile": True,
+        **package.backend_options,
+    }
+    width = max(len(k) for k in settings)
+    lines = [
+        f"# OpenTofu S3 backend for the protected stack {stack_of(key)} (rendered by pytest-hastate)."
+    ]
+    lines.append("# Credentials come from the environment; nothing secret is in this file.")
+    lines += [f"{name.ljust(width)} = {_hcl(value)}" for name, value in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def make_plan(
+    package_document: LoadedDocument,
+    *,
+    state_keys: list[str],
+    stack: str | None,
+    target_bucket: str,
+    evidence: Path,
+    output_dir: Path,
+) -> RenderedPlan:
+    """Check every refusal rule, then write the two files (new files only)."""
+    package = validate_model(package_document, "endpoint package", EndpointPackage)
+    if len(state_keys) != 1:
+        raise PlanRefused(
+            f"one stack per plan: got {len(state_keys)} state keys ({', '.join(state_keys)})"
+        )
+    key = state_keys[0]
+    if key not in PROTECTED_STATE_KEYS:
+        raise PlanRefused(
+            f"state key {key!r} is not a protected stack's key ({', '.join(PROTECTED_STATE_KEYS)})"
+        )
+    if stack is not None and stack_of(key) != stack:
+        raise PlanRefused(
+            f"state key {key!r} belongs to the stack {stack_of(key)!r}, not to {stack!r}"
+        )
+    problem = bucket_name_problem(target_bucket)
+    if problem:
+        raise PlanRefused(f"target bucket {target_bucket!r}: {problem}")
+    if target_bucket == package.scratch_bucket or target_bucket.startswith(
+        package.scratch_bucket + "-probe-"
+    ):
+        raise PlanRefused(
+            f"target bucket {target_bucket!r} is the proof's scratch scope, not a state bucket"
+        )
+    record = _go_record(evidence, package_document)
+    backend_file = output_dir / f"backend-{stack_of(key).replace('/', '-')}.s3.tfbackend"
+    plan_file = output_dir / f"migration-plan-{stack_of(key).replace('/', '-')}.json"
+    for path in (backend_file, plan_file):
+        if path.exists():
+            raise PlanRefused(
+                f"{path} exists: a plan is written as a new reviewable file, never over an existing one"
+            )
+    snapshot = f"{stack_of(key).replace('/', '-')}-before-migration.tfstate"
+    plan = {
+        "plan_schema": PLAN_SCHEMA,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "plan_id": short_id(f"{package_document.sha256}/{key}/{target_bucket}"),
+        "stack": stack_of(key),
+        "state_key": key,
+        "target_bucket": target_bucket,
+        "endpoint": package.endpoint_url,
+        "package": {
+            "name": package.name,
+            "sha256": package_document.sha256,
+            "basename": package_document.path.name,
+        },
+        "evidence": {
+            "verdict": record.verdict.value,
+            "run_id": record.run_id,
+            "phase": record.phase,
+        },
+        "backend_config_file": backend_file.name,
+        "steps": [
+            {
+                "step": "freeze",
+                "run": f"stop every pipeline that applies the {stack_of(key)} stack",
+            },
+            {"step": "snapshot", "run": f"tofu state pull > {snapshot} && sha256sum {snapshot}"},
+            {
+                "step": "migrate",
+                "run": f"tofu init -migrate-state -backend-config={backend_file.name}",
+            },
+            {
+                "step": "verify",
+                "run": "tofu plan -detailed-exitcode  # must exit 0: the migrated state matches",
+            },
+            {"step": "unfreeze", "run": "re-enable the stack's pipelines on the new backend"},
+        ],
+        "rollback": [
+            {"step": "restore backend", "run": "put the previous backend configuration back"},
+            {
+                "step": "migrate back",
+                "run": "tofu init -migrate-state  # or: tofu state push " + snapshot,
+            },
+            {"step": "verify", "run": "tofu plan -detailed-exitcode  # must exit 0"},
+        ],
+        "non_secret": True,
+    }
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(backend_file, render_backend(package, target_bucket, key))
+    write_atomic(plan_file, json.dumps(plan, indent=2) + "\n")
+    return RenderedPlan(backend_file, plan_file)
+
+
+def _go_record(evidence: Path, package_document: LoadedDocument) -> VerdictRecord:
+    path = evidence / "verdict.json"
+    if not path.is_file():
+        raise PlanRefused(
+            f"no verdict in {evidence}: run the proof (and its maintenance phases) first"
+        )
+    record = validate_model(read_json_object(path, "verdict"), "verdict", VerdictRecord)
+    if record.verdict is not Status.GO:
+        raise PlanRefused(
+            f"the evidence in {evidence} is {record.verdict.value}, not GO: protected migration stays blocked"
+        )
+    if record.package_digest != package_document.sha256:
+        raise PlanRefused(
+            f"the GO in {evidence} was proven with another package (sha256 {str(record.package_digest)[:12]}), not {package_document.path.name}"
+        )
+    return record
