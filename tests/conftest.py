@@ -164,3 +164,10 @@ def faulty_proxy(lab: LabCluster, **behaviour: Any) -> FaultyGatewayProxy:
         access_key=env["TOFU_HA_STATE_ACCESS_KEY"], secret_key=env["TOFU_HA_STATE_SECRET_KEY"], region="us-east-1",
         **behaviour,
     )  # fmt: skip
+
+
+def moto_package(lab: LabCluster, folder: Path, server: TlsMotoServer, ca: Path) -> Path:
+    """The lab's package pointed at moto's TLS server, with moto's CA next to it."""
+    package = lab_package(lab, folder, endpoint_url=server.endpoint, name="moto-server")
+    shutil.copy(ca, folder / "ca.pem")
+    return package

@@ -13,6 +13,7 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import unquote, urlsplit
 
 import trustme
@@ -54,6 +55,29 @@ def make_test_ca(directory: Path) -> tuple[Path, Path, Path]:
     return paths
 
 
+class BackgroundHttpServer:
+    """A threading HTTP server on a free loopback port, run in a daemon thread while in ``with``."""
+
+    _server: ThreadingHTTPServer
+
+    def _serve(self, server: ThreadingHTTPServer) -> None:
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
 class KeepPayloadHashSigner(S3SigV4Auth):
     """Re-sign, keeping the client's declared payload hash (e.g. STREAMING-UNSIGNED-PAYLOAD-TRAILER
     for aws-chunked uploads): botocore would replace it, and the store would then keep the chunk
@@ -86,7 +110,7 @@ DROPPED = {
 }
 
 
-class FaultyGatewayProxy:
+class FaultyGatewayProxy(BackgroundHttpServer):
     """HTTPS proxy to one real gateway that misbehaves like broken S3 gateways in the field.
 
     ``strip_if_none_match``: drop the conditional-write header (and re-sign, since SigV4 covers
@@ -190,21 +214,12 @@ class FaultyGatewayProxy:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(cert), str(key))
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._serve(server)
 
     @property
     def endpoint(self) -> str:
-        return f"https://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FaultyGatewayProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        return f"https://127.0.0.1:{self.port}"

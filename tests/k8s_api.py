@@ -7,11 +7,12 @@ The real kubernetes client reaches it through a real kubeconfig file. It records
 from __future__ import annotations
 
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from .engines import BackgroundHttpServer
 
 PATHS = {
     "statefulsets": ("/apis/apps/v1/statefulsets", "StatefulSetList", "apps/v1"),
@@ -32,7 +33,7 @@ PATHS = {
 }
 
 
-class RecordedApiServer:
+class RecordedApiServer(BackgroundHttpServer):
     def __init__(
         self, items: dict[str, list[dict[str, Any]]], *, forbidden: frozenset[str] = frozenset()
     ) -> None:
@@ -81,21 +82,11 @@ class RecordedApiServer:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._serve(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> RecordedApiServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        return f"http://127.0.0.1:{self.port}"
 
 
 def write_kubeconfig(path: Path, server: str, context: str = "recorded") -> Path:

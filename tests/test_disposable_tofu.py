@@ -22,6 +22,7 @@ from .conftest import (
     faulty_proxy,
     lab_package,
     moto_environment,
+    moto_package,
     run_proofs,
 )
 from .engines import TlsMotoServer
@@ -69,10 +70,7 @@ def test_moto_server_passes_every_tofu_criterion(
     moto_tls: TlsMotoServer,
     tmp_path: Path,
 ) -> None:
-    package = lab_package(
-        hastate_singleton_lab, proofs.path, endpoint_url=moto_tls.endpoint, name="moto-server"
-    )
-    shutil.copy(tmp_path / "ca.pem", proofs.path / "ca.pem")
+    package = moto_package(hastate_singleton_lab, proofs.path, moto_tls, tmp_path / "ca.pem")
     result, verdict = run_proofs(
         proofs, monkeypatch, moto_environment(moto_tls), package, *TOFU, "-m", "disposable_tofu"
     )

@@ -3,7 +3,6 @@ failing cases (no versioning, credentials that read tofu-state, a store ignoring
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from .conftest import (
     faulty_proxy,
     lab_package,
     moto_environment,
+    moto_package,
     run_proofs,
 )
 from .engines import TlsMotoServer
@@ -80,10 +80,7 @@ def test_moto_over_tls_is_a_single_endpoint_engine(
     moto_tls: TlsMotoServer,
     tmp_path: Path,
 ) -> None:
-    package = lab_package(
-        hastate_singleton_lab, proofs.path, endpoint_url=moto_tls.endpoint, name="moto-server"
-    )
-    shutil.copy(tmp_path / "ca.pem", proofs.path / "ca.pem")
+    package = moto_package(hastate_singleton_lab, proofs.path, moto_tls, tmp_path / "ca.pem")
     result, verdict = run_proofs(proofs, monkeypatch, moto_environment(moto_tls), package)
     result.assert_outcomes(passed=LIVE_TESTS - 1, skipped=1)
     assert verdict["verdict"] == "INTERIM_ONLY"
