@@ -81,8 +81,8 @@ ha-state-candidate-inventory *args:
 ha-state-migration-plan *args:
     {{ python }} -m pytest_hastate migration-plan "$@"
 
-# The project's own test suite.
-test *args:
+# The project's own test suite, after the linters (CI runs exactly this).
+test *args: lint
     {{ python }} -m pytest tests/ "$@"
 
 # ruff and mypy, and the JSON Schemas in sync with the models.
