@@ -171,3 +171,18 @@ def moto_package(lab: LabCluster, folder: Path, server: TlsMotoServer, ca: Path)
     package = lab_package(lab, folder, endpoint_url=server.endpoint, name="moto-server")
     shutil.copy(ca, folder / "ca.pem")
     return package
+
+
+def assert_stop(
+    result: pytest.RunResult, verdict: dict[str, Any], criterion: str, *phrases: str
+) -> str:
+    """The run ended STOP (exit 1) because ``criterion`` failed, and that criterion's reason says
+    every one of ``phrases``. Returns the reason."""
+    assert result.ret == 1, verdict["reasons"]
+    assert verdict["verdict"] == "STOP"
+    assert verdict["criteria"][criterion] == "failed"
+    reasons = [r for r in verdict["reasons"] if r.startswith(f"{criterion} failed")]
+    assert reasons, verdict["reasons"]
+    for phrase in phrases:
+        assert phrase in reasons[0], (phrase, reasons[0])
+    return reasons[0]

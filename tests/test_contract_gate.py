@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,8 +13,7 @@ from pytest_hastate.gating import gate_contract, load_contract
 from pytest_hastate.models import CandidateClass
 
 from .conftest import REPO, public_contract_path
-
-Doc = dict[str, Any]
+from .mutations import DELETE, Doc, append_entry, drop_entry, set_field, together
 
 
 def rules(doc: Doc) -> set[str]:
@@ -32,112 +30,90 @@ def test_shipped_selected_contract_is_the_public_one() -> None:
     assert gate_contract(load_contract(shipped)).passed
 
 
-def _set(path: str, value: Any) -> Callable[[Doc], None]:
-    def apply(doc: Doc) -> None:
-        *parents, last = path.split(".")
-        target = doc
-        for part in parents:
-            target = target[part]
-        if value is _DELETE:
-            del target[last]
-        else:
-            target[last] = value
-
-    return apply
-
-
-def _drop_entry(field: str, needle: str) -> Callable[[Doc], None]:
-    def apply(doc: Doc) -> None:
-        before = len(doc[field])
-        doc[field] = [e for e in doc[field] if needle not in e]
-        assert len(doc[field]) < before, f"{needle!r} not in {field}"
-
-    return apply
-
-
-def _append(field: str, entry: str) -> Callable[[Doc], None]:
-    def apply(doc: Doc) -> None:
-        doc[field] = [*doc[field], entry]
-
-    return apply
-
-
-def _both(*steps: Callable[[Doc], None]) -> Callable[[Doc], None]:
-    def apply(doc: Doc) -> None:
-        for step in steps:
-            step(doc)
-
-    return apply
-
-
-_DELETE = object()
-
 FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
-    ("C01", "not non-secret", _set("non_secret", False)),
-    ("C01", "inline key id", _set("selected_by", "AKIAABCDEFGHIJKLMNOP")),
-    ("C01", "inline secret field", _set("bucket_recovery.secret_key", "hunter22")),
-    ("C02", "blank rotation owner", _set("rotation_owner", "   ")),
-    ("C02", "missing audience", _set("audience", _DELETE)),
-    ("C03", "no restore test", _set("bucket_recovery.restore_test", _DELETE)),
-    ("C03", "no recovery at all", _set("bucket_recovery", _DELETE)),
-    ("C03", "versioning not stated", _set("bucket_recovery.versioning", "snapshots sometimes")),
-    ("C04", "DynamoDB locking", _set("state_locking", "DynamoDB table locking")),
-    ("C04", "undefined locking", _set("state_locking", "")),
-    ("C05", "no endpoint loss", _set("failure_behavior.endpoint_loss", "")),
-    ("C05", "no node loss", _set("failure_behavior", {"endpoint_loss": "two ready endpoints"})),
-    ("C06", "no lock failure signal", _drop_entry("observability", "lockfile")),
-    ("C06", "no metadata signal", _drop_entry("observability", "metadata")),
-    ("C07", "Bazel not separated", _drop_entry("authority_separation", "Bazel")),
-    ("C07", "RBE not separated", _drop_entry("authority_separation", "RBE")),
-    ("C08", "no disposable OpenTofu", _drop_entry("proof_plan", "--run-disposable-tofu")),
-    ("C08", "no node maintenance", _drop_entry("proof_plan", "node maintenance")),
+    ("C01", "not non-secret", set_field("non_secret", False)),
+    ("C01", "inline key id", set_field("selected_by", "AKIAABCDEFGHIJKLMNOP")),
+    ("C01", "inline secret field", set_field("bucket_recovery.secret_key", "hunter22")),
+    ("C02", "blank rotation owner", set_field("rotation_owner", "   ")),
+    ("C02", "missing audience", set_field("audience", DELETE)),
+    ("C03", "no restore test", set_field("bucket_recovery.restore_test", DELETE)),
+    ("C03", "no recovery at all", set_field("bucket_recovery", DELETE)),
+    (
+        "C03",
+        "versioning not stated",
+        set_field("bucket_recovery.versioning", "snapshots sometimes"),
+    ),
+    ("C04", "DynamoDB locking", set_field("state_locking", "DynamoDB table locking")),
+    ("C04", "undefined locking", set_field("state_locking", "")),
+    ("C05", "no endpoint loss", set_field("failure_behavior.endpoint_loss", "")),
+    (
+        "C05",
+        "no node loss",
+        set_field("failure_behavior", {"endpoint_loss": "two ready endpoints"}),
+    ),
+    ("C06", "no lock failure signal", drop_entry("observability", "lockfile")),
+    ("C06", "no metadata signal", drop_entry("observability", "metadata")),
+    ("C07", "Bazel not separated", drop_entry("authority_separation", "Bazel")),
+    ("C07", "RBE not separated", drop_entry("authority_separation", "RBE")),
+    ("C08", "no disposable OpenTofu", drop_entry("proof_plan", "--run-disposable-tofu")),
+    ("C08", "no node maintenance", drop_entry("proof_plan", "node maintenance")),
     (
         "C08",
         "command without package",
-        _append("proof_plan", "scratch rerun uses just ha-state-candidate-proof --phase baseline"),
+        append_entry(
+            "proof_plan", "scratch rerun uses just ha-state-candidate-proof --phase baseline"
+        ),
     ),
     (
         "C09",
         "all stacks at once",
-        _set("protected_state_migration", "migrate every stack together after review"),
+        set_field("protected_state_migration", "migrate every stack together after review"),
     ),
-    ("C10", "tofu-state as state bucket", _set("read_write_scope", "state bucket is tofu-state")),
-    ("C10", "rejected class", _set("candidate_class", "Sting local-path storage")),
-    ("C10", "unknown class", _set("candidate_class", "a bucket somewhere")),
+    (
+        "C10",
+        "tofu-state as state bucket",
+        set_field("read_write_scope", "state bucket is tofu-state"),
+    ),
+    ("C10", "rejected class", set_field("candidate_class", "Sting local-path storage")),
+    ("C10", "unknown class", set_field("candidate_class", "a bucket somewhere")),
     (
         "C10",
         "interim host",
-        _set("s3_endpoint_shape", "https://attic-rustfs-hl.nix-cache.svc:9000"),
+        set_field("s3_endpoint_shape", "https://attic-rustfs-hl.nix-cache.svc:9000"),
     ),
-    ("C10", "cache credentials", _set("credential_source", "the Attic cache credentials")),
+    ("C10", "cache credentials", set_field("credential_source", "the Attic cache credentials")),
     (
         "C11",
         "MinIO without quorum design",
-        _set("candidate_class", "cluster-local MinIO distributed object store"),
+        set_field("candidate_class", "cluster-local MinIO distributed object store"),
     ),
     (
         "C11",
         "RustFS without heal tooling",
-        _both(
-            _set("candidate_class", "replicated RustFS on multi-node topology"),
-            _set("bucket_index_divergence_response", "operators rebuild the index by hand"),
+        together(
+            set_field("candidate_class", "replicated RustFS on multi-node topology"),
+            set_field("bucket_index_divergence_response", "operators rebuild the index by hand"),
         ),
     ),
-    ("C12", "cache path proof", _append("proof_plan", "restore check reads the Attic cache path")),
+    (
+        "C12",
+        "cache path proof",
+        append_entry("proof_plan", "restore check reads the Attic cache path"),
+    ),
     (
         "C12",
         "single RWO volume",
-        _set("s3_endpoint_shape", "HTTPS endpoint; state on a single RWO volume"),
+        set_field("s3_endpoint_shape", "HTTPS endpoint; state on a single RWO volume"),
     ),
     (
         "C12",
         "maintenance mutates a protected stack",
-        _append(
+        append_entry(
             "proof_plan",
             "node maintenance proof applies changes to the tinyland-infra/gitlab-runners protected stack",
         ),
     ),
-    ("C12", "cache hit rate signal", _append("observability", "cache hit rate")),
+    ("C12", "cache hit rate signal", append_entry("observability", "cache hit rate")),
 ]
 
 

@@ -19,6 +19,7 @@ from .conftest import (
     ALL_PROOF_TESTS,
     LIVE_TESTS,
     TOFU_TESTS,
+    assert_stop,
     faulty_proxy,
     lab_package,
     moto_environment,
@@ -89,11 +90,8 @@ def test_store_ignoring_if_none_match_is_stop(
         result, verdict = run_proofs(
             proofs, monkeypatch, env, package, *TOFU, "-m", "disposable_tofu"
         )
-    assert result.ret == 1
-    assert verdict["criteria"]["tofu.lock_contention"] == "failed"
-    assert any(
-        "tofu.lock_contention failed: store ignores If-None-Match: OpenTofu ran" in r
-        for r in verdict["reasons"]
+    assert_stop(
+        result, verdict, "tofu.lock_contention", "store ignores If-None-Match: OpenTofu ran"
     )
 
 
@@ -113,13 +111,10 @@ def test_lock_left_behind_after_release_is_stop(
     # the faulty store kept the lock: remove it with the lab's own admin identity
     prefix = f".gloriousflywheel/ha-state-candidate/{verdict['run_id']}/"
     delete_everything_under(admin(hastate_singleton_lab), "hastate-lab-scratch", prefix)
-    assert result.ret == 1
-    assert verdict["criteria"]["tofu.lock_release"] == "failed"
-    stale = [r for r in verdict["reasons"] if r.startswith("tofu.lock_release failed")]
-    assert stale, verdict["reasons"]
-    assert "stale lock after release: after terraform apply" in stale[0]
-    assert "ID=" in stale[0]
-    assert "Operation=OperationTypeApply" in stale[0]
+    assert_stop(
+        result, verdict, "tofu.lock_release",
+        "stale lock after release: after terraform apply", "ID=", "Operation=OperationTypeApply",
+    )  # fmt: skip
     assert any("cleanup left residue" in r and ".tflock" in r for r in verdict["reasons"])
 
 

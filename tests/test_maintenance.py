@@ -16,7 +16,7 @@ from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.models import Checkpoint, Status
 from pytest_hastate.scratch import delete_everything_under
 
-from .conftest import faulty_proxy, lab_package, run_proofs
+from .conftest import assert_stop, faulty_proxy, lab_package, run_proofs
 
 
 def test_demo_on_the_ha_lab_ends_go(tmp_path: Path) -> None:
@@ -164,12 +164,7 @@ def test_sample_changed_behind_our_back_is_stop_naming_the_key(
         result, verdict = post(
             proofs, monkeypatch, lab, package, checkpoint, "--maintenance-event", "restart"
         )
-        assert result.ret == 1
-        assert verdict["verdict"] == "STOP"
-        assert verdict["criteria"]["maintenance.verified"] == "failed"
-        assert any("maintenance.verified failed" in r and key in r for r in verdict["reasons"]), (
-            verdict["reasons"]
-        )
+        assert_stop(result, verdict, "maintenance.verified", key)
     finally:
         forget_run(lab, checkpoint)
 
@@ -218,9 +213,7 @@ def test_cleanup_residue_is_reported(
             )
         finally:
             forget_run(lab, checkpoint)
-    assert result.ret == 1
-    assert verdict["criteria"]["cleanup.complete"] == "failed"
-    assert any("cleanup left residue" in r and "/sample/" in r for r in verdict["reasons"])
+    assert_stop(result, verdict, "cleanup.complete", "cleanup left residue", "/sample/")
     record = Checkpoint.model_validate_json(checkpoint.read_text())
     assert record.cleanup is not None
     assert not record.cleanup.done

@@ -7,7 +7,6 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,8 +15,7 @@ from pytest_hastate.models import EndpointPackage
 from pytest_hastate.package_gate import check_package
 
 from .conftest import REPO, TEMPLATE, public_contract_path, public_template_path
-
-Doc = dict[str, Any]
+from .mutations import Doc, drop_entry, set_field, together
 
 
 def gate(
@@ -60,88 +58,82 @@ def test_shipped_template_passes_only_with_allow_template() -> None:
     assert gate_package(load_package(TEMPLATE), allow_template=True, roots=(REPO,)).report.passed
 
 
-def _set(path: str, value: Any) -> Callable[[Doc], None]:
-    def apply(doc: Doc) -> None:
-        *parents, last = path.split(".")
-        target = doc
-        for part in parents:
-            target = target[part]
-        target[last] = value
-
-    return apply
-
-
-def _many(*steps: Callable[[Doc], None]) -> Callable[[Doc], None]:
-    def apply(doc: Doc) -> None:
-        for step in steps:
-            step(doc)
-
-    return apply
-
-
-def _drop(field: str, needle: str) -> Callable[[Doc], None]:
-    def apply(doc: Doc) -> None:
-        before = len(doc[field])
-        doc[field] = [e for e in doc[field] if needle not in e]
-        assert len(doc[field]) < before
-
-    return apply
-
-
 def _policy_for(bucket: str) -> Callable[[Doc], None]:
-    return _set(
+    return set_field(
         "scratch_bucket_policy",
         [f"allow create/list/read/write/delete for {bucket} only", "deny tofu-state"],
     )
 
 
 FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
-    ("P01", "not non-secret", _set("non_secret", False)),
-    ("P01", "blank region", _set("region", "")),
-    ("P02", "sentinel left", _set("rotation_owner", "replace-me: owners")),
-    ("P02", "example.invalid endpoint", _set("endpoint_url", "https://state.example.invalid")),
-    ("P03", "credential assignment", _set("restore_owner", "ops (AWS_SECRET_ACCESS_KEY=abc)")),
-    ("P03", "private key", _set("restore_owner", "-----BEGIN RSA PRIVATE KEY-----")),
-    ("P04", "plain http", _set("endpoint_url", "http://state-proof.example.com")),
+    ("P01", "not non-secret", set_field("non_secret", False)),
+    ("P01", "blank region", set_field("region", "")),
+    ("P02", "sentinel left", set_field("rotation_owner", "replace-me: owners")),
+    ("P02", "example.invalid endpoint", set_field("endpoint_url", "https://state.example.invalid")),
+    ("P03", "credential assignment", set_field("restore_owner", "ops (AWS_SECRET_ACCESS_KEY=abc)")),
+    ("P03", "private key", set_field("restore_owner", "-----BEGIN RSA PRIVATE KEY-----")),
+    ("P04", "plain http", set_field("endpoint_url", "http://state-proof.example.com")),
     (
         "P04",
         "interim singleton",
-        _set("endpoint_url", "https://attic-rustfs-hl.nix-cache.svc:9000"),
+        set_field("endpoint_url", "https://attic-rustfs-hl.nix-cache.svc:9000"),
     ),
-    ("P04", "in-cluster host", _set("endpoint_url", "https://minio.staging.svc.cluster.local")),
-    ("P04", "credentials in URL", _set("endpoint_url", "https://user:pw@state-proof.example.com")),
-    ("P04", "ha_endpoints without endpoint_url", _set("ha_endpoints", ["https://b.example.com"])),
+    (
+        "P04",
+        "in-cluster host",
+        set_field("endpoint_url", "https://minio.staging.svc.cluster.local"),
+    ),
+    (
+        "P04",
+        "credentials in URL",
+        set_field("endpoint_url", "https://user:pw@state-proof.example.com"),
+    ),
+    (
+        "P04",
+        "ha_endpoints without endpoint_url",
+        set_field("ha_endpoints", ["https://b.example.com"]),
+    ),
     (
         "P04",
         "duplicate ha endpoint",
-        _set(
+        set_field(
             "ha_endpoints", ["https://state-proof.example.com", "https://state-proof.example.com/"]
         ),
     ),
-    ("P04", "missing CA bundle", _set("ca_bundle", "no-such-ca.pem")),
-    ("P05", "AWS variable names", _set("credential_injection.access_key_env", "AWS_ACCESS_KEY_ID")),
+    ("P04", "missing CA bundle", set_field("ca_bundle", "no-such-ca.pem")),
+    (
+        "P05",
+        "AWS variable names",
+        set_field("credential_injection.access_key_env", "AWS_ACCESS_KEY_ID"),
+    ),
     (
         "P06",
         "invalid bucket name",
-        _many(_set("scratch_bucket", "Bad_Bucket"), _policy_for("bad_bucket")),
+        together(set_field("scratch_bucket", "Bad_Bucket"), _policy_for("bad_bucket")),
     ),
     (
         "P06",
         "cache bucket",
-        _many(_set("scratch_bucket", "attic-cache-proof"), _policy_for("attic-cache-proof")),
+        together(
+            set_field("scratch_bucket", "attic-cache-proof"), _policy_for("attic-cache-proof")
+        ),
     ),
-    ("P06", "denied bucket", _many(_set("scratch_bucket", "spokes"), _policy_for("spokes"))),
+    (
+        "P06",
+        "denied bucket",
+        together(set_field("scratch_bucket", "spokes"), _policy_for("spokes")),
+    ),
     (
         "P06",
         "too long for the probe",
-        _many(_set("scratch_bucket", "a" * 50), _policy_for("a" * 50)),
+        together(set_field("scratch_bucket", "a" * 50), _policy_for("a" * 50)),
     ),
-    ("P06", "prefix escapes", _set("scratch_prefix", "proof/../attic/")),
-    ("P06", "prefix in a protected stack", _set("scratch_prefix", "attic/proof/")),
+    ("P06", "prefix escapes", set_field("scratch_prefix", "proof/../attic/")),
+    ("P06", "prefix in a protected stack", set_field("scratch_prefix", "attic/proof/")),
     (
         "P07",
         "no delete",
-        _set(
+        set_field(
             "scratch_bucket_policy",
             ["allow create/list/read/write for darkmap-ha-state-proof only"],
         ),
@@ -149,32 +141,40 @@ FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
     (
         "P07",
         "tofu-state allowed",
-        _set(
+        set_field(
             "scratch_bucket_policy",
             ["allow create/list/read/write/delete for darkmap-ha-state-proof and tofu-state"],
         ),
     ),
-    ("P08", "protected key not denied", _drop("protected_state_denials", "arc-runners/")),
-    ("P08", "tofu-state not denied", _drop("protected_state_denials", "deny tofu-state bucket")),
-    ("P09", "DynamoDB locking", _set("state_locking", "DynamoDB table locking")),
-    ("P09", "backend option sets the bucket", _set("backend_options", {"bucket": "tofu-state"})),
-    ("P09", "backend option wrong type", _set("backend_options", {"use_path_style": "yes"})),
-    ("P09", "insecure TLS option", _set("backend_options", {"insecure": True})),
-    ("P09", "no restore test", _set("bucket_recovery.restore_test", "")),
-    ("P10", "no node method", _set("maintenance_proof.node_or_failure_domain", "")),
-    ("P10", "managed without reference", _set("ha_semantics", {"kind": "managed"})),
-    ("P11", "no replication lag", _drop("observability", "replication")),
-    ("P12", "BCR not separated", _drop("authority_separation", "BCR")),
-    ("P12", "claims cache authority", _set("restore_owner", "the Attic cache operators")),
+    ("P08", "protected key not denied", drop_entry("protected_state_denials", "arc-runners/")),
+    (
+        "P08",
+        "tofu-state not denied",
+        drop_entry("protected_state_denials", "deny tofu-state bucket"),
+    ),
+    ("P09", "DynamoDB locking", set_field("state_locking", "DynamoDB table locking")),
+    (
+        "P09",
+        "backend option sets the bucket",
+        set_field("backend_options", {"bucket": "tofu-state"}),
+    ),
+    ("P09", "backend option wrong type", set_field("backend_options", {"use_path_style": "yes"})),
+    ("P09", "insecure TLS option", set_field("backend_options", {"insecure": True})),
+    ("P09", "no restore test", set_field("bucket_recovery.restore_test", "")),
+    ("P10", "no node method", set_field("maintenance_proof.node_or_failure_domain", "")),
+    ("P10", "managed without reference", set_field("ha_semantics", {"kind": "managed"})),
+    ("P11", "no replication lag", drop_entry("observability", "replication")),
+    ("P12", "BCR not separated", drop_entry("authority_separation", "BCR")),
+    ("P12", "claims cache authority", set_field("restore_owner", "the Attic cache operators")),
     (
         "P13",
         "disposable without lockfile",
-        _set(
+        set_field(
             "proof_commands",
             ["just ha-state-candidate-proof --endpoint-package p.json --run-disposable-tofu"],
         ),
     ),
-    ("P14", "contract missing", _set("candidate_contract", "nowhere.json")),
+    ("P14", "contract missing", set_field("candidate_contract", "nowhere.json")),
 ]
 
 
