@@ -19,20 +19,14 @@ from .engines import FaultyGatewayProxy, TlsMotoServer, make_test_ca
 pytest_plugins = ["pytest_hastate.lab.fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
-PUBLIC_FORMAT = REPO.parent / "shared" / "fixtures" / "public-format"
-SELECTED_CONTRACT = REPO / "contracts" / "ha-opentofu-state-managed-s3-candidate.json"
-TEMPLATE = REPO / "contracts" / "ha-opentofu-state-endpoint-package.template.json"
+# Real files in the public format operators already have, committed with the tests (a clone
+# has nothing beside it). The shipped selected contract must stay byte-identical to its copy here.
+PUBLIC_FORMAT = Path(__file__).resolve().parent / "fixtures" / "public-format"
 PUBLIC_CONTRACT = PUBLIC_FORMAT / "ha-opentofu-state-managed-s3-candidate.json"
 PUBLIC_TEMPLATE = PUBLIC_FORMAT / "ha-opentofu-state-endpoint-package.template.json"
-
-
-def public_contract_path() -> Path:
-    """The real public-format contract; the shipped copy must be byte-identical."""
-    return PUBLIC_CONTRACT if PUBLIC_CONTRACT.is_file() else SELECTED_CONTRACT
-
-
-def public_template_path() -> Path:
-    return PUBLIC_TEMPLATE if PUBLIC_TEMPLATE.is_file() else TEMPLATE
+PUBLIC_STATUS = PUBLIC_FORMAT / "ha-opentofu-state-live-candidate-status.json"
+SELECTED_CONTRACT = REPO / "contracts" / "ha-opentofu-state-managed-s3-candidate.json"
+TEMPLATE = REPO / "contracts" / "ha-opentofu-state-endpoint-package.template.json"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -70,7 +64,7 @@ FILLED_VALUES: dict[str, Any] = {
 
 def filled_package() -> dict[str, Any]:
     """The public-format template with every sentinel filled in: passes the package gate."""
-    package = load(public_template_path())
+    package = load(PUBLIC_TEMPLATE)
     package.update(copy.deepcopy(FILLED_VALUES))
     package["candidate_contract"] = "contract.json"
     return package
@@ -78,7 +72,7 @@ def filled_package() -> dict[str, Any]:
 
 @pytest.fixture
 def contract() -> dict[str, Any]:
-    return load(public_contract_path())
+    return load(PUBLIC_CONTRACT)
 
 
 @pytest.fixture

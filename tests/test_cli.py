@@ -12,16 +12,16 @@ import pytest
 from pytest_hastate import schemas
 from pytest_hastate.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED, main
 
-from .conftest import REPO, public_contract_path, public_template_path
+from .conftest import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO
 
 
 def test_contract_gate_passes_on_the_selected_contract(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["gate", "contract", str(public_contract_path())]) == EXIT_OK
+    assert main(["gate", "contract", str(PUBLIC_CONTRACT)]) == EXIT_OK
     assert "passed the contract gate" in capsys.readouterr().out
 
 
 def test_contract_option_form(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["gate", "contract", "--contract", str(public_contract_path())]) == EXIT_OK
+    assert main(["gate", "contract", "--contract", str(PUBLIC_CONTRACT)]) == EXIT_OK
 
 
 def test_rejected_example_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,10 +36,9 @@ def test_package_gate_template(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(REPO)
-    assert main(["gate", "package", str(public_template_path())]) == EXIT_REFUSED
+    assert main(["gate", "package", str(PUBLIC_TEMPLATE)]) == EXIT_REFUSED
     assert (
-        main(["gate", "package", "--package", str(public_template_path()), "--allow-template"])
-        == EXIT_OK
+        main(["gate", "package", "--package", str(PUBLIC_TEMPLATE), "--allow-template"]) == EXIT_OK
     )
 
 
@@ -78,7 +77,7 @@ def test_shipped_schema_documents_the_optional_additions() -> None:
 
 def test_console_script_runs_as_a_module() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest_hastate", "gate", "contract", str(public_contract_path())],
+        [sys.executable, "-m", "pytest_hastate", "gate", "contract", str(PUBLIC_CONTRACT)],
         capture_output=True,
         text=True,
         timeout=60,

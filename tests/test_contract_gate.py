@@ -12,7 +12,7 @@ from pytest_hastate.contract_gate import check_contract, classify
 from pytest_hastate.gating import gate_contract, load_contract
 from pytest_hastate.models import CandidateClass
 
-from .conftest import REPO, public_contract_path
+from .conftest import PUBLIC_CONTRACT, REPO
 from .mutations import DELETE, Doc, append_entry, drop_entry, set_field, together
 
 
@@ -26,7 +26,7 @@ def test_real_public_contract_passes(contract: Doc) -> None:
 
 def test_shipped_selected_contract_is_the_public_one() -> None:
     shipped = REPO / "contracts" / "ha-opentofu-state-managed-s3-candidate.json"
-    assert shipped.read_bytes() == public_contract_path().read_bytes()
+    assert shipped.read_bytes() == PUBLIC_CONTRACT.read_bytes()
     assert gate_contract(load_contract(shipped)).passed
 
 

@@ -17,7 +17,7 @@ from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.models import Status, VerdictRecord
 from pytest_hastate.tofu import TofuRunner, find_binary, tofu_environment
 
-from .conftest import filled_package, lab_package, public_contract_path, run_proofs
+from .conftest import PUBLIC_CONTRACT, filled_package, lab_package, run_proofs
 
 KEY = "attic/terraform.tfstate"
 
@@ -32,7 +32,7 @@ def verdict(status: Status, digest: str) -> VerdictRecord:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Path, Path]:
-    shutil.copy(public_contract_path(), tmp_path / "contract.json")
+    shutil.copy(PUBLIC_CONTRACT, tmp_path / "contract.json")
     package = tmp_path / "package.json"
     package.write_text(json.dumps(filled_package()))
     evidence = tmp_path / "evidence"

@@ -14,7 +14,7 @@ from pytest_hastate.gating import gate_package, load_package
 from pytest_hastate.models import EndpointPackage
 from pytest_hastate.package_gate import check_package
 
-from .conftest import REPO, TEMPLATE, public_contract_path, public_template_path
+from .conftest import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO, TEMPLATE
 from .mutations import Doc, drop_entry, set_field, together
 
 
@@ -24,7 +24,7 @@ def gate(
     folder = tmp_path / "pkg"
     folder.mkdir(exist_ok=True)
     if contract is None:
-        shutil.copy(public_contract_path(), folder / "contract.json")
+        shutil.copy(PUBLIC_CONTRACT, folder / "contract.json")
     else:
         (folder / "contract.json").write_text(json.dumps(contract), "utf-8")
     path = folder / "package.json"
@@ -40,7 +40,7 @@ def test_filled_package_passes(tmp_path: Path, package: Doc) -> None:
 
 
 def test_public_template_passes_only_with_allow_template(tmp_path: Path) -> None:
-    template = public_template_path()
+    template = PUBLIC_TEMPLATE
     refused = gate_package(load_package(template), allow_template=False, roots=(REPO,))
     assert refused.report.rules == {"P02"}
     accepted = gate_package(load_package(template), allow_template=True, roots=(REPO,))
@@ -233,3 +233,21 @@ def test_ca_bundle_with_a_private_key_is_refused(tmp_path: Path, package: Doc) -
     )
     package["ca_bundle"] = "ca.pem"
     assert gate(tmp_path, package) == {"P04"}
+
+
+def test_shipped_template_is_the_public_template_plus_our_optional_fields() -> None:
+    """Every field of the public template is in ours with the same value; ours only adds the
+    optional fields of this project (and names the contract by file name, as it ships beside it)."""
+    public = json.loads(PUBLIC_TEMPLATE.read_text())
+    ours = json.loads(TEMPLATE.read_text())
+    assert Path(ours["candidate_contract"]).name == Path(public["candidate_contract"]).name
+    for field in public.keys() - {"candidate_contract"}:
+        assert ours[field] == public[field], field
+    added = ours.keys() - public.keys()
+    assert added <= {
+        "ha_endpoints",
+        "scratch_prefix",
+        "ca_bundle",
+        "backend_options",
+        "ha_semantics",
+    }

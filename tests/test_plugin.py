@@ -12,7 +12,7 @@ import pytest
 
 from pytest_hastate.verdict import CATALOGUE, EXIT_INTERIM_ONLY
 
-from .conftest import REPO, filled_package, public_contract_path
+from .conftest import PUBLIC_CONTRACT, REPO, filled_package
 
 STATIC_PROOF = REPO / "proofs" / "test_static_contract.py"
 
@@ -23,7 +23,7 @@ def proof(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini("[pytest]\n")
     (pytester.path / "proofs").mkdir()
     shutil.copy(STATIC_PROOF, pytester.path / "proofs" / STATIC_PROOF.name)
-    shutil.copy(public_contract_path(), pytester.path / "contract.json")
+    shutil.copy(PUBLIC_CONTRACT, pytester.path / "contract.json")
     (pytester.path / "package.json").write_text(json.dumps(filled_package()), "utf-8")
     return pytester
 
@@ -100,7 +100,7 @@ def test_refused_package_is_stop_naming_the_rule(proof: pytest.Pytester) -> None
 
 
 def test_static_stop_condition_is_stop(proof: pytest.Pytester) -> None:
-    contract = json.loads(public_contract_path().read_text())
+    contract = json.loads(PUBLIC_CONTRACT.read_text())
     del contract["bucket_recovery"]
     (proof.path / "contract.json").write_text(json.dumps(contract))
     result = proof.runpytest("proofs/", "--contract", "contract.json")
