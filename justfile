@@ -28,6 +28,15 @@ ha-state-endpoint-package-gate *args:
 ha-state-candidate-proof *args:
     {{ python }} -m pytest proofs/ "$@"
 
+# Proof step 2a alone, as the public package format names it:
+# just ha-state-credential-boundary-check [PACKAGE | --endpoint-package PACKAGE] [--checkpoint-file FILE] ...
+ha-state-credential-boundary-check *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    args=()
+    if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then args+=(--endpoint-package "$1"); shift; fi
+    exec {{ python }} -m pytest proofs/ --credential-boundary-check "${args[@]}" "$@"
+
 # The static proof on the selected candidate contract (no network); ends INTERIM_ONLY by design.
 static-proof *args:
     {{ python }} -m pytest proofs/ -m static --contract {{ selected_contract }} --expect-interim "$@"

@@ -37,6 +37,7 @@ class Collector:
     _called: set[str] = field(default_factory=set)
     guard_refusals: list[str] = field(default_factory=list)
     unattributed_failures: list[str] = field(default_factory=list)
+    _seen: bool = False
 
     def expect(self, nodeid: str, criteria: tuple[str, ...]) -> None:
         self.criteria[nodeid] = criteria
@@ -45,7 +46,13 @@ class Collector:
     def active(self) -> bool:
         return bool(self.criteria)
 
+    @property
+    def ran(self) -> bool:
+        """True once any test of the session reported (setup, call or teardown)."""
+        return bool(self._phases or self._called or self.unattributed_failures or self._seen)
+
     def add(self, report: pytest.TestReport) -> None:
+        self._seen = True
         if getattr(report, "wasxfail", None) is not None:
             outcome, message = Outcome.SKIPPED, "an xfail marker cannot prove a criterion"
         elif report.failed:

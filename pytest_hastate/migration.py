@@ -54,7 +54,7 @@ def render_backend(package: EndpointPackage, bucket: str, key: str) -> str:
         "region": package.region,
         "endpoints": {"s3": package.endpoint_url},
         "use_lockfile": True,
-        **package.backend_options,
+        **package.effective_backend_options,
     }
     width = max(len(k) for k in settings)
     lines = [

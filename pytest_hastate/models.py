@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -129,6 +130,23 @@ class HaSemantics(_Document):
 
 BackendOptionValue = bool | int | str
 
+NON_AWS_BACKEND_DEFAULTS: dict[str, BackendOptionValue] = {
+    "skip_credentials_validation": True,
+    "skip_requesting_account_id": True,
+    "skip_region_validation": True,
+    "skip_metadata_api_check": True,
+    "use_path_style": True,
+}
+"""Backend settings an S3-compatible endpoint that is not AWS needs (without them OpenTofu's S3
+backend calls STS GetCallerIdentity, the EC2 metadata service and AWS's region list)."""
+_AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
+
+
+def is_aws_endpoint(url: str) -> bool:
+    """True for an endpoint of AWS itself (``*.amazonaws.com``, ``*.amazonaws.com.cn``)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host.endswith(_AWS_HOST_SUFFIXES)
+
 
 class EndpointPackage(_Document):
     """The non-secret endpoint package a live proof runs against (public format + additions)."""
@@ -183,6 +201,17 @@ class EndpointPackage(_Document):
         """Every endpoint the proof must exercise, primary first, without duplicates."""
         ordered = [self.endpoint_url, *(self.ha_endpoints or ())]
         return tuple(dict.fromkeys(ordered))
+
+    @property
+    def effective_backend_options(self) -> dict[str, BackendOptionValue]:
+        """The S3 backend settings the proof (and the protected stacks) run with.
+
+        An endpoint that is not AWS has no STS, no account id, no region list and no instance
+        metadata, and usually serves path-style URLs only: for such endpoints those settings
+        default to what they need (NON_AWS_BACKEND_DEFAULTS); the package overrides each.
+        """
+        defaults = {} if is_aws_endpoint(self.endpoint_url) else NON_AWS_BACKEND_DEFAULTS
+        return {**defaults, **self.backend_options}
 
 
 # --- outcomes and the verdict -------------------------------------------------------------

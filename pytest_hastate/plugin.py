@@ -23,7 +23,9 @@ from pytest_hastate.settings import (
     CRITERION_ID,
     CRITERION_MARKER,
     OPTIONS,
+    PHASE_MARKERS,
     STEP_MARKERS,
+    STEP_NEEDS,
     SettingsError,
     resolve,
 )
@@ -106,6 +108,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 LIVE_STEPS = frozenset(STEP_MARKERS) - {"static"}
+PHASE_OF_MODE = {mode: marker for marker, (mode, _flag) in PHASE_MARKERS.items()}
+
+
+def _steps_of(item: pytest.Item) -> set[str]:
+    return {m.name for m in item.iter_markers() if m.name in STEP_MARKERS}
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own -m / -k deselection
@@ -125,7 +132,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                         f"{PREFIX}: {item.nodeid}: invalid criterion id {cid!r}"
                     )
                 criteria.append(cid)
-        steps = {m.name for m in item.iter_markers() if m.name in STEP_MARKERS}
+        steps = _steps_of(item)
         proofs_seen = proofs_seen or bool(criteria or steps)
         if steps and not steps & run.settings.steps:
             drop.append(item)
@@ -140,11 +147,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(
             f"{PREFIX}: nothing to prove: give --endpoint-package PATH (live proof) or --contract PATH (static gate)"
         )
+    _check_needs(config, run, keep)
     if any(m.name in LIVE_STEPS for item in keep for m in item.iter_markers()):
         try:
             run.connect()
         except InputError as exc:
             raise pytest.UsageError(f"{PREFIX}: {exc}") from None
+
+
+def _check_needs(config: pytest.Config, run: ProofRun, kept: list[pytest.Item]) -> None:
+    """A selected test whose prerequisite steps were deselected (by -m or -k) would prove
+    nothing, or crash: a usage error naming what is missing."""
+    present: set[str] = set()
+    for item in kept:
+        present |= _steps_of(item)
+    for step in sorted(present):
+        wanted = STEP_NEEDS.get(step, frozenset()) & run.settings.steps & run.collected_steps
+        missing = sorted(wanted - present)
+        if missing:
+            how = " ".join(
+                f"{flag} {value!r}"
+                for flag, value in (("-m", config.option.markexpr), ("-k", config.option.keyword))
+                if value
+            )
+            raise pytest.UsageError(
+                f"{PREFIX}: {how or 'the selection'} leaves out the {', '.join(missing)} tests, "
+                f"which the {step} tests stand on (select the whole phase, e.g. -m {step})"
+            )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -160,6 +189,18 @@ class RunHooks:
 
     def __init__(self, run: ProofRun) -> None:
         self.run = run
+
+    @pytest.hookimpl(tryfirst=True)  # before pytest's own -m deselection
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """In a phase mode every test the phase runs carries the phase marker, so
+        ``-m pre_maintenance`` selects the whole phase, exactly as its flags do."""
+        settings = self.run.settings
+        phase = PHASE_OF_MODE.get(settings.mode)
+        for item in items:
+            steps = _steps_of(item)
+            self.run.collected_steps |= steps
+            if phase is not None and steps & settings.steps and phase not in steps:
+                item.add_marker(phase)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -183,7 +224,10 @@ class RunHooks:
     ) -> Generator[None, None, None]:
         """Decide before junitxml and the terminal summary run; set the exit code after."""
         run = self.run
-        if (run.collector.active or run.has_input) and exitstatus != pytest.ExitCode.USAGE_ERROR:
+        # Evidence only from a run in which a test ran: --collect-only, an empty selection and
+        # a run stopped before its first test never write or change a verdict or checkpoint.
+        proof_run = run.collector.active or run.has_input
+        if proof_run and run.collector.ran and exitstatus != pytest.ExitCode.USAGE_ERROR:
             _decide(run, session, int(exitstatus))
         yield
         if run.exit_code is not None:

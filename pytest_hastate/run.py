@@ -37,6 +37,7 @@ class ProofRun:
     residue: list[str] = field(default_factory=list)
     checkpoint: Checkpoint | None = None
     phase_facts: dict[str, Any] = field(default_factory=dict)
+    collected_steps: set[str] = field(default_factory=set)
 
     @classmethod
     def start(cls, settings: Settings, roots: tuple[Path, ...], redact: Redactor) -> ProofRun:

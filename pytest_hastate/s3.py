@@ -76,7 +76,7 @@ def access_from(package: EndpointPackage, package_path: Path, env: Mapping[str, 
         verify = str((package_path.parent / package.ca_bundle).resolve())
     elif env.get("AWS_CA_BUNDLE"):
         verify = env["AWS_CA_BUNDLE"]
-    options = package.backend_options
+    options = package.effective_backend_options
     return S3Access(
         endpoints=package.endpoints,
         region=package.region,

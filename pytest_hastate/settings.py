@@ -141,7 +141,7 @@ MODE_STEPS: Mapping[Mode, frozenset[str]] = {
 }
 DEFAULT_PHASE: Mapping[Mode, str] = {
     Mode.STATIC: "static",
-    Mode.BOUNDARY: "baseline",
+    Mode.BOUNDARY: "credential-boundary",
     Mode.LIVE: "baseline",
     Mode.PRE_MAINTENANCE: "baseline",
     Mode.POST_MAINTENANCE: "post-maintenance",
@@ -225,7 +225,7 @@ def resolve(
         values[spec.dest.removeprefix("hastate_")] = _one(
             spec, cli, ini, env, invocation_dir, ini_dir
         )
-    mode = _mode(values)
+    mode = _mode(values, markexpr)
     phase = values["phase"] or DEFAULT_PHASE[mode]
     if not PHASE_PATTERN.match(phase):
         raise SettingsError(f"--phase {phase!r}: must match {PHASE_PATTERN.pattern}")
@@ -289,53 +289,95 @@ def _number(raw: Any, flag: str, kind: type, low: float, high: float) -> Any:
     return value
 
 
-def _mode(v: Mapping[str, Any]) -> Mode:
-    def need(flag: bool, what: str, requirement: bool, required: str) -> None:
-        if flag and not requirement:
-            raise SettingsError(f"{what} needs {required}")
+# The phase markers: ``-m pre_maintenance`` (alone) runs the whole phase, as its flags do.
+PHASE_MARKERS: Mapping[str, tuple[Mode, str]] = {
+    "pre_maintenance": (Mode.PRE_MAINTENANCE, "keep_scratch_bucket"),
+    "post_maintenance": (Mode.POST_MAINTENANCE, "verify_existing"),
+    "cleanup": (Mode.CLEANUP, "cleanup_checkpoint"),
+}
+# What the tests of a step stand on: the checkpoint is only worth writing after every live step
+# (and OpenTofu's, when it runs) passed in the same run.
+STEP_NEEDS: Mapping[str, frozenset[str]] = {
+    "pre_maintenance": frozenset(
+        {"static", "boundary", "scratch", "bucket_index", "disposable_tofu"}
+    ),
+}
 
-    need(
-        v["run_disposable_tofu"],
-        "--run-disposable-tofu",
-        v["use_lockfile"],
-        "--use-lockfile (endpoint readiness cannot skip state locking)",
-    )
-    need(
-        v["delete_scratch_bucket"],
-        "--delete-scratch-bucket",
-        v["cleanup_checkpoint"],
-        "--cleanup-checkpoint",
-    )
-    need(
-        v["keep_scratch_bucket"],
-        "--keep-scratch-bucket",
-        v["checkpoint_file"] is not None,
-        "--checkpoint-file PATH (the kept sample must be recorded)",
-    )
-    need(
-        v["verify_existing"],
-        "--verify-existing",
-        v["from_checkpoint"] is not None,
-        "--from-checkpoint PATH",
-    )
-    need(
-        v["cleanup_checkpoint"],
-        "--cleanup-checkpoint",
-        v["from_checkpoint"] is not None,
-        "--from-checkpoint PATH",
-    )
+
+def marker_matcher(markexpr: str) -> Callable[[frozenset[str]], bool] | None:
+    """``-m`` as pytest evaluates it, applied to a set of marker names; None without ``-m``
+    (or when pytest will refuse the expression itself)."""
+    if not markexpr or not markexpr.strip():
+        return None
+    from _pytest.mark.expression import Expression  # pytest's own -m grammar
+
+    try:
+        expression = Expression.compile(markexpr)
+    except SyntaxError:
+        return None  # pytest reports the bad expression in its own words
+
+    def matches(markers: frozenset[str]) -> bool:
+        def has(name: str, /, **_kwargs: str | int | bool | None) -> bool:
+            return name in markers
+
+        return expression.evaluate(has)
+
+    return matches
+
+
+def implied_phase(markexpr: str) -> str | None:
+    """The phase marker ``-m`` selects on its own: it matches that phase and nothing unmarked."""
+    matches = marker_matcher(markexpr)
+    if matches is None or matches(frozenset()):
+        return None  # no -m, or a broad expression ("not static") that names no phase
+    phases = [marker for marker in PHASE_MARKERS if matches(frozenset({marker}))]
+    if len(phases) > 1:
+        raise SettingsError(
+            f"-m {markexpr!r} selects the {' and '.join(phases)} phases; run them separately"
+        )
+    return phases[0] if phases else None
+
+
+def _mode(v: dict[str, Any], markexpr: str) -> Mode:
+    sources = {name: f"--{name.replace('_', '-')}" for name in v}
+    phase_marker = implied_phase(markexpr)
+    if phase_marker is not None:
+        flag = PHASE_MARKERS[phase_marker][1]
+        others = [f for _mode_, f in PHASE_MARKERS.values() if f != flag]
+        chosen = [sources[f] for f in (*others, "credential_boundary_check") if v[f]]
+        if chosen:
+            raise SettingsError(
+                f"-m {phase_marker} and {chosen[0]} select different modes; run them separately"
+            )
+        if not v[flag]:
+            v[flag], sources[flag] = True, f"-m {phase_marker}"
+
+    def need(name: str, requirement: bool, required: str) -> None:
+        if v[name] and not requirement:
+            raise SettingsError(f"{sources[name]} needs {required}")
+
+    need("run_disposable_tofu", v["use_lockfile"],
+         "--use-lockfile (endpoint readiness cannot skip state locking)")  # fmt: skip
+    need("delete_scratch_bucket", v["cleanup_checkpoint"], "--cleanup-checkpoint")
+    need("keep_scratch_bucket", v["checkpoint_file"] is not None,
+         "--checkpoint-file PATH (the kept sample must be recorded)")  # fmt: skip
+    need("verify_existing", v["from_checkpoint"] is not None, "--from-checkpoint PATH")
+    need("cleanup_checkpoint", v["from_checkpoint"] is not None, "--from-checkpoint PATH")
     if v["from_checkpoint"] is not None and not (v["verify_existing"] or v["cleanup_checkpoint"]):
-        raise SettingsError("--from-checkpoint needs --verify-existing or --cleanup-checkpoint")
+        raise SettingsError(
+            "--from-checkpoint needs --verify-existing or --cleanup-checkpoint "
+            "(or -m post_maintenance / -m cleanup)"
+        )
 
     selected = [
-        (flag, mode)
-        for flag, mode, on in (
-            ("--credential-boundary-check", Mode.BOUNDARY, v["credential_boundary_check"]),
-            ("--keep-scratch-bucket", Mode.PRE_MAINTENANCE, v["keep_scratch_bucket"]),
-            ("--verify-existing", Mode.POST_MAINTENANCE, v["verify_existing"]),
-            ("--cleanup-checkpoint", Mode.CLEANUP, v["cleanup_checkpoint"]),
+        (sources[flag], mode)
+        for flag, mode in (
+            ("credential_boundary_check", Mode.BOUNDARY),
+            ("keep_scratch_bucket", Mode.PRE_MAINTENANCE),
+            ("verify_existing", Mode.POST_MAINTENANCE),
+            ("cleanup_checkpoint", Mode.CLEANUP),
         )
-        if on
+        if v[flag]
     ]
     if len(selected) > 1:
         raise SettingsError(
@@ -345,11 +387,10 @@ def _mode(v: Mapping[str, Any]) -> Mode:
         raise SettingsError(
             "--maintenance-event is declared with --verify-existing (the post-maintenance run)"
         )
-    if v["checkpoint_file"] is not None and (
-        v["verify_existing"] or v["cleanup_checkpoint"] or v["credential_boundary_check"]
-    ):
+    if v["checkpoint_file"] is not None and (v["verify_existing"] or v["cleanup_checkpoint"]):
         raise SettingsError(
-            "--checkpoint-file is for the live and pre-maintenance runs; later phases update --from-checkpoint"
+            "--checkpoint-file is for the boundary, live and pre-maintenance runs; later phases "
+            "update --from-checkpoint"
         )
     if v["run_disposable_tofu"] and (
         v["verify_existing"] or v["cleanup_checkpoint"] or v["credential_boundary_check"]
@@ -364,14 +405,14 @@ def _mode(v: Mapping[str, Any]) -> Mode:
     return Mode.LIVE if v["endpoint_package"] is not None else Mode.STATIC
 
 
-_WORD = re.compile(r"\bnot\s+(\w+)|(\w+)")
-
-
 def _check_markexpr(markexpr: str, settings: Settings) -> None:
-    """``-m post_maintenance`` without the post-maintenance flags is a contradiction."""
-    for match in _WORD.finditer(markexpr or ""):
-        marker = match.group(2)  # group 1 is a negated marker: never a contradiction
-        if marker in STEP_MARKERS and marker not in settings.steps:
+    """``-m disposable_tofu`` without the flags that run step 3 is a contradiction: it would
+    select nothing, silently. Broad expressions (``not static``) select nothing by name."""
+    matches = marker_matcher(markexpr)
+    if matches is None or matches(frozenset()):
+        return
+    for marker in STEP_MARKERS:
+        if marker not in settings.steps and matches(frozenset({marker})):
             flags = MARKER_FLAGS.get(marker, "")
             hint = f" (it runs with {flags})" if flags else ""
             raise SettingsError(f"-m {marker} selects no test in {settings.mode.value} mode{hint}")

@@ -175,6 +175,40 @@ def _tail(text: str) -> str:
     return ": " + " | ".join(line.strip() for line in lines[-TAIL_LINES:])
 
 
+# Variables a version manager's shim (tenv, tofuenv, tfenv, asdf, mise) needs to find the real
+# binary: passed through from the caller, together with PATH and HOME.
+_SHIM_VARIABLES = ("ASDF_", "TENV_", "TOFUENV_", "TFENV_", "MISE_", "RTX_", "XDG_")
+
+
+def base_environment(workdir: Path, caller: Mapping[str, str]) -> dict[str, str]:
+    """The environment of every OpenTofu invocation (the version check included).
+
+    The caller's PATH and HOME and a version manager's own variables are kept, so a ``tofu``
+    shim works as it does in the operator's shell; everything OpenTofu or the AWS SDK would
+    read from the user's configuration is pointed at empty files in the workspace.
+    """
+    cli_config = workdir / "cli.tfrc"
+    aws_config = workdir / "aws-config"
+    for path in (cli_config, aws_config):
+        path.write_text("", "utf-8")
+    env = {k: v for k, v in caller.items() if k.startswith(_SHIM_VARIABLES)}
+    env.update(
+        {
+            "PATH": caller.get("PATH", "/usr/bin:/bin"),
+            "HOME": caller.get("HOME", str(workdir)),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "TF_DATA_DIR": str(workdir / ".tfdata"),
+            "TF_CLI_CONFIG_FILE": str(cli_config),
+            "CHECKPOINT_DISABLE": "1",
+            "AWS_CONFIG_FILE": str(aws_config),
+            "AWS_SHARED_CREDENTIALS_FILE": str(aws_config),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    return env
+
+
 def tofu_environment(
     *,
     workdir: Path,
@@ -183,22 +217,13 @@ def tofu_environment(
     session_token: str | None,
     ca_bundle: str | None,
     checksum_when_required: bool,
+    caller: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """A clean environment: credentials for the S3 backend, own TF_DATA_DIR, no user config."""
-    cli_config = workdir / "cli.tfrc"
-    cli_config.write_text("", "utf-8")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(workdir),
-        "TF_IN_AUTOMATION": "1",
-        "TF_INPUT": "0",
-        "TF_DATA_DIR": str(workdir / ".tfdata"),
-        "TF_CLI_CONFIG_FILE": str(cli_config),
-        "CHECKPOINT_DISABLE": "1",
-        "AWS_ACCESS_KEY_ID": access_key,
-        "AWS_SECRET_ACCESS_KEY": secret_key,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    """``base_environment`` plus the credentials for the S3 backend (only from the package's
+    variables, never from the caller's AWS configuration)."""
+    env = base_environment(workdir, os.environ if caller is None else caller)
+    env["AWS_ACCESS_KEY_ID"] = access_key
+    env["AWS_SECRET_ACCESS_KEY"] = secret_key
     if session_token:
         env["AWS_SESSION_TOKEN"] = session_token
     if ca_bundle:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -49,7 +50,14 @@ def hastate_progress(pytestconfig: pytest.Config) -> Callable[[str], None]:
 @pytest.fixture(scope="session")
 def hastate_tofu_binary(hastate_run: ProofRun) -> tuple[Path, str, tuple[int, int, int]]:
     """(binary, product, version), after the version gate."""
-    from pytest_hastate.tofu import TofuMissing, TofuRunner, TofuTooOld, check_version, find_binary
+    from pytest_hastate.tofu import (
+        TofuMissing,
+        TofuRunner,
+        TofuTooOld,
+        base_environment,
+        check_version,
+        find_binary,
+    )
 
     settings = hastate_run.settings
     if settings.dry_run:
@@ -59,9 +67,8 @@ def hastate_tofu_binary(hastate_run: ProofRun) -> tuple[Path, str, tuple[int, in
     except TofuMissing as exc:
         pytest.skip(str(exc))
     with tempfile.TemporaryDirectory(prefix="hastate-tofu-version-") as scratch:
-        runner = TofuRunner(
-            binary, Path(scratch), {"PATH": "/usr/bin:/bin", "CHECKPOINT_DISABLE": "1"}, timeout=60
-        )
+        env = base_environment(Path(scratch), os.environ)
+        runner = TofuRunner(binary, Path(scratch), env, timeout=60)
         try:
             product, version = runner.version()
             check_version(product, version)
@@ -92,7 +99,7 @@ def open_workspace(
     try:
         config = render_configuration(
             bucket=scope.bucket, key=key, region=access.region, endpoint=access.primary,
-            backend_options=package.backend_options,
+            backend_options=package.effective_backend_options,
         )  # fmt: skip
         (workdir / "main.tf.json").write_text(json.dumps(config, indent=2), "utf-8")
         env = tofu_environment(

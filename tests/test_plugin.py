@@ -147,7 +147,11 @@ USAGE_ERRORS = [
     ),
     (
         ["--endpoint-package", "package.json", "-m", "post_maintenance"],
-        "-m post_maintenance selects no test in live mode",
+        "-m post_maintenance needs --from-checkpoint PATH",
+    ),
+    (
+        ["--endpoint-package", "package.json", "-m", "disposable_tofu"],
+        "-m disposable_tofu selects no test in live mode (it runs with --run-disposable-tofu",
     ),
     (["--endpoint-package", "package.json", "--phase", "Bad Phase"], "--phase 'Bad Phase'"),
     (
@@ -448,3 +452,134 @@ def test_bad_checkpoints_are_one_line_usage_errors(
         [f"ERROR: pytest-hastate: checkpoint *checkpoint.json: *{message}*"]
     )
     assert not (proof.path / "evidence").exists()
+
+
+@pytest.fixture
+def full_proofs(proof: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """Every proof module, a filled package, and credentials (collection sends nothing)."""
+    shutil.rmtree(proof.path / "proofs")
+    shutil.copytree(
+        REPO / "proofs", proof.path / "proofs", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.setenv("TOFU_HA_STATE_ACCESS_KEY", "test-key")
+    monkeypatch.setenv("TOFU_HA_STATE_SECRET_KEY", "test-secret")
+    return proof
+
+
+TOFU_FLAGS = ("--run-disposable-tofu", "--use-lockfile")
+
+
+def checkpoint_for(pytester: pytest.Pytester) -> None:
+    """A checkpoint made with the exact bytes of ``package.json``."""
+    import hashlib
+
+    from pytest_hastate.models import Checkpoint, PackageIdentity
+
+    digest = hashlib.sha256((pytester.path / "package.json").read_bytes()).hexdigest()
+    checkpoint = Checkpoint(
+        run_id="20261127t000000z-0123abcd", created_at="2026-11-27T00:00:00+00:00",
+        package=PackageIdentity(name="p", sha256=digest, basename="package.json"),
+        contract_sha256=None, endpoints=["https://state-proof.example.com"],
+        scratch_bucket="darkmap-ha-state-proof", scratch_prefix=".gloriousflywheel/ha-state-candidate/",
+        bucket_created_by_this_product=False,
+    )  # fmt: skip
+    (pytester.path / "cp.json").write_text(checkpoint.model_dump_json())
+
+
+def collected(result: pytest.RunResult) -> list[str]:
+    return sorted(line for line in result.outlines if "::test_" in line)
+
+
+PHASE_FORMS = [
+    (
+        ["-m", "pre_maintenance", "--checkpoint-file", "cp.json"],
+        ["--keep-scratch-bucket", "--checkpoint-file", "cp.json"],
+    ),
+    (
+        ["-m", "pre_maintenance", "--checkpoint-file", "cp.json", *TOFU_FLAGS],
+        ["--keep-scratch-bucket", "--checkpoint-file", "cp.json", *TOFU_FLAGS],
+    ),
+    (["-m", "post_maintenance", "--from-checkpoint", "cp.json"],
+     ["--verify-existing", "--from-checkpoint", "cp.json"]),
+    (["-m", "cleanup", "--from-checkpoint", "cp.json"],
+     ["--cleanup-checkpoint", "--from-checkpoint", "cp.json"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("marker_form", "flag_form"), PHASE_FORMS)
+def test_a_phase_marker_selects_the_whole_phase_like_its_flags(
+    full_proofs: pytest.Pytester, marker_form: list[str], flag_form: list[str]
+) -> None:
+    if "--from-checkpoint" in marker_form:
+        checkpoint_for(full_proofs)
+    common = ["proofs/", "--endpoint-package", "package.json", "--co", "-q"]
+    by_marker = full_proofs.runpytest(*common, *marker_form)
+    by_flags = full_proofs.runpytest(*common, *flag_form)
+    assert by_marker.ret == by_flags.ret == 0, by_marker.stderr.lines
+    assert collected(by_marker) == collected(by_flags)
+    assert collected(by_marker)
+    if "pre_maintenance" in marker_form:
+        modules = {line.split("::")[0] for line in collected(by_marker)}
+        assert "proofs/test_restart_checkpoint.py" in modules
+        assert "proofs/test_scratch_s3.py" in modules  # the live steps it stands on
+        assert ("proofs/test_disposable_tofu.py" in modules) == ("--use-lockfile" in marker_form)
+
+
+@pytest.mark.parametrize(
+    ("expression", "missing"),
+    [
+        ("pre_maintenance and not bucket_index", "bucket_index"),
+        ("pre_maintenance and not (scratch or boundary)", "boundary, scratch"),
+    ],
+)
+def test_a_marker_expression_leaving_out_what_the_phase_needs_is_a_usage_error(
+    full_proofs: pytest.Pytester, expression: str, missing: str
+) -> None:
+    result = full_proofs.runpytest(
+        "proofs/", "--endpoint-package", "package.json", "-m", expression,
+        "--checkpoint-file", "cp.json", *TOFU_FLAGS,
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: pytest-hastate: -m '{expression}' leaves out the {missing} tests, which the pre_maintenance tests stand on*"
+        ]
+    )
+    assert not (full_proofs.path / "evidence").exists()
+    assert not (full_proofs.path / "cp.json").exists()
+
+
+def test_negated_and_grouped_marker_expressions_work_as_pytest_documents(
+    full_proofs: pytest.Pytester,
+) -> None:
+    result = full_proofs.runpytest(
+        "proofs/", "--endpoint-package", "package.json", "--co", "-q",
+        "-m", "not (boundary or scratch)",
+    )  # fmt: skip
+    assert result.ret == 0, result.stderr.lines
+    modules = {line.split("::")[0] for line in collected(result)}
+    assert modules == {"proofs/test_static_contract.py", "proofs/test_bucket_index.py"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--co"], ["--collect-only", "-q"], ["-k", "no_such_test"], ["-x", "-k", "no_such_test"]],
+    ids=["co", "collect-only", "nothing-selected", "nothing-selected-x"],
+)
+def test_runs_where_no_test_ran_never_write_evidence(
+    full_proofs: pytest.Pytester, args: list[str]
+) -> None:
+    evidence = full_proofs.path / "evidence"
+    evidence.mkdir()
+    before = '{"an earlier verdict": "kept as it is"}\n'
+    (evidence / "verdict.json").write_text(before)
+    (evidence / "verdict-baseline.json").write_text(before)
+    result = full_proofs.runpytest(
+        "proofs/", "--endpoint-package", "package.json", "--checkpoint-file", "cp.json", *args
+    )
+    assert result.ret in (0, pytest.ExitCode.NO_TESTS_COLLECTED), result.stdout.lines
+    assert (evidence / "verdict.json").read_text() == before
+    assert (evidence / "verdict-baseline.json").read_text() == before
+    assert sorted(p.name for p in evidence.iterdir()) == ["verdict-baseline.json", "verdict.json"]
+    assert not (full_proofs.path / "cp.json").exists()
+    assert "hastate verdict" not in result.stdout.str()

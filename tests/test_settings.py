@@ -58,7 +58,11 @@ def test_paths_resolve_against_their_source() -> None:
     ("cli", "mode", "phase"),
     [
         ({"endpoint_package": "p"}, Mode.LIVE, "baseline"),
-        ({"endpoint_package": "p", "credential_boundary_check": True}, Mode.BOUNDARY, "baseline"),
+        (
+            {"endpoint_package": "p", "credential_boundary_check": True},
+            Mode.BOUNDARY,
+            "credential-boundary",
+        ),
         (
             {"endpoint_package": "p", "keep_scratch_bucket": True, "checkpoint_file": "c"},
             Mode.PRE_MAINTENANCE,
@@ -131,12 +135,42 @@ def test_contradictions_are_errors(cli: dict[str, Any], message: str) -> None:
 def test_markexpr_must_agree_with_the_flags() -> None:
     settings(cli={"endpoint_package": "p"}, markexpr="static or scratch")
     settings(cli={"endpoint_package": "p"}, markexpr="not cleanup")
-    with pytest.raises(SettingsError, match="-m pre_maintenance selects no test in live mode"):
+    settings(cli={"endpoint_package": "p"}, markexpr="not (boundary or scratch)")
+    with pytest.raises(SettingsError, match="-m disposable_tofu selects no test in live mode"):
+        settings(cli={"endpoint_package": "p"}, markexpr="disposable_tofu")
+    with pytest.raises(SettingsError, match="-m pre_maintenance needs --checkpoint-file PATH"):
         settings(cli={"endpoint_package": "p"}, markexpr="pre_maintenance")
+    with pytest.raises(SettingsError, match="-m post_maintenance and --cleanup-checkpoint select"):
+        settings(
+            cli={"endpoint_package": "p", "cleanup_checkpoint": True, "from_checkpoint": "c"},
+            markexpr="post_maintenance",
+        )
+    with pytest.raises(SettingsError, match="selects the pre_maintenance and cleanup phases"):
+        settings(cli={"endpoint_package": "p"}, markexpr="pre_maintenance or cleanup")
     settings(
         cli={"endpoint_package": "p", "keep_scratch_bucket": True, "checkpoint_file": "c"},
         markexpr="pre_maintenance",
     )
+
+
+@pytest.mark.parametrize(
+    ("markexpr", "cli", "mode", "flag"),
+    [
+        ("pre_maintenance", {"checkpoint_file": "c"}, Mode.PRE_MAINTENANCE, "keep_scratch_bucket"),
+        ("post_maintenance", {"from_checkpoint": "c"}, Mode.POST_MAINTENANCE, "verify_existing"),
+        ("cleanup", {"from_checkpoint": "c"}, Mode.CLEANUP, "cleanup_checkpoint"),
+        ("pre_maintenance and not bucket_index", {"checkpoint_file": "c"}, Mode.PRE_MAINTENANCE,
+         "keep_scratch_bucket"),
+    ],
+)  # fmt: skip
+def test_a_phase_marker_selects_its_phase_as_its_flags_do(
+    markexpr: str, cli: dict[str, Any], mode: Mode, flag: str
+) -> None:
+    marked = settings(cli={"endpoint_package": "p", **cli}, markexpr=markexpr)
+    flagged = settings(cli={"endpoint_package": "p", **cli, flag: True})
+    assert marked.mode is flagged.mode is mode
+    assert marked.steps == flagged.steps
+    assert getattr(marked, flag) is True
 
 
 def test_every_spec_option_is_declared() -> None:

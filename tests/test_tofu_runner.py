@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hastate.models import NON_AWS_BACKEND_DEFAULTS, EndpointPackage
 from pytest_hastate.redact import Redactor
 from pytest_hastate.tofu import (
     TofuError,
     TofuMissing,
     TofuRunner,
     TofuTooOld,
+    base_environment,
     check_version,
     find_binary,
     parse_version,
@@ -153,6 +155,36 @@ def test_environment_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert env["TF_IN_AUTOMATION"] == "1"
     assert "AWS_PROFILE" not in env
     assert env["AWS_REQUEST_CHECKSUM_CALCULATION"] == "when_required"
+    assert (tmp_path / "aws-config").read_text() == ""  # no shared AWS config or credentials
+    assert env["AWS_SHARED_CREDENTIALS_FILE"] == str(tmp_path / "aws-config")
+
+
+def test_every_invocation_keeps_what_a_version_manager_shim_needs(tmp_path: Path) -> None:
+    caller = {
+        "PATH": "/opt/shims:/usr/bin:/bin",
+        "HOME": "/home/operator",
+        "TENV_ROOT": "/home/operator/.tenv",
+        "ASDF_DATA_DIR": "/home/operator/.asdf",
+        "AWS_SECRET_ACCESS_KEY": "the caller's own secret",
+        "AWS_PROFILE": "production",
+    }
+    base = base_environment(tmp_path, caller)
+    full = tofu_environment(
+        workdir=tmp_path, access_key="a", secret_key="b", session_token=None, ca_bundle=None,
+        checksum_when_required=False, caller=caller,
+    )  # fmt: skip
+    for env in (base, full):
+        assert env["PATH"] == caller["PATH"]
+        assert env["HOME"] == caller["HOME"]
+        assert env["TENV_ROOT"] == caller["TENV_ROOT"]
+        assert env["ASDF_DATA_DIR"] == caller["ASDF_DATA_DIR"]
+        assert "AWS_PROFILE" not in env
+    assert "AWS_SECRET_ACCESS_KEY" not in base
+    assert full["AWS_SECRET_ACCESS_KEY"] == "b"
+    assert {k: v for k, v in full.items() if k not in base} == {
+        "AWS_ACCESS_KEY_ID": "a",
+        "AWS_SECRET_ACCESS_KEY": "b",
+    }
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform binary on this machine")
@@ -167,3 +199,37 @@ def test_runner_never_reads_a_local_state(tmp_path: Path) -> None:
     (tmp_path / "terraform.tfstate").write_text("")  # what a state migration leaves behind
     binary = fake(tmp_path, "tofu", "exit 0")
     assert TofuRunner(binary, tmp_path, {}).run("plan").code == 0
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "given", "expected"),
+    [
+        ("https://state.example.com", {}, NON_AWS_BACKEND_DEFAULTS),
+        (
+            "https://rgw.internal:8443",
+            {"use_path_style": False, "skip_s3_checksum": True},
+            {**NON_AWS_BACKEND_DEFAULTS, "use_path_style": False, "skip_s3_checksum": True},
+        ),
+        ("https://s3.eu-west-1.amazonaws.com", {}, {}),
+        (
+            "https://s3.cn-north-1.amazonaws.com.cn",
+            {"use_path_style": True},
+            {"use_path_style": True},
+        ),
+    ],
+)
+def test_non_aws_endpoints_default_to_what_they_need(
+    endpoint: str, given: dict[str, object], expected: dict[str, object]
+) -> None:
+    from .conftest import filled_package
+
+    package = EndpointPackage.model_validate(
+        {**filled_package(), "endpoint_url": endpoint, "backend_options": given}
+    )
+    assert package.effective_backend_options == expected
+    backend = render_configuration(
+        bucket="b", key="k", region="us-east-1", endpoint=endpoint,
+        backend_options=package.effective_backend_options,
+    )["terraform"]["backend"]["s3"]  # fmt: skip
+    for name, value in expected.items():
+        assert backend[name] == value
