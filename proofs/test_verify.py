@@ -62,28 +62,25 @@ def test_fresh_write_read_and_lock_cycle(
     hastate_run: Any,
     hastate_scope: ScratchScope,
     hastate_scratch_bucket: Any,
-    hastate_sample_verification: list[Any],
-    hastate_s3: dict[str, Any],
+    hastate_reachability: Any,
 ) -> None:
     from pytest_hastate.maintenance import lock_cycle
-    from pytest_hastate.scratch import payload, read_eventually
+    from pytest_hastate.scratch import payload, read
 
     phase = hastate_run.settings.phase
-    reachable = [r.endpoint for r in hastate_sample_verification if r.reachable]
-    assert reachable, "no endpoint to write through"
-    for writer in reachable:
+    clients = hastate_reachability.clients
+    assert clients, "no endpoint to write through"
+    bucket = hastate_scratch_bucket.name
+    for writer, s3 in clients.items():
         key, body = hastate_scope.key(phase, "fresh", uuid.uuid4().hex), payload(4096)
-        hastate_s3[writer].put_object(Bucket=hastate_scratch_bucket.name, Key=key, Body=body)
-        for reader in reachable:
-            ok, seconds = read_eventually(
-                hastate_s3[reader], hastate_scratch_bucket.name, key, body
-            )
-            assert ok, (
-                f"{reader} did not serve {key} written through {writer} within {seconds:.1f} s"
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        for reader, other in clients.items():
+            got = read(other, bucket, key)
+            assert got == body, (
+                f"stale read: {reader} served {'nothing' if got is None else 'other bytes'} "
+                f"for {key} on the first read after a write through {writer}"
             )
         problems = lock_cycle(
-            hastate_s3[writer],
-            hastate_scratch_bucket.name,
-            hastate_scope.key(phase, "lock", uuid.uuid4().hex + ".tflock"),
+            s3, bucket, hastate_scope.key(phase, "lock", uuid.uuid4().hex + ".tflock")
         )
         assert not problems, f"lock cycle through {writer}: {'; '.join(problems)}"

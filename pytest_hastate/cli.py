@@ -98,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--sample-objects", type=int, default=64)
     demo.add_argument("--verify-timeout", type=float, default=20.0)
+    demo.add_argument(
+        "--lose",
+        choices=("s3-1", "s3-2"),
+        default="s3-1",
+        help="the gateway the ha maintenance kills (s3-1 serves the package's endpoint_url)",
+    )
 
     inventory = commands.add_parser(
         "inventory", help="read-only inventory of object stores and storage classes"
@@ -310,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_demo(
                 args.topology, evidence_root=args.evidence, sample_objects=args.sample_objects,
-                verify_timeout=args.verify_timeout, say=lambda line: print(line, flush=True),
+                verify_timeout=args.verify_timeout, lose=args.lose,
+                say=lambda line: print(line, flush=True),
             )  # fmt: skip
         return _schema(args)
     except InputError as exc:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from pytest_hastate.errors import BackendDegraded
 from pytest_hastate.models import CriterionResult, Outcome
 from pytest_hastate.verdict import fold
 
@@ -33,11 +34,15 @@ class Collector:
     """What every proof test claimed and what happened to it, in every phase."""
 
     criteria: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    _phases: dict[str, list[tuple[Outcome, str]]] = field(default_factory=lambda: defaultdict(list))
+    _phases: dict[str, list[CriterionResult]] = field(default_factory=lambda: defaultdict(list))
     _called: set[str] = field(default_factory=set)
     guard_refusals: list[str] = field(default_factory=list)
     unattributed_failures: list[str] = field(default_factory=list)
     _seen: bool = False
+    # The first test each failure was met in (a session fixture that failed raises the same
+    # exception object into every later test that uses it), and the dependencies found.
+    _first_seen: dict[int, tuple[BaseException, str]] = field(default_factory=dict)
+    _depends: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def expect(self, nodeid: str, criteria: tuple[str, ...]) -> None:
         self.criteria[nodeid] = criteria
@@ -49,15 +54,30 @@ class Collector:
     @property
     def ran(self) -> bool:
         """True once any test of the session reported (setup, call or teardown)."""
-        return bool(self._phases or self._called or self.unattributed_failures or self._seen)
+        return self._seen
+
+    def note_failure(self, nodeid: str, when: str, error: BaseException) -> None:
+        """Remember whether a failure is another criterion's, met again: by dependency."""
+        own = self.criteria.get(nodeid, ())
+        depends_on = error.depends_on if isinstance(error, BackendDegraded) else None
+        first = self._first_seen.setdefault(id(error), (error, nodeid))
+        if depends_on is None and first[1] != nodeid:
+            earlier = self.criteria.get(first[1], ())
+            depends_on = earlier[0] if earlier else None
+        if depends_on is not None and depends_on not in own:
+            self._depends[(nodeid, when)] = depends_on
 
     def add(self, report: pytest.TestReport) -> None:
         self._seen = True
+        depends_on = self._depends.get((report.nodeid, report.when))
         if getattr(report, "wasxfail", None) is not None:
             outcome, message = Outcome.SKIPPED, "an xfail marker cannot prove a criterion"
         elif report.failed:
             outcome, message = Outcome.FAILED, report_message(report)
-            if report.when != "call":
+            if depends_on is not None:
+                message = message.removeprefix(f"by dependency on {depends_on}: ")
+                message = f"by dependency on {depends_on}: {message}"
+            elif report.when != "call":
                 message = f"{report.when} error: {message}"
         elif report.skipped:
             outcome, message = Outcome.SKIPPED, report_message(report)
@@ -68,7 +88,13 @@ class Collector:
         if report.when == "call":
             self._called.add(report.nodeid)
         if report.nodeid in self.criteria:
-            self._phases[report.nodeid].append((outcome, message))
+            self._phases[report.nodeid].append(
+                CriterionResult(
+                    outcome=outcome,
+                    message=message,
+                    depends_on=depends_on if outcome is Outcome.FAILED else None,
+                )
+            )
         elif outcome is Outcome.FAILED:
             self.unattributed_failures.append(f"{report.nodeid}: {message}")
 
@@ -87,7 +113,7 @@ class Collector:
             phases = self._phases.get(nodeid)
             if not phases:
                 continue  # deselected or never reached: missing, not proven
-            item = fold([CriterionResult(outcome=o, message=m) for o, m in phases])
+            item = fold(phases)
             if item.outcome is Outcome.PASSED and nodeid not in self._called:
                 item = CriterionResult(outcome=Outcome.SKIPPED, message="test body never ran")
             for cid in criteria:

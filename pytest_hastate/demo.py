@@ -48,9 +48,12 @@ def run_demo(
     evidence_root: Path = Path("evidence"),
     sample_objects: int = 64,
     verify_timeout: float = 20.0,
+    lose: str = "s3-1",
     say: Callable[[str], None] = print,
 ) -> int:
-    """Run every stage; the exit code is the final readiness (GO for ha, INTERIM_ONLY expected for singleton)."""
+    """Run every stage; the exit code is the final readiness (GO for ha, INTERIM_ONLY expected
+    for singleton). ``lose`` is the gateway the ha maintenance kills: ``s3-1`` serves the
+    package's ``endpoint_url`` (the primary), ``s3-2`` a secondary."""
     stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%Sz")
     evidence = (evidence_root / f"demo-{topology}-{stamp}").resolve()
     evidence.mkdir(parents=True, exist_ok=True)
@@ -124,7 +127,7 @@ def run_demo(
             running: LabCluster = lab
 
             def break_one_of_each() -> None:
-                running.kill("s3-2")
+                running.kill(lose)
                 running.kill("volume-2")
 
             def restart_gateway() -> None:
@@ -132,7 +135,7 @@ def run_demo(
 
             if topology == "ha":
                 event = "endpoint-loss"
-                stage("maintenance: kill one S3 gateway and one volume server", break_one_of_each)
+                stage(f"maintenance: kill the S3 gateway {lose} and volume-2", break_one_of_each)
             else:
                 event = "restart"
                 stage("maintenance: restart the S3 gateway", restart_gateway)

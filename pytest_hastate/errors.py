@@ -33,3 +33,12 @@ class GuardRefusal(HastateError):
         self.target = target
         self.reason = reason
         super().__init__(f"scratch guard refused {operation} on {target}: {reason}")
+
+
+class BackendDegraded(HastateError):
+    """A request was not sent: its endpoint already failed hard in this run, or the proof step
+    used up its time budget. ``depends_on`` names the criterion whose test met the failure."""
+
+    def __init__(self, message: str, *, depends_on: str | None) -> None:
+        super().__init__(message)
+        self.depends_on = depends_on

@@ -56,13 +56,24 @@ def hastate_request_log() -> RequestLog:
 
 @pytest.fixture(scope="session")
 def hastate_s3_factory(
-    hastate_s3_access: S3Access, hastate_scope: ScratchScope, hastate_request_log: RequestLog
+    hastate_run: ProofRun,
+    hastate_s3_access: S3Access,
+    hastate_scope: ScratchScope,
+    hastate_request_log: RequestLog,
 ) -> ClientFactory:
-    """Build more guarded clients (e.g. one per writer of a race, without retries)."""
+    """Build more guarded clients (e.g. one per writer of a race, without retries).
+
+    ``probe=True`` builds a client that waits for an endpoint to come back: its failures are
+    expected, so they do not mark the endpoint as failed for the rest of the run.
+    """
     from pytest_hastate.s3 import client
 
     def build(
-        endpoint: str | None = None, *, attempts: int = 3, boundary_probes: bool = False
+        endpoint: str | None = None,
+        *,
+        attempts: int = 3,
+        boundary_probes: bool = False,
+        probe: bool = False,
     ) -> S3Client:
         return client(
             hastate_s3_access,
@@ -71,6 +82,7 @@ def hastate_s3_factory(
             attempts=attempts,
             boundary_probes=boundary_probes,
             log=hastate_request_log,
+            health=None if probe else hastate_run.health,
         )
 
     return build
@@ -84,16 +96,35 @@ def hastate_s3(
     return {endpoint: hastate_s3_factory(endpoint) for endpoint in hastate_s3_access.endpoints}
 
 
+AFTER_MAINTENANCE = ("post-maintenance", "cleanup")
+
+
 @pytest.fixture(scope="session")
-def hastate_s3_primary(hastate_s3_access: S3Access, hastate_s3: dict[str, S3Client]) -> S3Client:
+def hastate_s3_primary(
+    request: pytest.FixtureRequest,
+    hastate_run: ProofRun,
+    hastate_s3_access: S3Access,
+    hastate_s3: dict[str, S3Client],
+) -> S3Client:
+    """The client most requests go through: the package's first endpoint before maintenance;
+    after it, the first endpoint that answers (no step after maintenance depends on one)."""
+    if hastate_run.settings.mode.value in AFTER_MAINTENANCE:
+        reach = request.getfixturevalue("hastate_reachability")
+        if not reach.clients:
+            from pytest_hastate.maintenance import bucket_problem
+
+            bucket = hastate_run.checkpoint.scratch_bucket if hastate_run.checkpoint else "?"
+            pytest.fail(str(bucket_problem(reach.answers, bucket, gone_ok=False)), pytrace=False)
+        first: S3Client = next(iter(reach.clients.values()))
+        return first
     return hastate_s3[hastate_s3_access.primary]
 
 
 @pytest.fixture(scope="session")
 def hastate_scratch_bucket(
+    request: pytest.FixtureRequest,
     hastate_run: ProofRun,
     hastate_scope: ScratchScope,
-    hastate_s3_primary: S3Client,
     hastate_s3: dict[str, S3Client],
 ) -> Iterator[ScratchBucket]:
     """The scratch bucket; at the end of the run, remove what this phase wrote.
@@ -101,48 +132,30 @@ def hastate_scratch_bucket(
     Live runs create the bucket if needed and remove every version under the run prefix;
     a pre-maintenance run keeps everything for the verify; a post-maintenance run removes
     only what it wrote itself (under ``<run prefix><phase>/``); cleanup does its own work.
+    After maintenance the bucket is asked about through every endpoint at once: an endpoint
+    that does not answer is unreachable (recorded), and "gone" needs one that says 404.
     Cleanup runs on success, failure and Ctrl-C; anything left is residue (a teardown failure).
     """
-    from pytest_hastate.scratch import (
-        ScratchBucket,
-        delete_everything_under,
-        ensure_bucket,
-        head_status,
-    )
+    from pytest_hastate.scratch import ScratchBucket, delete_everything_under, head_status
     from pytest_hastate.settings import Mode
 
     settings = hastate_run.settings
-    if settings.mode in (Mode.POST_MAINTENANCE, Mode.CLEANUP):
-        code = head_status(hastate_s3_primary, hastate_scope.bucket)
-        if code != 200 and settings.mode is Mode.POST_MAINTENANCE:
-            pytest.fail(
-                f"the scratch bucket {hastate_scope.bucket} answered {code or 'nothing'}: the checkpoint's objects are gone",
-                pytrace=False,
-            )
-        created = (
-            hastate_run.checkpoint.bucket_created_by_this_product
-            if hastate_run.checkpoint
-            else False
-        )
-        bucket = ScratchBucket(hastate_scope.bucket, created_by_this_run=created)
-    else:
-        bucket = ensure_bucket(hastate_s3_primary, hastate_scope.bucket)
-        hastate_run.scratch_bucket_created = bucket.created_by_this_run
-        if bucket.created_by_this_run:
-            from pytest_hastate.scratch import versioning_in_effect
+    if settings.mode.value in AFTER_MAINTENANCE:
+        from pytest_hastate.maintenance import bucket_problem
 
-            for index, (endpoint, s3) in enumerate(hastate_s3.items()):
-                seconds = versioning_in_effect(
-                    s3, bucket.name, hastate_scope.key("versioning-settle", str(index))
-                )
-                if seconds is None:
-                    pytest.fail(
-                        f"{endpoint}: writes to the new bucket {bucket.name} stay unversioned after versioning was enabled",
-                        pytrace=False,
-                    )
-                hastate_run.phase_facts.setdefault("versioning_settle_seconds", {})[endpoint] = (
-                    round(seconds, 3)
-                )
+        reach = request.getfixturevalue("hastate_reachability")
+        problem = bucket_problem(
+            reach.answers, hastate_scope.bucket, gone_ok=settings.mode is Mode.CLEANUP
+        )
+        if problem:
+            pytest.fail(problem, pytrace=False)
+        checkpoint = hastate_run.checkpoint
+        created = checkpoint.bucket_created_by_this_product if checkpoint else False
+        bucket = ScratchBucket(hastate_scope.bucket, created_by_this_run=created)
+        primary: S3Client = request.getfixturevalue("hastate_s3_primary")
+    else:
+        primary = request.getfixturevalue("hastate_s3_primary")
+        bucket = _open_scratch_bucket(hastate_run, hastate_scope, primary, hastate_s3)
     yield bucket
     if settings.mode in (Mode.PRE_MAINTENANCE, Mode.CLEANUP) or settings.keep_scratch_bucket:
         return
@@ -151,13 +164,37 @@ def hastate_scratch_bucket(
         if settings.mode is not Mode.POST_MAINTENANCE
         else hastate_scope.key(settings.phase) + "/"
     )
-    residue = delete_everything_under(hastate_s3_primary, hastate_scope.bucket, prefix)
-    if head_status(hastate_s3_primary, hastate_scope.probe_bucket) == 200:
-        residue += delete_everything_under(hastate_s3_primary, hastate_scope.probe_bucket, "")
+    residue = delete_everything_under(primary, hastate_scope.bucket, prefix)
+    if head_status(primary, hastate_scope.probe_bucket) == 200:
+        residue += delete_everything_under(primary, hastate_scope.probe_bucket, "")
         try:
-            hastate_s3_primary.delete_bucket(Bucket=hastate_scope.probe_bucket)
+            primary.delete_bucket(Bucket=hastate_scope.probe_bucket)
         except Exception:  # reported as residue just below
             residue.append(hastate_scope.probe_bucket)
     hastate_run.residue.extend(residue)
     if residue:
         raise AssertionError(f"cleanup left residue: {', '.join(residue[:20])}")
+
+
+def _open_scratch_bucket(
+    run: ProofRun, scope: ScratchScope, primary: S3Client, clients: dict[str, S3Client]
+) -> ScratchBucket:
+    """Create the scratch bucket if needed; a new one must version writes on every endpoint."""
+    from pytest_hastate.scratch import ensure_bucket, versioning_in_effect
+
+    bucket = ensure_bucket(primary, scope.bucket)
+    run.scratch_bucket_created = bucket.created_by_this_run
+    if bucket.created_by_this_run:
+        for index, (endpoint, s3) in enumerate(clients.items()):
+            seconds = versioning_in_effect(
+                s3, bucket.name, scope.key("versioning-settle", str(index))
+            )
+            if seconds is None:
+                pytest.fail(
+                    f"{endpoint}: writes to the new bucket {bucket.name} stay unversioned after versioning was enabled",
+                    pytrace=False,
+                )
+            run.phase_facts.setdefault("versioning_settle_seconds", {})[endpoint] = round(
+                seconds, 3
+            )
+    return bucket

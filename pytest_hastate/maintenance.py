@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from botocore.exceptions import ConnectionError as BotoConnectionError
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
-
 from pytest_hastate.models import SampleObject
-from pytest_hastate.s3 import S3Client, S3Errors, error_code, status
+from pytest_hastate.s3 import NO_ANSWER, S3Client, S3Errors, error_code, status
 
 SIZES = (1, 100, 1_000, 10_000, 100_000, 1_000_000, 3_000_000)
 """From a byte to a few MB, cycled over the sample."""
 WORKERS = 8
-UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, BotoConnectionError)
+UNREACHABLE = NO_ANSWER
 
 
 def sample_sizes(count: int) -> list[int]:
@@ -44,6 +42,85 @@ def write_sample(s3: S3Client, bucket: str, keys: Sequence[str]) -> list[SampleO
         return list(pool.map(put, zip(keys, sample_sizes(len(keys)), strict=True)))
 
 
+@dataclass(frozen=True)
+class EndpointAnswer:
+    """What one endpoint said after maintenance. No answer is a fact, not a verdict on data."""
+
+    endpoint: str
+    status: int | None  # HTTP status of HeadBucket on the scratch bucket; None: no answer
+    seen: str  # the last thing seen while waiting (for the record and for messages)
+    served_after: float | None = None
+
+    @property
+    def answered(self) -> bool:
+        """An HTTP answer that is about the bucket (not a 5xx of a service still starting)."""
+        return self.status is not None and self.status < 500
+
+
+def _head(s3: S3Client, bucket: str) -> tuple[int | None, str]:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except UNREACHABLE as exc:
+        return None, f"no answer ({type(exc).__name__})"
+    except S3Errors as exc:
+        code = status(exc)
+        return (code or None), (f"answered {code}" if code else error_code(exc))
+    return 200, "answered 200"
+
+
+def reachability(
+    clients: Mapping[str, S3Client],
+    bucket: str,
+    *,
+    timeout: float,
+    grace: float,
+) -> list[EndpointAnswer]:
+    """Ask every endpoint about ``bucket`` at once; wait (bounded, with backoff) up to
+    ``timeout`` s for the backend to answer, then at most ``grace`` s more for the others."""
+    start = time.monotonic()
+    deadline = [start + timeout]
+    lock = threading.Lock()
+
+    def one(endpoint: str) -> EndpointAnswer:
+        delay = 0.1
+        while True:
+            code, seen = _head(clients[endpoint], bucket)
+            now = time.monotonic()
+            if code is not None and code < 500:
+                with lock:
+                    deadline[0] = min(deadline[0], now + grace)
+                return EndpointAnswer(endpoint, code, seen, round(now - start, 3))
+            if now + delay > deadline[0]:
+                return EndpointAnswer(endpoint, code, f"{seen} for {now - start:.1f} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    with ThreadPoolExecutor(max_workers=len(clients), thread_name_prefix="hastate-reach") as pool:
+        return list(pool.map(one, clients))
+
+
+def bucket_problem(answers: Sequence[EndpointAnswer], bucket: str, *, gone_ok: bool) -> str | None:
+    """Why the scratch bucket cannot be used after maintenance, stated as what was observed;
+    None when some endpoint serves it (or, with ``gone_ok``, every answering endpoint says 404)."""
+    answering = [a for a in answers if a.answered]
+    silent = [f"{a.endpoint} ({a.seen})" for a in answers if not a.answered]
+    if not answering:
+        return f"no endpoint answered HeadBucket {bucket}: " + "; ".join(silent)
+    by_status: dict[int, list[str]] = {}
+    for answer in answering:
+        assert answer.status is not None
+        by_status.setdefault(answer.status, []).append(answer.endpoint)
+    said = "; ".join(f"{', '.join(eps)} answered {code}" for code, eps in sorted(by_status.items()))
+    if set(by_status) == {200} or (gone_ok and set(by_status) == {404}):
+        return None
+    if 200 in by_status:
+        return f"endpoints disagree about the scratch bucket {bucket}: {said}"
+    note = f" ({len(silent)} endpoint(s) did not answer)" if silent else ""
+    if set(by_status) == {404}:
+        return f"HeadBucket {bucket}: {said}: the bucket is gone{note}"
+    return f"HeadBucket {bucket}: {said}: the proof credentials cannot use it{note}"
+
+
 @dataclass
 class EndpointVerification:
     endpoint: str
@@ -54,64 +131,53 @@ class EndpointVerification:
     seconds: float = 0.0
 
 
-def _served(s3: S3Client, bucket: str) -> bool | None:
-    """True when the endpoint answers S3 at all; None when nothing answers (connection level)."""
-    try:
-        s3.head_bucket(Bucket=bucket)
-    except UNREACHABLE:
-        return None
-    except S3Errors as exc:
-        return status(exc) not in (0, 500, 502, 503, 504)
-    return True
+SERVICE_ERROR_RETRY = 10.0
+"""Seconds a sample read that gets no answer or a 5xx is retried (a node of the backend may
+still be coming back); a 403 or 404 is an answer and is never retried."""
 
 
 def verify_endpoint(
     s3: S3Client,
-    endpoint: str,
+    answer: EndpointAnswer,
     bucket: str,
     sample: Sequence[SampleObject],
     *,
-    timeout: float,
-    progress: Callable[[str], None] = lambda line: None,
+    retry_for: float = SERVICE_ERROR_RETRY,
 ) -> EndpointVerification:
-    """Wait (bounded, with backoff) until the endpoint serves, then check every sample object."""
-    report = EndpointVerification(endpoint)
-    start = time.monotonic()
-    delay = 0.2
-    while True:
-        answer = _served(s3, bucket)
-        if answer:
-            report.reachable = True
-            report.served_after = time.monotonic() - start
-            break
-        if time.monotonic() - start + delay > timeout:
-            progress(f"{endpoint}: no answer after {timeout:.0f} s: counted as lost")
-            return report
-        time.sleep(delay)
-        delay = min(delay * 2, 3.0)
+    """Check every sample object through an endpoint that answered: bytes and current version."""
+    report = EndpointVerification(answer.endpoint, answer.answered, answer.served_after)
+    if not answer.answered:
+        return report
 
-    def check(item: SampleObject) -> str | None:
-        deadline = time.monotonic() + max(5.0, timeout - (time.monotonic() - start))
-        last = ""
+    def get(item: SampleObject) -> bytes | str:
+        deadline = time.monotonic() + retry_for
         while True:
             try:
                 response = s3.get_object(Bucket=bucket, Key=item.key, VersionId=item.version_id)
-                body = response["Body"].read()
+                body: bytes = response["Body"].read()
             except S3Errors as exc:
-                last = error_code(exc)
-                if status(exc) in (403, 404) or time.monotonic() > deadline:
-                    return f"{item.key}: {last}"
+                code = status(exc)
+                if (code and code < 500) or time.monotonic() > deadline:
+                    return f"GET of version {item.version_id} answered {error_code(exc)}"
                 time.sleep(0.5)
                 continue
-            if hashlib.sha256(body).hexdigest() != item.sha256 or len(body) != item.size:
-                return f"{item.key}: bytes differ from the checkpoint ({len(body)} bytes, expected {item.size})"
-            try:
-                current = s3.head_object(Bucket=bucket, Key=item.key)
-            except S3Errors as exc:
-                return f"{item.key}: the sampled object is no longer current ({error_code(exc)}: deleted?)"
-            if str(current.get("VersionId") or "null") != item.version_id:
-                return f"{item.key}: a newer version {current.get('VersionId')} replaced the sampled one"
-            return None
+            return body
+
+    def check(item: SampleObject) -> str | None:
+        body = get(item)
+        if isinstance(body, str):
+            return f"{item.key}: {body}"
+        if hashlib.sha256(body).hexdigest() != item.sha256 or len(body) != item.size:
+            return f"{item.key}: bytes differ from the checkpoint ({len(body)} bytes, expected {item.size})"
+        try:
+            current = s3.head_object(Bucket=bucket, Key=item.key)
+        except S3Errors as exc:
+            return f"{item.key}: HEAD answered {error_code(exc)}: the sampled version is no longer current (deleted?)"
+        if str(current.get("VersionId") or "null") != item.version_id:
+            return (
+                f"{item.key}: a newer version {current.get('VersionId')} replaced the sampled one"
+            )
+        return None
 
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hastate-verify") as pool:

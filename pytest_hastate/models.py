@@ -234,6 +234,10 @@ class CriterionResult(_Document):
 
     outcome: Outcome
     message: str = ""
+    depends_on: str | None = Field(
+        default=None,
+        description="The criterion whose failure this one's follows from (it failed by dependency).",
+    )
 
 
 MaintenanceEvent = Literal["endpoint-loss", "node-loss", "restart", "managed"]

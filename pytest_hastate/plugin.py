@@ -115,6 +115,11 @@ def _steps_of(item: pytest.Item) -> set[str]:
     return {m.name for m in item.iter_markers() if m.name in STEP_MARKERS}
 
 
+def _own_steps(run: ProofRun, item: pytest.Item) -> set[str]:
+    """The step markers the test itself carries (not the phase marker a phase mode adds)."""
+    return set(run.item_steps.get(item.nodeid, _steps_of(item)))
+
+
 @pytest.hookimpl(trylast=True)  # after pytest's own -m / -k deselection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = config.stash.get(RUN_KEY, None)
@@ -160,7 +165,7 @@ def _check_needs(config: pytest.Config, run: ProofRun, kept: list[pytest.Item]) 
     nothing, or crash: a usage error naming what is missing."""
     present: set[str] = set()
     for item in kept:
-        present |= _steps_of(item)
+        present |= _own_steps(run, item)
     for step in sorted(present):
         wanted = STEP_NEEDS.get(step, frozenset()) & run.settings.steps & run.collected_steps
         missing = sorted(wanted - present)
@@ -198,6 +203,7 @@ class RunHooks:
         phase = PHASE_OF_MODE.get(settings.mode)
         for item in items:
             steps = _steps_of(item)
+            self.run.item_steps[item.nodeid] = frozenset(steps)
             self.run.collected_steps |= steps
             if phase is not None and steps & settings.steps and phase not in steps:
                 item.add_marker(phase)
@@ -206,13 +212,26 @@ class RunHooks:
         if report.failed:
             self.run.collector.add_collect_error(report)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Tell the backend health which test runs (for "by dependency") and which step."""
+        run = self.run
+        steps = sorted(_own_steps(run, item))
+        step = steps[0] if steps else None
+        run.health.enter(
+            run.collector.criteria.get(item.nodeid, ()), step, run.settings.step_budget(step)
+        )
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        if call.excinfo is not None and isinstance(call.excinfo.value, GuardRefusal):
-            self.run.collector.add_guard_refusal(call.excinfo.value.target)
+        if call.excinfo is not None:
+            error = call.excinfo.value
+            if isinstance(error, GuardRefusal):
+                self.run.collector.add_guard_refusal(error.target)
+            self.run.collector.note_failure(item.nodeid, call.when, error)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

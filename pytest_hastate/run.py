@@ -13,6 +13,7 @@ from pytest_hastate.contract_gate import check_contract, static_stop_conditions
 from pytest_hastate.documents import LoadedDocument, validate_model
 from pytest_hastate.errors import InputError
 from pytest_hastate.gating import PACKAGE, load_contract, load_package, resolve_contract
+from pytest_hastate.health import BackendHealth
 from pytest_hastate.models import Checkpoint, EndpointPackage, HaSemantics, Verdict
 from pytest_hastate.redact import Redactor
 from pytest_hastate.settings import Settings
@@ -38,6 +39,8 @@ class ProofRun:
     checkpoint: Checkpoint | None = None
     phase_facts: dict[str, Any] = field(default_factory=dict)
     collected_steps: set[str] = field(default_factory=set)
+    item_steps: dict[str, frozenset[str]] = field(default_factory=dict)
+    health: BackendHealth = field(default_factory=BackendHealth)
 
     @classmethod
     def start(cls, settings: Settings, roots: tuple[Path, ...], redact: Redactor) -> ProofRun:

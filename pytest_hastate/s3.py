@@ -16,10 +16,19 @@ from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from pytest_hastate.errors import GuardRefusal, InputError
 from pytest_hastate.guard import BOUNDARY_PROBES, ScratchScope
+from pytest_hastate.health import WRITE_OPERATIONS, BackendHealth
 from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
 
 if TYPE_CHECKING:
@@ -28,7 +37,17 @@ else:
     S3Client = Any
 
 CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 30.0
+READ_TIMEOUT = 10.0
+"""Per attempt. A state object is a few KiB to a few MB: a gateway that holds a request open
+for 10 s is failing, and botocore's bounded retries (3 attempts) say so within ~30 s."""
+NO_ANSWER = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+    BotoConnectionError,
+)
+"""Errors that mean the endpoint gave no HTTP answer at all."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +144,13 @@ def client(
     boundary_probes: bool = False,
     log: RequestLog | None = None,
     attempts: int = 3,
+    health: BackendHealth | None = None,
 ) -> S3Client:
-    """A guarded client for one endpoint of the backend."""
+    """A guarded client for one endpoint of the backend.
+
+    With ``health``, hard failures (no answer, writes answering 5xx) are reported there and
+    requests the backend already failed are refused before they are sent.
+    """
     url = endpoint or access.primary
     session = boto3.session.Session(
         aws_access_key_id=access.access_key,
@@ -140,7 +164,46 @@ def client(
     _install_guard(
         s3, scope, url, boundary_probes=boundary_probes, log=log, path_style=access.path_style
     )
+    if health is not None:
+        _install_health(s3, url, health)
     return s3
+
+
+def _install_health(s3: S3Client, endpoint: str, health: BackendHealth) -> None:
+    def before(model: Any, context: dict[str, Any], params: dict[str, Any], **_: Any) -> None:
+        health.check(endpoint, model.name)
+        bucket, key = params.get("Bucket"), params.get("Key")
+        context["hastate_target"] = f"{bucket}/{key}" if key else str(bucket)
+
+    def answered(
+        http_response: Any, parsed: dict[str, Any], model: Any, context: Any, **_: Any
+    ) -> None:
+        if http_response.status_code < 500 or model.name not in WRITE_OPERATIONS:
+            return
+        error = parsed.get("Error", {})
+        tries = int(parsed.get("ResponseMetadata", {}).get("RetryAttempts", 0)) + 1
+        detail = " ".join(str(error.get("Message", "")).split())[:160]
+        health.trip(
+            endpoint,
+            "writes",
+            f"writes answer {http_response.status_code} {error.get('Code', '')} through "
+            f"{endpoint} ({model.name} {context.get('hastate_target', '')}: {detail}; "
+            f"{tries} attempt(s))",
+        )
+
+    def no_answer(exception: BaseException, context: Any, **kwargs: Any) -> None:
+        if isinstance(exception, NO_ANSWER):
+            operation = str(kwargs.get("event_name", "")).rsplit(".", 1)[-1]
+            health.trip(
+                endpoint,
+                "unreachable",
+                f"{endpoint} gave no answer ({type(exception).__name__}) to {operation} "
+                f"{context.get('hastate_target', '')} within its timeouts and retries",
+            )
+
+    s3.meta.events.register("before-parameter-build.s3", before, unique_id="hastate-health")
+    s3.meta.events.register("after-call.s3", answered, unique_id="hastate-health-answer")
+    s3.meta.events.register("after-call-error.s3", no_answer, unique_id="hastate-health-error")
 
 
 def _install_guard(

@@ -29,6 +29,17 @@ STEP_MARKERS: dict[str, str] = {
     "post_maintenance": "proof step 5: verify (after maintenance)",
     "cleanup": "proof step 6: cleanup of a checkpoint's scratch objects",
 }
+# Wall-clock budget of each live step (seconds; the verify adds --verify-timeout). Generous for
+# a healthy backend; they bound a slowly failing one, whose requests each stay just in time.
+STEP_BUDGETS: Mapping[str, float] = {
+    "boundary": 120,
+    "scratch": 240,
+    "bucket_index": 120,
+    "disposable_tofu": 600,
+    "pre_maintenance": 600,
+    "post_maintenance": 600,
+    "cleanup": 300,
+}
 CRITERION_MARKER = "hastate_criterion"
 CRITERION_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
@@ -187,6 +198,13 @@ class Settings:
     verify_timeout: float
     mode: Mode
     run_id: str
+
+    def step_budget(self, step: str | None) -> float | None:
+        """Seconds a proof step may take before its remaining requests are refused."""
+        if step is None or step not in STEP_BUDGETS:
+            return None
+        extra = self.verify_timeout if step == "post_maintenance" else 0.0
+        return STEP_BUDGETS[step] + extra
 
     @property
     def steps(self) -> frozenset[str]:

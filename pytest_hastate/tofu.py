@@ -99,6 +99,10 @@ class TofuRunner:
     timeout: float = DEFAULT_TIMEOUT
     redact: Callable[[str], str] = lambda text: text
     progress: Callable[[str], None] = lambda line: None
+    preflight: Callable[[], None] = lambda: None
+    """Called before every command; raises to refuse it (e.g. the backend already failed)."""
+    time_left: Callable[[], float | None] = lambda: None
+    """Seconds left in the step's budget: a command never gets more (None: no budget)."""
     history: list[TofuResult] = field(default_factory=list)
 
     def _argv(self, command: str, args: Sequence[str], options: Mapping[str, Any]) -> list[str]:
@@ -125,7 +129,11 @@ class TofuRunner:
         """Run ``command``; an exit code outside ``expect`` raises ``TofuError``."""
         argv = self._argv(command, args, options)
         shown = self.redact(" ".join([self.binary.name, *argv[1:]]))
+        self.preflight()
         limit = timeout or self.timeout
+        left = self.time_left()
+        if left is not None:
+            limit = max(1.0, min(limit, left))
         self.progress(f"{shown} ...")
         start = time.monotonic()
         try:

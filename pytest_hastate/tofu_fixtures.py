@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -89,16 +89,18 @@ def open_workspace(
     phase: str,
     progress: Callable[[str], None],
 ) -> Iterator[DisposableState]:
-    """A temp workspace (own TF_DATA_DIR) whose S3 backend key is ``key``; removed afterwards."""
+    """A temp workspace (own TF_DATA_DIR) whose S3 backend key is ``key``, through the first of
+    ``clients``' endpoints; removed afterwards."""
     from pytest_hastate.disposable import DisposableState
     from pytest_hastate.tofu import TofuRunner, render_configuration, tofu_environment
 
     scope.check("PutObject", scope.bucket, key)  # the guard sees the key before OpenTofu does
     scope.check("PutObject", scope.bucket, key + ".tflock")
+    endpoint = next(iter(clients))
     workdir = Path(tempfile.mkdtemp(prefix="hastate-tofu-"))
     try:
         config = render_configuration(
-            bucket=scope.bucket, key=key, region=access.region, endpoint=access.primary,
+            bucket=scope.bucket, key=key, region=access.region, endpoint=endpoint,
             backend_options=package.effective_backend_options,
         )  # fmt: skip
         (workdir / "main.tf.json").write_text(json.dumps(config, indent=2), "utf-8")
@@ -110,17 +112,24 @@ def open_workspace(
             ca_bundle=access.verify if isinstance(access.verify, str) else None,
             checksum_when_required=access.checksum_when_required,
         )
-        runner = TofuRunner(binary, workdir, env, redact=run.redact, progress=progress)
+        health = run.health
+        runner = TofuRunner(
+            binary, workdir, env, redact=run.redact, progress=progress,
+            preflight=lambda: health.check(endpoint, "PutObject"), time_left=health.remaining,
+        )  # fmt: skip
         yield DisposableState(
             runner=runner, bucket=scope.bucket, key=key, phase=phase, run_id=run.settings.run_id,
-            primary=clients[access.primary], clients=clients,
+            primary=clients[endpoint], clients=clients,
         )  # fmt: skip
         _write_tofu_evidence(run.settings.evidence_dir, runner, phase)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-WorkspaceOpener = Callable[[str, str], contextlib.AbstractContextManager["DisposableState"]]
+class WorkspaceOpener(Protocol):
+    def __call__(
+        self, key: str, phase: str, *, clients: dict[str, Any] | None = None
+    ) -> contextlib.AbstractContextManager[DisposableState]: ...
 
 
 @pytest.fixture(scope="session")
@@ -134,12 +143,15 @@ def hastate_open_workspace(
     hastate_scratch_bucket: Any,
     hastate_progress: Callable[[str], None],
 ) -> WorkspaceOpener:
-    """Open a disposable workspace on a state key of the scratch scope: ``opener(key, phase)``."""
+    """Open a disposable workspace on a state key of the scratch scope:
+    ``opener(key, phase, clients=...)`` (default: every endpoint, through the first)."""
 
-    def opener(key: str, phase: str) -> contextlib.AbstractContextManager[DisposableState]:
+    def opener(
+        key: str, phase: str, *, clients: dict[str, Any] | None = None
+    ) -> contextlib.AbstractContextManager[DisposableState]:
         return open_workspace(
             hastate_run, hastate_tofu_binary[0], hastate_endpoint_package, hastate_s3_access, hastate_scope,
-            hastate_s3, key, phase, hastate_progress,
+            clients or hastate_s3, key, phase, hastate_progress,
         )  # fmt: skip
 
     return opener

@@ -133,10 +133,18 @@ _RANK = {Outcome.FAILED: 2, Outcome.SKIPPED: 1, Outcome.PASSED: 0}
 
 
 def fold(results: list[CriterionResult]) -> CriterionResult:
-    """Fold several results of one criterion: failed beats skipped beats passed."""
+    """Fold several results of one criterion: failed beats skipped beats passed; a failure of
+    its own beats a failure by dependency."""
     worst = max(results, key=lambda r: _RANK[r.outcome])
-    messages = [r.message for r in results if r.outcome is worst.outcome and r.message]
-    return CriterionResult(outcome=worst.outcome, message="; ".join(dict.fromkeys(messages)))
+    same = [r for r in results if r.outcome is worst.outcome]
+    roots = [r for r in same if r.depends_on is None]
+    chosen = roots or same
+    messages = [r.message for r in chosen if r.message]
+    return CriterionResult(
+        outcome=worst.outcome,
+        message="; ".join(dict.fromkeys(messages)),
+        depends_on=None if roots else chosen[0].depends_on,
+    )
 
 
 def combined(inputs: VerdictInputs) -> dict[str, CriterionResult]:
@@ -185,9 +193,10 @@ def decide(inputs: VerdictInputs) -> Verdict:
     criteria.update({cid: r.outcome.value for cid, r in results.items()})
 
     stop_reasons: list[str] = []
-    for cid, result in results.items():
-        if result.outcome is Outcome.FAILED:
-            stop_reasons.append(f"{cid} failed: {result.message or 'no message'}")
+    failed = [(cid, r) for cid, r in results.items() if r.outcome is Outcome.FAILED]
+    # Root causes first: the failures others depend on, then those that failed by dependency.
+    for cid, result in sorted(failed, key=lambda item: item[1].depends_on is not None):
+        stop_reasons.append(f"{cid} failed: {result.message or 'no message'}")
     stop_reasons += [f"scratch guard refused {target}" for target in inputs.guard_refusals]
     stop_reasons += [
         f"failure outside any criterion: {text}" for text in inputs.unattributed_failures

@@ -8,7 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_hastate.lab.cluster import REGION, SCRATCH_BUCKET, LabCluster, write_private
+from pytest_hastate.lab.cluster import (
+    REGION,
+    SCRATCH_BUCKET,
+    VOLUME_SLOTS,
+    LabCluster,
+    write_private,
+)
 from pytest_hastate.lab.processes import LabError
 from pytest_hastate.models import PROTECTED_BUCKET, PROTECTED_STATE_KEYS
 from pytest_hastate.s3 import S3Client, S3Errors, lab_admin_client
@@ -217,10 +223,12 @@ def protected_snapshot(lab: LabCluster) -> dict[str, list[tuple[str, str, str]]]
     return snapshot
 
 
-def start(directory: Path, topology: str = "ha", **kwargs: Any) -> LabCluster:
+def start(
+    directory: Path, topology: str = "ha", *, volume_slots: int = VOLUME_SLOTS, **kwargs: Any
+) -> LabCluster:
     """Start a lab, seed it and write its artifacts; on any failure nothing keeps running."""
     lab = LabCluster(directory, **kwargs)
-    lab.up(topology)  # type: ignore[arg-type]
+    lab.up(topology, volume_slots=volume_slots)  # type: ignore[arg-type]
     try:
         seed(lab)
         write_artifacts(lab)

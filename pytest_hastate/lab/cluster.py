@@ -40,6 +40,8 @@ CREDENTIALS_FILE = "credentials.json"
 SCRATCH_BUCKET = "hastate-lab-scratch"
 REGION = "us-east-1"
 READY_TIMEOUT = 90.0
+VOLUME_SLOTS = 300
+"""Volumes each volume server may hold: every bucket takes volumes of its own."""
 KINDS = ("master", "volume", "filer", "s3")
 COUNTS: dict[Topology, dict[str, int]] = {
     "ha": {"master": 3, "volume": 3, "filer": 2, "s3": 2},
@@ -198,7 +200,7 @@ class LabCluster:
 
     # --- planning -------------------------------------------------------------------------
 
-    def _plan(self, topology: Topology) -> LabState:
+    def _plan(self, topology: Topology, volume_slots: int = VOLUME_SLOTS) -> LabState:
         counts = COUNTS[topology]
         weed = str(weed_binary())
         state = LabState(topology=topology, directory=str(self.directory))
@@ -225,7 +227,7 @@ class LabCluster:
                       "-volumeSizeLimitMB=8", f"-peers={master_list}"]  # fmt: skip
         for v in volumes:
             v.argv = [weed, "volume", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-port={v.ports['http']}",
-                      f"-port.grpc={v.ports['grpc']}", f"-dir={d / v.name}", "-max=300",
+                      f"-port.grpc={v.ports['grpc']}", f"-dir={d / v.name}", f"-max={volume_slots}",
                       f"-mserver={master_list}", "-minFreeSpace=1", "-preStopSeconds=0"]  # fmt: skip
         for f in filers:
             f.argv = [weed, "filer", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-port={f.ports['http']}",
@@ -270,7 +272,13 @@ class LabCluster:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def up(self, topology: Topology = "ha", *, timeout: float = READY_TIMEOUT) -> dict[str, float]:
+    def up(
+        self,
+        topology: Topology = "ha",
+        *,
+        timeout: float = READY_TIMEOUT,
+        volume_slots: int = VOLUME_SLOTS,
+    ) -> dict[str, float]:
         """Start every component in order and wait until each is ready. Returns stage timings."""
         if self.state is not None and any(self.running().values()):
             raise LabError(
@@ -282,7 +290,7 @@ class LabCluster:
         self.credentials = Credentials.fresh()
         write_private(self.directory / CREDENTIALS_FILE, json.dumps(asdict(self.credentials)))
         make_ca(self.directory)
-        self.state = self._plan(topology)
+        self.state = self._plan(topology, volume_slots)
         self.state.started_at = time.time()
         write_private(self.directory / "s3.json", json.dumps(self.identities(), indent=2))
         self._write_filer_store()
