@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pytest_hastate.errors import BackendDegraded
+from pytest_hastate.errors import BackendDegraded, HastateError
 from pytest_hastate.models import CriterionResult, Outcome
 from pytest_hastate.verdict import fold
 
@@ -43,6 +43,7 @@ class Collector:
     # exception object into every later test that uses it), and the dependencies found.
     _first_seen: dict[int, tuple[BaseException, str]] = field(default_factory=dict)
     _depends: dict[tuple[str, str], str] = field(default_factory=dict)
+    _messages: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def expect(self, nodeid: str, criteria: tuple[str, ...]) -> None:
         self.criteria[nodeid] = criteria
@@ -56,9 +57,16 @@ class Collector:
         """True once any test of the session reported (setup, call or teardown)."""
         return self._seen
 
-    def note_failure(self, nodeid: str, when: str, error: BaseException) -> None:
-        """Remember whether a failure is another criterion's, met again: by dependency."""
+    def note_failure(
+        self, nodeid: str, when: str, error: BaseException, observed: str | None = None
+    ) -> None:
+        """Remember whether a failure is another criterion's, met again (by dependency), and
+        the words for it: ``observed`` (what the backend did), or our own error's message."""
         own = self.criteria.get(nodeid, ())
+        if observed is not None:
+            self._messages[(nodeid, when)] = observed
+        elif isinstance(error, HastateError):
+            self._messages[(nodeid, when)] = str(error)
         depends_on = error.depends_on if isinstance(error, BackendDegraded) else None
         first = self._first_seen.setdefault(id(error), (error, nodeid))
         if depends_on is None and first[1] != nodeid:
@@ -73,7 +81,8 @@ class Collector:
         if getattr(report, "wasxfail", None) is not None:
             outcome, message = Outcome.SKIPPED, "an xfail marker cannot prove a criterion"
         elif report.failed:
-            outcome, message = Outcome.FAILED, report_message(report)
+            outcome = Outcome.FAILED
+            message = self._messages.get((report.nodeid, report.when)) or report_message(report)
             if depends_on is not None:
                 message = message.removeprefix(f"by dependency on {depends_on}: ")
                 message = f"by dependency on {depends_on}: {message}"

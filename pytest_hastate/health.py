@@ -105,6 +105,10 @@ class BackendHealth:
             f"by dependency on {trip.criterion}: {trip.cause}", depends_on=trip.criterion
         )
 
-    def first_cause(self) -> str | None:
-        first = next(iter(self.trips.values()), None)
-        return first.cause if first else None
+    def cause_met_by(self, criteria: tuple[str, ...]) -> str | None:
+        """The cause of a hard failure met in a test claiming ``criteria`` (its own failure,
+        stated as what was observed), if there was one."""
+        for trip in self.trips.values():
+            if trip.criterion is not None and trip.criterion in criteria:
+                return trip.cause
+        return None

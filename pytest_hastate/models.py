@@ -11,7 +11,7 @@ already use; the optional fields are this project's additions.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -285,6 +285,10 @@ class VerdictRecord(_Document):
     expect_interim: bool
     exit_code: int
     created_at: str
+    facts: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the run measured (read-after-write lag, race answer times, waits ...).",
+    )
     non_secret: Literal[True] = True
 
 
@@ -320,6 +324,7 @@ class PhaseRecord(_Document):
     dry_run: bool = False
     unreachable_endpoints: list[str] = Field(default_factory=list)
     failover_wait_seconds: float | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
 
 
 class CleanupRecord(_Document):

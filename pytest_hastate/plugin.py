@@ -14,7 +14,7 @@ import pytest
 from _pytest.junitxml import xml_key
 
 from pytest_hastate.checkpoints import save_checkpoint, with_phase
-from pytest_hastate.errors import GuardRefusal, InputError
+from pytest_hastate.errors import GuardRefusal, HastateError, InputError
 from pytest_hastate.evidence import write_model
 from pytest_hastate.models import CriterionResult, PhaseRecord, VerdictInputs, VerdictRecord
 from pytest_hastate.redact import Redactor
@@ -231,7 +231,11 @@ class RunHooks:
             error = call.excinfo.value
             if isinstance(error, GuardRefusal):
                 self.run.collector.add_guard_refusal(error.target)
-            self.run.collector.note_failure(item.nodeid, call.when, error)
+            criteria = self.run.collector.criteria.get(item.nodeid, ())
+            observed = None
+            if not isinstance(error, HastateError | AssertionError | pytest.fail.Exception):
+                observed = self.run.health.cause_met_by(criteria)  # a backend error, in words
+            self.run.collector.note_failure(item.nodeid, call.when, error, observed)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -299,6 +303,7 @@ def _decide(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
         expect_interim=s.expect_interim,
         exit_code=run.exit_code,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        facts=run.phase_facts,
     )
     xml = session.config.stash.get(xml_key, None)
     if xml is not None:
@@ -334,6 +339,7 @@ def _record_phase(run: ProofRun, results: dict[str, CriterionResult]) -> None:
         dry_run=s.dry_run,
         unreachable_endpoints=run.phase_facts.get("unreachable_endpoints", []),
         failover_wait_seconds=run.phase_facts.get("failover_wait_seconds"),
+        facts=run.phase_facts,
     )
     run.checkpoint = with_phase(checkpoint, record)
     save_checkpoint(target, run.checkpoint)

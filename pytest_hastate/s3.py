@@ -173,7 +173,7 @@ def _install_health(s3: S3Client, endpoint: str, health: BackendHealth) -> None:
     def before(model: Any, context: dict[str, Any], params: dict[str, Any], **_: Any) -> None:
         health.check(endpoint, model.name)
         bucket, key = params.get("Bucket"), params.get("Key")
-        context["hastate_target"] = f"{bucket}/{key}" if key else str(bucket)
+        context["hastate_target"] = f" {bucket}/{key}" if key else f" {bucket}" if bucket else ""
 
     def answered(
         http_response: Any, parsed: dict[str, Any], model: Any, context: Any, **_: Any
@@ -187,7 +187,7 @@ def _install_health(s3: S3Client, endpoint: str, health: BackendHealth) -> None:
             endpoint,
             "writes",
             f"writes answer {http_response.status_code} {error.get('Code', '')} through "
-            f"{endpoint} ({model.name} {context.get('hastate_target', '')}: {detail}; "
+            f"{endpoint} ({model.name}{context.get('hastate_target', '')}: {detail}; "
             f"{tries} attempt(s))",
         )
 
@@ -197,7 +197,7 @@ def _install_health(s3: S3Client, endpoint: str, health: BackendHealth) -> None:
             health.trip(
                 endpoint,
                 "unreachable",
-                f"{endpoint} gave no answer ({type(exception).__name__}) to {operation} "
+                f"{endpoint} gave no answer ({type(exception).__name__}) to {operation}"
                 f"{context.get('hastate_target', '')} within its timeouts and retries",
             )
 

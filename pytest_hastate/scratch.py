@@ -6,14 +6,13 @@ import contextlib
 import hashlib
 import secrets
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pytest_hastate.errors import HastateError
 from pytest_hastate.s3 import S3Client, S3Errors, error_code, status
 from pytest_hastate.waits import eventually
-
-PROPAGATION_TIMEOUT = 15.0
-"""How long a write may take to show through another endpoint before it counts as divergence."""
 
 
 @dataclass(frozen=True)
@@ -106,11 +105,90 @@ def read(s3: S3Client, bucket: str, key: str) -> bytes | None:
         return None
 
 
-def read_eventually(
-    s3: S3Client, bucket: str, key: str, expected: bytes, timeout: float = PROPAGATION_TIMEOUT
-) -> tuple[bool, float]:
-    waited = eventually(lambda: read(s3, bucket, key), lambda got: got == expected, timeout=timeout)
-    return waited.ok, waited.seconds
+def read_version(s3: S3Client, bucket: str, key: str) -> tuple[bytes | None, str]:
+    """(body, version id) of the current object; (None, error code) when the read failed."""
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key)
+        return response["Body"].read(), str(response.get("VersionId") or "null")
+    except S3Errors as exc:
+        return None, error_code(exc)
+
+
+LAG_LIMIT = 5.0
+"""After a stale read, how long the lag until the endpoint serves the write is measured."""
+LAG_SAMPLES = 3
+"""Stale reads per (writer, reader) pair whose lag is measured (the verdict needs only one)."""
+
+
+@dataclass(frozen=True)
+class ReadCheck:
+    """One acknowledged write, and what another (or the same) endpoint served on the first read."""
+
+    writer: str
+    reader: str
+    key: str
+    kind: str  # "new" or "overwrite"
+    version: str
+    first_read: str  # "current", or what was served instead
+    read_seconds: float
+    lag: float | None = None  # for a stale read: seconds until current (None: not within LAG_LIMIT)
+
+    @property
+    def stale(self) -> bool:
+        return self.first_read != "current"
+
+
+def _served(got: bytes | None, version: str, body: bytes, expected_version: str) -> str:
+    if got is None:
+        return f"an error ({version})"
+    if got != body:
+        return f"other bytes (version {version})"
+    if version != expected_version:
+        return f"the same bytes as version {version}, not {expected_version}"
+    return "current"
+
+
+def _lag(
+    s3: S3Client, bucket: str, key: str, wanted: tuple[bytes, str], already: float
+) -> float | None:
+    """Measured only (the stale read already failed the check): seconds until ``wanted``."""
+    waited = eventually(
+        lambda: read_version(s3, bucket, key),
+        lambda served: served == wanted,
+        timeout=LAG_LIMIT,
+        first_delay=0.05,
+        max_delay=0.5,
+    )
+    return round(already + waited.seconds, 3) if waited.ok else None
+
+
+def read_after_write(
+    writer: tuple[str, S3Client],
+    reader: tuple[str, S3Client],
+    bucket: str,
+    keys: Sequence[str],
+) -> list[ReadCheck]:
+    """For each key: a new object, then an overwrite, through ``writer``; after each
+    acknowledged write ``reader`` must serve those bytes and that version id on its first read."""
+    checks: list[ReadCheck] = []
+    for key in keys:
+        for kind in ("new", "overwrite"):
+            body = payload(1024)
+            version = str(
+                writer[1].put_object(Bucket=bucket, Key=key, Body=body).get("VersionId") or "null"
+            )
+            t0 = time.monotonic()
+            got, got_version = read_version(reader[1], bucket, key)
+            seconds = time.monotonic() - t0
+            first = _served(got, got_version, body, version)
+            lag = None
+            measured = sum(1 for c in checks if c.stale)
+            if first != "current" and measured < LAG_SAMPLES:
+                lag = _lag(reader[1], bucket, key, (body, version), already=seconds)
+            checks.append(
+                ReadCheck(writer[0], reader[0], key, kind, version, first, round(seconds, 4), lag)
+            )
+    return checks
 
 
 @dataclass
@@ -119,6 +197,8 @@ class RaceResult:
     winners: list[int] = field(default_factory=list)
     refused: list[int] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)
+    seconds: dict[int, float] = field(default_factory=dict)
+    """How long each writer waited for its answer (a fact about the engine's lock path)."""
 
 
 def conditional_race(
@@ -132,7 +212,14 @@ def conditional_race(
     def writer(index: int) -> None:
         try:
             barrier.wait(timeout=30)
-            clients[index].put_object(Bucket=bucket, Key=key, Body=bodies[index], IfNoneMatch="*")
+            t0 = time.monotonic()
+            try:
+                clients[index].put_object(
+                    Bucket=bucket, Key=key, Body=bodies[index], IfNoneMatch="*"
+                )
+            finally:
+                with lock:
+                    result.seconds[index] = round(time.monotonic() - t0, 3)
         except S3Errors as exc:
             with lock:
                 if status(exc) == 412:
@@ -142,6 +229,9 @@ def conditional_race(
         except threading.BrokenBarrierError:
             with lock:
                 result.errors[index] = "barrier broken"
+        except HastateError as exc:  # refused before sending (the backend already failed)
+            with lock:
+                result.errors[index] = str(exc)
         else:
             with lock:
                 result.winners.append(index)
@@ -155,3 +245,17 @@ def conditional_race(
     for thread in threads:
         thread.join(timeout=120)
     return result
+
+
+def concurrent_races(
+    clients: Sequence[S3Client], bucket: str, keys: Sequence[str], body_size: int = 256
+) -> list[tuple[RaceResult, list[bytes]]]:
+    """One race per key, every race at the same time (independent keys, the same writers)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(key: str) -> tuple[RaceResult, list[bytes]]:
+        bodies = [payload(body_size) for _ in clients]
+        return conditional_race(clients, bucket, key, bodies), bodies
+
+    with ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="hastate-races") as pool:
+        return list(pool.map(one, keys))

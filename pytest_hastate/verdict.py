@@ -79,6 +79,12 @@ CATALOGUE: tuple[Criterion, ...] = (
         "scratch.bucket_lifecycle", "2b scratch S3", "a fresh bucket's full lifecycle", _LIVE
     ),
     Criterion(
+        "consistency.read_after_write",
+        "2b scratch S3",
+        "a write acknowledged through one endpoint is served by every endpoint on the first read",
+        _LIVE,
+    ),
+    Criterion(
         "endpoints.independent",
         "2b scratch S3",
         "at least two independent endpoints served the proof",
@@ -194,8 +200,14 @@ def decide(inputs: VerdictInputs) -> Verdict:
 
     stop_reasons: list[str] = []
     failed = [(cid, r) for cid, r in results.items() if r.outcome is Outcome.FAILED]
-    # Root causes first: the failures others depend on, then those that failed by dependency.
-    for cid, result in sorted(failed, key=lambda item: item[1].depends_on is not None):
+    # Root causes first: the failures others depend on, then those that failed by dependency;
+    # each group in the order of the proof steps.
+    order = {cid: index for index, cid in enumerate(BY_ID)}
+
+    def rank(item: tuple[str, CriterionResult]) -> tuple[bool, int]:
+        return item[1].depends_on is not None, order.get(item[0], len(order))
+
+    for cid, result in sorted(failed, key=rank):
         stop_reasons.append(f"{cid} failed: {result.message or 'no message'}")
     stop_reasons += [f"scratch guard refused {target}" for target in inputs.guard_refusals]
     stop_reasons += [

@@ -148,13 +148,13 @@ def moto_environment(server: TlsMotoServer) -> dict[str, str]:
     }
 
 
-def faulty_proxy(lab: LabCluster, **behaviour: Any) -> FaultyGatewayProxy:
-    """A misbehaving gateway in front of the lab's first gateway (see ``FaultyGatewayProxy``)."""
+def faulty_proxy(lab: LabCluster, gateway: int = 0, **behaviour: Any) -> FaultyGatewayProxy:
+    """A misbehaving gateway in front of one of the lab's gateways (see ``FaultyGatewayProxy``)."""
     from pytest_hastate.lab.artifacts import environment
 
     env = environment(lab)
     return FaultyGatewayProxy(
-        lab.endpoints[0], ca=lab.ca, cert=lab.directory / "s3-cert.pem", key=lab.directory / "s3-key.pem",
+        lab.endpoints[gateway], ca=lab.ca, cert=lab.directory / "s3-cert.pem", key=lab.directory / "s3-key.pem",
         access_key=env["TOFU_HA_STATE_ACCESS_KEY"], secret_key=env["TOFU_HA_STATE_SECRET_KEY"], region="us-east-1",
         **behaviour,
     )  # fmt: skip

@@ -11,6 +11,7 @@ import http.client
 import re
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Self
@@ -110,6 +111,29 @@ DROPPED = {
 }
 
 
+class StaleWindow:
+    """Shared by several proxies: an object written through one proxy is missing (404) through
+    the others for ``seconds`` after the write was acknowledged, as on a backend whose
+    endpoints replicate asynchronously."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.writes: dict[str, tuple[str, float]] = {}
+        self.served_stale = 0
+        self._lock = threading.Lock()
+
+    def wrote(self, proxy: str, path: str) -> None:
+        with self._lock:
+            self.writes[path] = (proxy, time.monotonic())
+
+    def hides(self, proxy: str, path: str) -> bool:
+        with self._lock:
+            writer, at = self.writes.get(path, (proxy, 0.0))
+            stale = writer != proxy and time.monotonic() - at < self.seconds
+            self.served_stale += stale
+            return stale
+
+
 class FaultyGatewayProxy(BackgroundHttpServer):
     """HTTPS proxy to one real gateway that misbehaves like broken S3 gateways in the field.
 
@@ -131,6 +155,7 @@ class FaultyGatewayProxy(BackgroundHttpServer):
         region: str,
         strip_if_none_match: bool = True,
         drop_lock_deletes: bool = False,
+        stale: StaleWindow | None = None,
     ) -> None:
         self.upstream = urlsplit(upstream)
         self.stripped = 0
@@ -162,6 +187,23 @@ class FaultyGatewayProxy(BackgroundHttpServer):
 
             def _forward(self) -> None:
                 body = self._body()
+                path = urlsplit(self.path)
+                object_path = unquote(path.path) if path.path.count("/") >= 2 else None
+                if (
+                    stale is not None
+                    and object_path
+                    and self.command in ("GET", "HEAD")
+                    and "versions" not in path.query
+                    and stale.hides(proxy.endpoint, object_path)
+                ):
+                    missing = b"<?xml version='1.0'?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+                    self.send_response(404)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(missing)))
+                    self.end_headers()
+                    if self.command == "GET":
+                        self.wfile.write(missing)
+                    return
                 pattern = proxy.drop_deletes_matching
                 if (
                     pattern
@@ -198,6 +240,13 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                     payload = response.read()
                 finally:
                     connection.close()
+                if (
+                    stale is not None
+                    and object_path
+                    and self.command == "PUT"
+                    and response.status == 200
+                ):
+                    stale.wrote(proxy.endpoint, object_path)
                 self.send_response(response.status)
                 for name, value in response.getheaders():
                     if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
@@ -223,3 +272,41 @@ class FaultyGatewayProxy(BackgroundHttpServer):
     @property
     def endpoint(self) -> str:
         return f"https://127.0.0.1:{self.port}"
+
+
+class StallingGateway(BackgroundHttpServer):
+    """An HTTPS endpoint that accepts connections, reads each request, and never answers (a
+    gateway whose backend hangs). Held requests are released when the server stops."""
+
+    def __init__(self, cert: Path, key: str | Path) -> None:
+        self.requests = 0
+        self.release = threading.Event()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                return
+
+            def _hold(self) -> None:
+                gateway.requests += 1
+                gateway.release.wait(timeout=600)
+                self.close_connection = True
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _hold
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(cert), str(key))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._serve(server)
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        super().__exit__(*exc)

@@ -5,6 +5,7 @@ release, a missing binary, an old binary)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 from pathlib import Path
@@ -14,10 +15,14 @@ import pytest
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.scratch import delete_everything_under, versions_under
+from pytest_hastate.verdict import EXIT_INTERIM_ONLY
 
 from .conftest import (
     ALL_PROOF_TESTS,
+    FILLED_VALUES,
     LIVE_TESTS,
+    PUBLIC_CONTRACT,
+    PUBLIC_TEMPLATE,
     TOFU_TESTS,
     assert_stop,
     faulty_proxy,
@@ -169,3 +174,68 @@ def test_old_binary_is_stop_before_any_s3_request(
     assert result.ret == 1
     assert verdict["verdict"] == "STOP"
     assert any(message in r for r in verdict["reasons"]), verdict["reasons"]
+
+
+PUBLIC_SCRATCH = "darkmap-ha-state-proof"
+
+
+def public_package_for(lab: LabCluster, folder: Path) -> Path:
+    """The public-format template, its sentinels filled in for the lab, unchanged otherwise:
+    no ``ha_endpoints``, no ``ca_bundle`` (the CA comes from AWS_CA_BUNDLE), no
+    ``backend_options``, and the contract where the public format says it is."""
+    package = json.loads(PUBLIC_TEMPLATE.read_text())
+    assert "backend_options" not in package
+    assert "ca_bundle" not in package
+    package.update(FILLED_VALUES)
+    package["endpoint_url"] = lab.endpoints[0]
+    contract = folder / package["candidate_contract"]
+    contract.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PUBLIC_CONTRACT, contract)
+    path = folder / "endpoint-package.json"
+    path.write_text(json.dumps(package, indent=2))
+    return path
+
+
+def tofu_shim(folder: Path, home: Path) -> Path:
+    """A ``tofu`` like a version manager's shim: reads its own config under $HOME and runs the
+    real binary found on PATH."""
+    (home / ".fake-tenv").mkdir(parents=True, exist_ok=True)
+    (home / ".fake-tenv" / "version").write_text("REAL_BINARY=terraform\n")
+    shim = folder / "tofu"
+    shim.write_text(
+        '#!/bin/sh\n. "$HOME/.fake-tenv/version" || exit 97\nexec "$REAL_BINARY" "$@"\n'
+    )
+    shim.chmod(0o755)
+    return shim
+
+
+@needs_terraform
+def test_public_format_package_and_a_tofu_shim_on_path_pass_every_tofu_criterion(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    hastate_lab: LabCluster,
+    tmp_path: Path,
+) -> None:
+    """The public format has no backend_options: against an endpoint that is not AWS the
+    rendered backend must skip STS, account id, region and metadata checks by default. And
+    the version gate must run ``tofu`` with the same environment as every other command."""
+    lab = hastate_lab
+    package = public_package_for(lab, proofs.path)
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    tofu_shim(shims, Path(os.environ["HOME"]))
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    scoped = [PUBLIC_SCRATCH, f"{PUBLIC_SCRATCH}-probe-*"]
+    lab.set_proof_actions([f"{a}:{b}" for b in scoped for a in ("Read", "Write", "List", "Admin")])
+    try:
+        result, verdict = run_proofs(proofs, monkeypatch, environment(lab), package, *TOFU)
+    finally:
+        lab.set_proof_actions([])
+    for criterion in TOFU_CRITERIA:
+        assert verdict["criteria"][criterion] == "passed", (criterion, verdict["reasons"])
+    assert verdict["verdict"] == "INTERIM_ONLY"  # one endpoint in the public package
+    assert result.ret == EXIT_INTERIM_ONLY
+    timings = json.loads((proofs.path / "evidence" / "tofu-timings-baseline.json").read_text())
+    assert timings[0]["command"].startswith("tofu init")
+    prefix = f".gloriousflywheel/ha-state-candidate/{verdict['run_id']}/"
+    assert versions_under(admin(lab), PUBLIC_SCRATCH, prefix) == []

@@ -23,7 +23,7 @@ from .conftest import (
     moto_package,
     run_proofs,
 )
-from .engines import TlsMotoServer
+from .engines import StaleWindow, TlsMotoServer
 
 
 def test_ha_lab_passes_steps_2a_2b_and_never_touches_protected_state(
@@ -147,3 +147,29 @@ def test_gateway_ignoring_if_none_match_is_stop(
     assert_stop(
         result, verdict, "scratch.conditional_write", "store ignores If-None-Match", "writers won"
     )
+
+
+def test_stale_reads_across_endpoints_are_stop(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
+) -> None:
+    """Two endpoints that serve a write through the other only after 2 s (asynchronous
+    replication): the first read is stale, and that is a STOP naming endpoint, key and lag."""
+    lab = hastate_lab
+    window = StaleWindow(seconds=2.0)
+    with (
+        faulty_proxy(lab, 0, strip_if_none_match=False, stale=window) as a,
+        faulty_proxy(lab, 1, strip_if_none_match=False, stale=window) as b,
+    ):
+        package = lab_package(
+            lab, proofs.path, endpoint_url=a.endpoint, ha_endpoints=[a.endpoint, b.endpoint]
+        )
+        env = {**environment(lab), "TOFU_HA_STATE_ENDPOINT": a.endpoint}
+        result, verdict = run_proofs(proofs, monkeypatch, env, package, "-m", "scratch")
+    assert window.served_stale > 0
+    reason = assert_stop(result, verdict, "consistency.read_after_write", "stale read: ")
+    assert "current after" in reason
+    assert (b.endpoint in reason) or (a.endpoint in reason)
+    assert ".gloriousflywheel/ha-state-candidate/" in reason
+    facts = verdict["facts"]["read_after_write"]
+    assert facts["stale"] > 0
+    assert all(1.5 < lag < 5 for lag in facts["stale_lag_seconds"]), facts

@@ -249,3 +249,44 @@ def test_readiness_expectations(tmp_path: Path) -> None:
         relaxed = readiness(tmp_path, expect_interim=True)
         assert relaxed.exit_code == interim_code
         assert interim_text in relaxed.message
+
+
+def test_the_whole_chain_runs_by_markers(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    """The issue's command line, verbatim in form: -m pre_maintenance with OpenTofu, then
+    -m post_maintenance, then -m cleanup; each phase runs what it stands on."""
+    lab = hastate_singleton_lab
+    package = lab_package(lab, proofs.path)
+    checkpoint = proofs.path / "cp.json"
+    env = environment(lab)
+    pre_result, pre_verdict = run_proofs(
+        proofs, monkeypatch, env, package, "--run-disposable-tofu", "--use-lockfile",
+        "-m", "pre_maintenance", "--keep-scratch-bucket", "--checkpoint-file", str(checkpoint),
+        *SAMPLE, "--expect-interim",
+    )  # fmt: skip
+    try:
+        assert pre_result.ret == 0, pre_verdict["reasons"]
+        assert pre_verdict["criteria"]["tofu.restore"] == "passed"
+        assert pre_verdict["criteria"]["maintenance.checkpoint"] == "passed"
+        record = Checkpoint.model_validate_json(checkpoint.read_text())
+        assert record.disposable_state is not None
+        assert len(record.sample) == 4
+        lab.restart("s3-1")
+        post_result, post_verdict = run_proofs(
+            proofs, monkeypatch, env, package, "-m", "post_maintenance",
+            "--from-checkpoint", str(checkpoint), "--maintenance-event", "restart", "--expect-interim",
+        )  # fmt: skip
+        assert post_result.ret == 0, post_verdict["reasons"]
+        assert post_verdict["criteria"]["maintenance.verified"] == "passed"
+        clean_result, clean_verdict = run_proofs(
+            proofs, monkeypatch, env, package, "-m", "cleanup",
+            "--from-checkpoint", str(checkpoint), "--expect-interim",
+        )  # fmt: skip
+        assert clean_result.ret == 0, clean_verdict["reasons"]
+        final = Checkpoint.model_validate_json(checkpoint.read_text())
+        assert final.cleanup is not None
+        assert final.cleanup.done
+        assert [p.phase for p in final.phases] == ["baseline", "post-maintenance", "cleanup"]
+    finally:
+        forget_run(lab, checkpoint)

@@ -1,0 +1,88 @@
+"""A degraded backend gets a fast STOP with its cause first, never a hang: a real SeaweedFS
+lab whose volume slots are exhausted (every write answers 500), and a gateway that accepts
+connections and never answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_hastate.lab import LabCluster, start
+from pytest_hastate.lab.artifacts import admin, environment
+from pytest_hastate.s3 import S3Errors
+
+from .conftest import lab_package, run_proofs
+from .engines import StallingGateway
+
+TOFU = ("--run-disposable-tofu", "--use-lockfile")
+BOUND = 90.0  # the promise to an operator at 2 a.m.: STOP with its cause within this
+
+
+@pytest.fixture(scope="module")
+def full_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabCluster]:
+    """A singleton lab with few volume slots, filled up until writes to a new bucket fail."""
+    lab = start(tmp_path_factory.mktemp("lab-full"), "singleton", volume_slots=8,
+                die_with_parent=True)  # fmt: skip
+    try:
+        s3 = admin(lab)
+        for index in range(50):
+            bucket = f"filler-{index}"
+            try:
+                s3.create_bucket(Bucket=bucket)
+                s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+            except S3Errors:
+                break
+        else:
+            pytest.fail("the lab never ran out of volume slots")
+        yield lab
+    finally:
+        lab.down()
+
+
+def test_exhausted_capacity_is_a_fast_stop_with_its_cause_first(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, full_lab: LabCluster
+) -> None:
+    started = time.monotonic()
+    result, verdict = run_proofs(
+        proofs, monkeypatch, environment(full_lab), full_lab.package_path, *TOFU
+    )
+    elapsed = time.monotonic() - started
+    assert result.ret == 1
+    assert verdict["verdict"] == "STOP"
+    first = verdict["reasons"][0]
+    assert "writes answer 500 InternalError" in first, verdict["reasons"]
+    assert "by dependency" not in first
+    dependents = [r for r in verdict["reasons"][1:] if "failed:" in r]
+    assert dependents, verdict["reasons"]
+    root = first.split(" failed:")[0]
+    for reason in dependents:
+        assert f"by dependency on {root}: " in reason, reason
+    assert verdict["criteria"]["tofu.init"] == "failed"
+    assert elapsed < BOUND, elapsed
+
+
+def test_a_gateway_that_never_answers_is_a_fast_stop_with_its_cause_first(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    hastate_singleton_lab: LabCluster,
+    tmp_path: Path,
+) -> None:
+    lab = hastate_singleton_lab
+    with StallingGateway(lab.directory / "s3-cert.pem", lab.directory / "s3-key.pem") as gateway:
+        package = lab_package(lab, proofs.path, endpoint_url=gateway.endpoint)
+        env = {**environment(lab), "TOFU_HA_STATE_ENDPOINT": gateway.endpoint}
+        started = time.monotonic()
+        result, verdict = run_proofs(proofs, monkeypatch, env, package, *TOFU)
+        elapsed = time.monotonic() - started
+    assert gateway.requests >= 1
+    assert result.ret == 1
+    first = verdict["reasons"][0]
+    assert first.startswith("boundary.scoped failed: "), verdict["reasons"]
+    assert f"{gateway.endpoint} gave no answer (ReadTimeoutError)" in first
+    later = [r for r in verdict["reasons"][1:] if " failed: " in r]
+    assert later
+    assert all("by dependency on boundary.scoped: " in r for r in later), later
+    assert elapsed < BOUND, elapsed
