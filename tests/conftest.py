@@ -82,7 +82,7 @@ def package() -> dict[str, Any]:
 
 # --- running the proof suite against real engines -------------------------------------------
 
-LIVE_TESTS = 11  # steps 1, 2a, 2b: 2 static + 1 boundary + 6 scratch + 2 bucket index
+LIVE_TESTS = 12  # steps 1, 2a, 2b: 2 static + 1 boundary + 7 scratch + 2 bucket index
 TOFU_TESTS = 8  # step 3
 MAINTENANCE_TESTS = 6  # steps 4-6: 1 checkpoint + 4 verify + 1 cleanup
 ALL_PROOF_TESTS = LIVE_TESTS + TOFU_TESTS + MAINTENANCE_TESTS
