@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pytest_hastate.documents import LoadedDocument, read_json_object, validate_model
 from pytest_hastate.errors import InputError
 from pytest_hastate.evidence import write_model
-from pytest_hastate.models import Checkpoint, PhaseRecord
+from pytest_hastate.guard import is_canonical_key
+from pytest_hastate.models import Checkpoint, EndpointPackage, PhaseRecord
+from pytest_hastate.settings import PHASE_PATTERN
 
 WHAT = "checkpoint"
 
@@ -37,6 +40,40 @@ def check_package_digest(
             f"({package.sha256[:12]} != {checkpoint.package.sha256[:12]}): a checkpoint is verified only "
             "with the exact package it was made with",
         )
+
+
+RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def check_checkpoint_scope(checkpoint: Checkpoint, package: EndpointPackage, path: Path) -> None:
+    """Every bucket and key a later phase reads back from the checkpoint must be this run's
+    scratch scope: an edited checkpoint must never steer a read or a delete anywhere else."""
+    source = f"{WHAT} {path}"
+    if checkpoint.scratch_bucket != package.scratch_bucket:
+        raise InputError(source, "$.scratch_bucket", "is not the package's scratch bucket")
+    if checkpoint.scratch_prefix != package.scratch_prefix:
+        raise InputError(source, "$.scratch_prefix", "is not the package's scratch prefix")
+    if not RUN_ID.match(checkpoint.run_id):
+        raise InputError(source, "$.run_id", "is not a run id (a-z, 0-9, '-')")
+    run_prefix = f"{checkpoint.scratch_prefix}{checkpoint.run_id}/"
+
+    def in_run(key: str) -> bool:
+        return is_canonical_key(key) and key.startswith(run_prefix)
+
+    for index, item in enumerate(checkpoint.sample):
+        if not in_run(item.key):
+            raise InputError(
+                source, f"$.sample[{index}].key", "is outside this run's scratch prefix"
+            )
+    state = checkpoint.disposable_state
+    if state is not None:
+        if not PHASE_PATTERN.match(state.phase):
+            raise InputError(source, "$.disposable_state.phase", "is not a phase label")
+        expected = f"{run_prefix}disposable-tofu/{state.phase}/terraform.tfstate"
+        if state.key != expected:
+            raise InputError(
+                source, "$.disposable_state.key", "is not this run's disposable state key"
+            )
 
 
 def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:

@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     contract = gates.add_parser("contract", help="candidate contract gate (C01-C12)")
     contract.add_argument("file", nargs="?", type=Path)
     contract.add_argument("--contract", dest="file_option", type=Path, help="same as FILE")
-    package = gates.add_parser("package", help="endpoint package gate (P01-P14)")
+    package = gates.add_parser("package", help="endpoint package gate (P01-P15)")
     package.add_argument("file", nargs="?", type=Path)
     package.add_argument(
         "--package", "--endpoint-package", dest="file_option", type=Path, help="same as FILE"

@@ -1,4 +1,4 @@
-"""The endpoint package gate: rules P01-P14 of SPEC 2.2. Pure; never touches the network.
+"""The endpoint package gate: rules P01-P15 of SPEC 2.2. Pure; never touches the network.
 
 Files the package points at (its candidate contract, its CA bundle) are read by the caller
 (``gating.py``) and handed in as ``PackageLinks``.
@@ -24,6 +24,12 @@ from pytest_hastate.findings import (
     present,
     quote,
 )
+from pytest_hastate.guard import (
+    ProtectedTargets,
+    denial_lines,
+    endpoint_origin_problem,
+    parse_denial,
+)
 from pytest_hastate.models import (
     CREDENTIAL_ENV_NAMES,
     PROTECTED_BUCKET,
@@ -48,6 +54,21 @@ BACKEND_OPTION_TYPES: dict[str, type] = {
     "max_retries": int,
     "retry_mode": str,
 }
+
+# What OpenTofu's own requests go to and with which identity: set by the proof, never by a package.
+PROOF_OWNED_BACKEND_SETTINGS = frozenset(
+    {
+        "bucket", "key", "region", "endpoint", "endpoints", "use_lockfile", "workspace_key_prefix",
+        "access_key", "secret_key", "token", "profile", "shared_credentials_files",
+        "shared_config_files", "assume_role", "assume_role_with_web_identity", "dynamodb_table",
+        "dynamodb_endpoint", "sts_endpoint", "iam_endpoint", "custom_ca_bundle", "insecure",
+        "force_path_style",
+    }
+)  # fmt: skip
+DENIAL_HELP = (
+    "cannot be turned into a protected target (write 'deny <bucket> [bucket]', "
+    "'deny <bucket>/<key>', 'deny <key path>' or 'deny ... and protected stack prefixes')"
+)
 
 OTHER_REQUIRED_STRINGS = (
     "name",
@@ -154,10 +175,6 @@ def endpoint_problem(url: str) -> str | None:
         return "must be an https:// URL (TLS verification is always on)"
     if not parts.hostname:
         return "has no host"
-    if parts.username or parts.password:
-        return "must not carry credentials in the URL"
-    if parts.query or parts.fragment:
-        return "must not carry a query or fragment"
     host = parts.hostname
     if _INTERIM_HOST.search(host):
         return "is the interim RustFS singleton, which is rejected as final"
@@ -184,7 +201,7 @@ def scratch_prefix_problem(prefix: str) -> str | None:
 def check_package(
     data: Mapping[str, Any], *, allow_template: bool = False, links: PackageLinks | None = None
 ) -> list[Finding]:
-    """Every finding of rules P01-P14 on one endpoint package, in rule order."""
+    """Every finding of rules P01-P15 on one endpoint package, in rule order."""
     links = links or PackageLinks()
     findings: list[Finding] = []
     add = findings.append
@@ -246,6 +263,21 @@ def check_package(
     if links.ca_bundle_problem:
         add(Finding("P04", "$.ca_bundle", links.ca_bundle_problem))
 
+    # P15 endpoints are plain origins the guard can hold every request to.
+    denials = data.get("protected_state_denials")
+    protected = ProtectedTargets.from_denials(
+        [d for d in denials if isinstance(d, str)] if isinstance(denials, list) else []
+    )
+    urls = [("$.endpoint_url", endpoint)] if endpoint else []
+    if isinstance(ha_endpoints, list):
+        urls += [
+            (f"$.ha_endpoints[{i}]", u) for i, u in enumerate(ha_endpoints) if isinstance(u, str)
+        ]
+    for path, url in urls:
+        problem = endpoint_origin_problem(url, protected)
+        if problem:
+            add(Finding("P15", path, problem))
+
     # P05 credential injection names.
     injection = data.get("credential_injection")
     if not isinstance(injection, Mapping):
@@ -257,7 +289,6 @@ def check_package(
 
     # P06 scratch bucket and scratch prefix.
     bucket = present(data.get("scratch_bucket"))
-    denials = data.get("protected_state_denials")
     denial_texts = [d for d in denials if isinstance(d, str)] if isinstance(denials, list) else []
     if bucket is None:
         add(Finding("P06", "$.scratch_bucket", "required field is missing or blank"))
@@ -314,6 +345,18 @@ def check_package(
         for index, entry in enumerate(policy):
             if (
                 isinstance(entry, str)
+                and entry in denial_lines([entry])
+                and not parse_denial(entry)
+            ):
+                add(
+                    Finding(
+                        "P07",
+                        f"$.scratch_bucket_policy[{index}]",
+                        f"{DENIAL_HELP}: {quote(entry)}",
+                    )
+                )
+            if (
+                isinstance(entry, str)
                 and re.search(r"(?<![\w-])tofu-state(?![\w-])", entry, re.I)
                 and not re.search(r"\bdeny\b|\bdenied\b|\bno access\b", entry, re.I)
             ):
@@ -330,12 +373,12 @@ def check_package(
         add(Finding("P08", "$.protected_state_denials", "no protected state denials"))
     else:
         for index, entry in enumerate(denial_texts):
-            if not entry.strip().lower().startswith("deny "):
+            if parse_denial(entry) is None:
                 add(
                     Finding(
                         "P08",
                         f"$.protected_state_denials[{index}]",
-                        "entry does not start with 'deny'",
+                        f"{DENIAL_HELP}: {quote(entry)}",
                     )
                 )
         if not any(
@@ -375,7 +418,16 @@ def check_package(
     if isinstance(options, Mapping):
         for key, value in options.items():
             option_type = BACKEND_OPTION_TYPES.get(key)
-            if option_type is None:
+            if key in PROOF_OWNED_BACKEND_SETTINGS:
+                add(
+                    Finding(
+                        "P09",
+                        f"$.backend_options.{key}",
+                        "cannot be set by the package: the proof sets it (OpenTofu's own requests "
+                        "must stay in the scratch scope)",
+                    )
+                )
+            elif option_type is None:
                 add(
                     Finding(
                         "P09",

@@ -51,11 +51,17 @@ class ProofRun:
         if settings.contract is not None:
             run.contract = load_contract(settings.contract)
         if settings.from_checkpoint is not None:
-            from pytest_hastate.checkpoints import check_package_digest, load_checkpoint
+            from pytest_hastate.checkpoints import (
+                check_checkpoint_scope,
+                check_package_digest,
+                load_checkpoint,
+            )
 
             run.checkpoint = load_checkpoint(settings.from_checkpoint)
             assert run.package is not None  # the settings demand --endpoint-package here
             check_package_digest(run.checkpoint, run.package, settings.from_checkpoint)
+            package = validate_model(run.package, PACKAGE, EndpointPackage)
+            check_checkpoint_scope(run.checkpoint, package, settings.from_checkpoint)
             # Later phases address the same scratch objects: the run id is the checkpoint's.
             run.settings = dataclasses.replace(settings, run_id=run.checkpoint.run_id)
         return run

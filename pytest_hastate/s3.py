@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.config import Config
@@ -27,7 +26,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from pytest_hastate.errors import GuardRefusal, InputError
-from pytest_hastate.guard import BOUNDARY_PROBES, ScratchScope
+from pytest_hastate.guard import ScratchScope, Target, endpoint_origin_problem
 from pytest_hastate.health import WRITE_OPERATIONS, BackendHealth
 from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
 
@@ -152,6 +151,9 @@ def client(
     requests the backend already failed are refused before they are sent.
     """
     url = endpoint or access.primary
+    problem = endpoint_origin_problem(url, scope.protected)
+    if problem is not None:
+        raise GuardRefusal("client", url, f"endpoint {problem}")
     session = boto3.session.Session(
         aws_access_key_id=access.access_key,
         aws_secret_access_key=access.secret_key,
@@ -173,7 +175,7 @@ def _install_health(s3: S3Client, endpoint: str, health: BackendHealth) -> None:
     def before(model: Any, context: dict[str, Any], params: dict[str, Any], **_: Any) -> None:
         health.check(endpoint, model.name)
         bucket, key = params.get("Bucket"), params.get("Key")
-        context["hastate_target"] = f" {bucket}/{key}" if key else f" {bucket}" if bucket else ""
+        context["hastate_label"] = f" {bucket}/{key}" if key else f" {bucket}" if bucket else ""
 
     def answered(
         http_response: Any, parsed: dict[str, Any], model: Any, context: Any, **_: Any
@@ -187,7 +189,7 @@ def _install_health(s3: S3Client, endpoint: str, health: BackendHealth) -> None:
             endpoint,
             "writes",
             f"writes answer {http_response.status_code} {error.get('Code', '')} through "
-            f"{endpoint} ({model.name}{context.get('hastate_target', '')}: {detail}; "
+            f"{endpoint} ({model.name}{context.get('hastate_label', '')}: {detail}; "
             f"{tries} attempt(s))",
         )
 
@@ -198,7 +200,7 @@ def _install_health(s3: S3Client, endpoint: str, health: BackendHealth) -> None:
                 endpoint,
                 "unreachable",
                 f"{endpoint} gave no answer ({type(exception).__name__}) to {operation}"
-                f"{context.get('hastate_target', '')} within its timeouts and retries",
+                f"{context.get('hastate_label', '')} within its timeouts and retries",
             )
 
     s3.meta.events.register("before-parameter-build.s3", before, unique_id="hastate-health")
@@ -215,47 +217,54 @@ def _install_guard(
     log: RequestLog | None,
     path_style: bool,
 ) -> None:
-    def check_params(params: dict[str, Any], model: Any, **_: Any) -> None:
-        operation = model.name
-        bucket = params.get("Bucket")
-        key = params.get("Key")
-        keys = [o.get("Key", "") for o in params.get("Delete", {}).get("Objects", [])]
-        copy_source = _copy_source(params.get("CopySource"))
-        scope.check(
-            operation,
-            bucket,
-            key,
-            keys=keys,
-            copy_source=copy_source,
-            boundary_probe=boundary_probes,
-        )
+    """The scratch guard as three botocore hooks: the parameters before serialisation, the
+    request botocore built before it is signed (every request, presigned ones included), and
+    any redirect answer before botocore would follow it."""
+
+    def check_params(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        target = Target.from_params(model.name, params)
+        scope.check_target(target, boundary_probe=boundary_probes)
+        context["hastate_guarded"] = target
         if log is not None:
-            log.add(endpoint, operation, bucket, key)
+            log.add(endpoint, model.name, target.bucket, target.key)
 
-    def check_url(request: Any, operation_name: str, **_: Any) -> None:
-        if not path_style:
-            return
-        path = unquote(urlsplit(request.url).path).lstrip("/")
-        if not path:
-            return
-        bucket, _sep, key = path.partition("/")
-        reason = scope.protected.reason(bucket, key or None)
-        if reason is not None and not (boundary_probes and operation_name in BOUNDARY_PROBES):
-            raise GuardRefusal(operation_name, f"{bucket}/{key}" if key else bucket, reason)
+    def check_request(request: Any, operation_name: str, **_: Any) -> None:
+        context = getattr(request, "context", None) or {}
+        target = context.get("hastate_guarded")
+        post = context.get("s3-presign-post-fields")
+        if target is None:
+            raise GuardRefusal(operation_name, request.url, "request not judged by the guard")
+        if post is not None:
+            policy = context.get("s3-presign-post-policy") or {}
+            target = Target("PutObject", target.bucket)
+            post = {"fields": post, "conditions": policy.get("conditions")}
+        scope.check_request(
+            target, endpoint=endpoint, url=request.url,
+            copy_source_header=request.headers.get("x-amz-copy-source"),
+            presigned_post=post, boundary_probe=boundary_probes,
+        )  # fmt: skip
 
-    s3.meta.events.register(
+    def refuse_redirect(response: Any, operation: Any, **_: Any) -> None:
+        if response is None:
+            return
+        http = response[0]
+        if 300 <= http.status_code < 400:
+            where = http.headers.get("Location") or response[1].get("Error", {}).get(
+                "Endpoint", "?"
+            )
+            raise GuardRefusal(
+                operation.name,
+                str(where),
+                f"the server answered {http.status_code} (a redirect): not followed; "
+                "every request goes only to the configured endpoint",
+            )
+
+    # First: before botocore's own parameter handlers, so a refusal is always ours.
+    s3.meta.events.register_first(
         "before-parameter-build.s3", check_params, unique_id="hastate-guard-params"
     )
-    s3.meta.events.register("before-sign.s3", check_url, unique_id="hastate-guard-url")
-
-
-def _copy_source(value: Any) -> tuple[str, str | None] | None:
-    if value is None:
-        return None
-    if isinstance(value, Mapping):
-        return str(value.get("Bucket")), value.get("Key")
-    bucket, _, key = str(value).lstrip("/").partition("/")
-    return bucket, key.split("?", 1)[0] or None
+    s3.meta.events.register("before-sign.s3", check_request, unique_id="hastate-guard-request")
+    s3.meta.events.register_first("needs-retry.s3", refuse_redirect, unique_id="hastate-redirect")
 
 
 def lab_admin_client(

@@ -94,15 +94,15 @@ def open_workspace(
     from pytest_hastate.disposable import DisposableState
     from pytest_hastate.tofu import TofuRunner, render_configuration, tofu_environment
 
-    scope.check("PutObject", scope.bucket, key)  # the guard sees the key before OpenTofu does
-    scope.check("PutObject", scope.bucket, key + ".tflock")
     endpoint = next(iter(clients))
+    config = render_configuration(
+        bucket=scope.bucket, key=key, region=access.region, endpoint=endpoint,
+        backend_options=package.effective_backend_options,
+    )  # fmt: skip
+    # OpenTofu's own requests do not pass through boto3: the guard judges the backend as a whole.
+    scope.check_backend(config["terraform"]["backend"]["s3"], key=key, endpoint=endpoint)
     workdir = Path(tempfile.mkdtemp(prefix="hastate-tofu-"))
     try:
-        config = render_configuration(
-            bucket=scope.bucket, key=key, region=access.region, endpoint=endpoint,
-            backend_options=package.effective_backend_options,
-        )  # fmt: skip
         (workdir / "main.tf.json").write_text(json.dumps(config, indent=2), "utf-8")
         env = tofu_environment(
             workdir=workdir,

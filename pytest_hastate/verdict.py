@@ -49,7 +49,7 @@ CATALOGUE: tuple[Criterion, ...] = (
     Criterion(
         "static.package",
         "1 static contract",
-        "the endpoint package passes P01-P14",
+        "the endpoint package passes P01-P15",
         "give --endpoint-package FILE",
     ),
     Criterion(

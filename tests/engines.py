@@ -167,6 +167,7 @@ class FaultyGatewayProxy(BackgroundHttpServer):
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
 
             def log_message(self, *args: object) -> None:
                 return
@@ -285,6 +286,7 @@ class StallingGateway(BackgroundHttpServer):
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
 
             def log_message(self, *args: object) -> None:
                 return
@@ -310,3 +312,74 @@ class StallingGateway(BackgroundHttpServer):
     def __exit__(self, *exc: object) -> None:
         self.release.set()
         super().__exit__(*exc)
+
+
+class RecordingS3Server(BackgroundHttpServer):
+    """An HTTPS server that records every request as the wire carries it (method, raw path,
+    Host, copy-source header, body) and answers 200 with an empty XML document, or with the
+    status and Location of ``redirect`` when set. What reaches it was sent; nothing else was."""
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        self.requests: list[dict[str, str]] = []
+        self.redirect: tuple[int, str] | None = None
+        self._lock = threading.Lock()
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
+
+            def log_message(self, *args: object) -> None:
+                return
+
+            def _record(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    body = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline().strip():
+                                pass
+                            break
+                        body += self.rfile.read(size)
+                        self.rfile.readline()
+                else:
+                    body = self.rfile.read(length) if length else b""
+                with recorder._lock:
+                    recorder.requests.append(
+                        {
+                            "method": self.command,
+                            "path": self.path,
+                            "host": self.headers.get("Host", ""),
+                            "copy_source": self.headers.get("x-amz-copy-source", ""),
+                            "body": body.decode("utf-8", errors="replace"),
+                        }
+                    )
+                if recorder.redirect is not None:
+                    status, location = recorder.redirect
+                    self.send_response(status)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                payload = b'<?xml version="1.0" encoding="UTF-8"?>\n<Result></Result>'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _record
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(cert), str(key))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._serve(server)
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://127.0.0.1:{self.port}"

@@ -1,4 +1,4 @@
-"""Rules P01-P14: for each rule a package that fails for exactly that rule."""
+"""Rules P01-P15: for each rule a package that fails for exactly that rule."""
 
 from __future__ import annotations
 
@@ -84,9 +84,40 @@ FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
         set_field("endpoint_url", "https://minio.staging.svc.cluster.local"),
     ),
     (
-        "P04",
+        "P15",
         "credentials in URL",
         set_field("endpoint_url", "https://user:pw@state-proof.example.com"),
+    ),
+    (
+        "P15",
+        "endpoint with a path",
+        set_field("endpoint_url", "https://state-proof.example.com/tofu-state"),
+    ),
+    (
+        "P15",
+        "endpoint with a query",
+        set_field("endpoint_url", "https://state-proof.example.com/?x=1"),
+    ),
+    (
+        "P15",
+        "endpoint with a fragment",
+        set_field("endpoint_url", "https://state-proof.example.com#x"),
+    ),
+    (
+        "P15",
+        "host label is tofu-state",
+        set_field("endpoint_url", "https://tofu-state.s3.example.com"),
+    ),
+    (
+        "P15",
+        "host label is a denied bucket",
+        together(
+            lambda doc: doc["protected_state_denials"].append("deny secrets-bucket and its keys"),
+            set_field(
+                "ha_endpoints",
+                ["https://state-proof.example.com", "https://secrets-bucket.example.com"],
+            ),
+        ),
     ),
     (
         "P04",
@@ -146,7 +177,24 @@ FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
             ["allow create/list/read/write/delete for darkmap-ha-state-proof and tofu-state"],
         ),
     ),
+    (
+        "P07",
+        "denial the guard cannot read",
+        set_field(
+            "scratch_bucket_policy",
+            [
+                "allow create/list/read/write/delete for darkmap-ha-state-proof only",
+                "deny tofu-state",
+                "deny whatever looks important",
+            ],
+        ),
+    ),
     ("P08", "protected key not denied", drop_entry("protected_state_denials", "arc-runners/")),
+    (
+        "P08",
+        "denial the guard cannot read",
+        lambda doc: doc["protected_state_denials"].append("deny the secrets bucket, please"),
+    ),
     (
         "P08",
         "tofu-state not denied",
@@ -160,6 +208,21 @@ FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
     ),
     ("P09", "backend option wrong type", set_field("backend_options", {"use_path_style": "yes"})),
     ("P09", "insecure TLS option", set_field("backend_options", {"insecure": True})),
+    (
+        "P09",
+        "backend option sets the key",
+        set_field("backend_options", {"key": "attic/terraform.tfstate"}),
+    ),
+    (
+        "P09",
+        "backend option sets the credentials",
+        set_field("backend_options", {"profile": "prod"}),
+    ),
+    (
+        "P09",
+        "backend option sets a workspace prefix",
+        set_field("backend_options", {"workspace_key_prefix": "x"}),
+    ),
     ("P09", "no restore test", set_field("bucket_recovery.restore_test", "")),
     ("P10", "no node method", set_field("maintenance_proof.node_or_failure_domain", "")),
     ("P10", "managed without reference", set_field("ha_semantics", {"kind": "managed"})),
@@ -190,7 +253,7 @@ def test_each_rule_fails_alone(
 
 
 def test_every_rule_has_a_failing_case() -> None:
-    assert {r for r, _, _ in FAILING} == {f"P{n:02d}" for n in range(1, 15)}
+    assert {r for r, _, _ in FAILING} == {f"P{n:02d}" for n in range(1, 16)}
 
 
 def test_inline_secret_field_at_any_depth_is_p03(package: Doc) -> None:

@@ -1,0 +1,573 @@
+"""The guard judged by what reaches the wire: a recording HTTPS server behind the real client
+factory. A property test walks every S3 operation of botocore's service model that has a
+Bucket, Key, CopySource or Prefix member and feeds it generated hostile values; a table of
+hand-written cases covers each class of route around the guard."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import botocore.session
+import pytest
+from botocore import xform_name
+from botocore.exceptions import BotoCoreError, ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pytest_hastate.errors import GuardRefusal
+from pytest_hastate.guard import (
+    ProtectedTargets,
+    ScratchScope,
+    Target,
+    parse_denial,
+    segment_problem,
+)
+from pytest_hastate.models import PROTECTED_STATE_KEYS
+from pytest_hastate.s3 import S3Access, client
+
+from .engines import RecordingS3Server, make_test_ca
+
+SCOPE = ScratchScope(
+    bucket="darkmap-ha-state-proof",
+    prefix=".gloriousflywheel/ha-state-candidate/",
+    run_id="20261127t120000z-abcdef12",
+    protected=ProtectedTargets.from_denials(
+        [
+            "deny tofu-state bucket",
+            "deny tofu-state/darkmap-tinyland-dev/terraform.tfstate",
+            "deny spokes/darkmap/terraform.tfstate",
+            "deny secrets-bucket and its keys",
+        ]
+    ),
+)
+RUN = SCOPE.run_prefix
+IN_SCOPE_BUCKETS = (SCOPE.bucket, SCOPE.probe_bucket)
+GENERATED_REQUESTS = 10_000
+"""Generated requests per run (derandomised, so every CI run sends the same ones)."""
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingS3Server]:
+    _ca, cert, key = make_test_ca(tmp_path_factory.mktemp("recording-ca"))
+    with RecordingS3Server(cert, key) as server:
+        server.ca = _ca  # type: ignore[attr-defined]
+        yield server
+
+
+def guarded(server: RecordingS3Server, *, virtual: bool = False, probes: bool = False) -> Any:
+    access = S3Access(
+        endpoints=(server.endpoint,), region="us-east-1", access_key="AKIDEXAMPLE",
+        secret_key="x" * 20, verify=str(server.ca), path_style=not virtual,  # type: ignore[attr-defined]
+    )  # fmt: skip
+    return client(access, SCOPE, boundary_probes=probes, attempts=1)
+
+
+# --- what may reach the wire -------------------------------------------------------------------
+
+_QUERY_KEYS = ("prefix", "start-after", "key-marker", "marker")
+
+
+def wire_problem(request: dict[str, str], server: RecordingS3Server) -> str | None:
+    """Why a request that reached the server is outside the scratch scope, or None."""
+    if request["host"] != urlsplit(server.endpoint).netloc:
+        return f"Host {request['host']}"
+    parts = urlsplit(request["path"])
+    path = unquote(parts.path)
+    bucket, _, key = path.lstrip("/").partition("/")
+    if not bucket:  # ListBuckets: names of buckets, with paging and a name prefix at most
+        listing = request["method"] == "GET" and set(parse_qs(parts.query, keep_blank_values=True)) <= {
+            "prefix", "continuation-token", "max-buckets", "bucket-region", "x-id"
+        }  # fmt: skip
+        return None if listing else f"no bucket: {request['method']} {request['path']}"
+    if bucket not in IN_SCOPE_BUCKETS:
+        return f"bucket {bucket!r}"
+    names = [key] if key else []
+    query = parse_qs(parts.query, keep_blank_values=True)
+    names += [v for k in _QUERY_KEYS for v in query.get(k, []) if v]
+    if request["method"] == "POST" and "delete" in query:
+        names += [unquote(k) for k in re.findall(r"<Key>(.*?)</Key>", request["body"])]
+    for name in names:
+        if segment_problem(name, trailing_slash=True) or SCOPE.protected.reason(bucket, name):
+            return f"key {name!r}"
+    source = request["copy_source"]
+    if source:
+        source_bucket, _, source_key = unquote(source.split("?")[0]).lstrip("/").partition("/")
+        if source_bucket not in IN_SCOPE_BUCKETS or not SCOPE.in_run(source_key):
+            return f"copy source {source!r}"
+    mutating = request["method"] in ("PUT", "POST", "DELETE")
+    if mutating and key and not SCOPE.in_run(key):
+        return f"write to {key!r}"
+    if mutating and request["method"] == "POST" and "delete" in query:
+        keys = [unquote(k) for k in re.findall(r"<Key>(.*?)</Key>", request["body"])]
+        if not all(SCOPE.in_run(k) for k in keys):
+            return f"batch delete of {keys}"
+    if (
+        mutating
+        and not key
+        and not (
+            (request["method"] == "PUT" and set(query) <= {"versioning"})
+            or (request["method"] == "DELETE" and bucket == SCOPE.probe_bucket and not query)
+            or (request["method"] == "POST" and "delete" in query)
+        )
+    ):
+        return f"bucket-level {request['method']} {parts.query or '(create)'}"
+    return None
+
+
+# --- generated hostile values --------------------------------------------------------------------
+
+_LOOKALIKE_BUCKETS = [
+    "tofu-state", "TOFU-STATE", "tofu-state.", "tоfu-state", "ｔｏｆｕ-ｓｔａｔｅ", "tofu‐state",
+    "secrets-bucket", "spokes", "other-bucket", "127.0.0.1", "xn--tofu-state",
+    "arn:aws:s3:us-east-1:123456789012:accesspoint/ap", "ap-123456789012-s3alias",
+    "arn:aws:s3-outposts:us-east-1:123456789012:outpost/op/bucket/tofu-state",
+    f"{SCOPE.bucket}/../tofu-state", f"{SCOPE.bucket}?versionId=1", f"{SCOPE.bucket}.",
+    SCOPE.bucket.upper(), f"{SCOPE.bucket}-probe-00000000",
+]  # fmt: skip
+
+
+def mostly(
+    in_scope: st.SearchStrategy[Any], hostile: st.SearchStrategy[Any]
+) -> st.SearchStrategy[Any]:
+    """In-scope values six times in ten, so both sides of the guard are exercised."""
+    return st.integers(0, 9).flatmap(lambda n: in_scope if n < 6 else hostile)
+
+
+buckets = mostly(
+    st.sampled_from([SCOPE.bucket, SCOPE.probe_bucket]),
+    st.one_of(
+        st.sampled_from(_LOOKALIKE_BUCKETS),
+        st.text(alphabet=string.ascii_lowercase + "-.:/", min_size=1, max_size=20),
+    ),
+)
+segment = st.text(alphabet=string.ascii_lowercase + string.digits + "-_.", min_size=1, max_size=8)
+_PROTECTED = [*PROTECTED_STATE_KEYS, "darkmap-tinyland-dev/terraform.tfstate", "darkmap/x"]
+_TRICKS = ["..", ".", "", "%2e%2e", "%252e%252e", "%2E", "..%2f", "%2f", "\\..", "．．"]
+_run_key = st.builds(
+    lambda parts: RUN + "/".join(parts),
+    st.lists(segment.filter(lambda s: s not in (".", "..")), min_size=1, max_size=3),
+)
+keys = mostly(
+    _run_key,
+    st.one_of(
+        st.builds(
+            lambda tricks, target: RUN + "/".join([*tricks, target]),
+            st.lists(st.sampled_from(_TRICKS), min_size=1, max_size=4),
+            st.sampled_from(_PROTECTED),
+        ),
+        st.sampled_from(_PROTECTED),
+        st.builds(lambda k: k.upper(), st.sampled_from(_PROTECTED)),
+        st.builds(lambda k: "/" + RUN + k, segment),
+        st.builds(lambda k: RUN + k + "/", segment),
+        st.text(max_size=30),
+    ),
+)
+prefixes = st.one_of(st.just(""), st.just(RUN), keys)
+copy_sources = st.one_of(
+    st.builds(lambda b, k: {"Bucket": b, "Key": k}, buckets, keys),
+    st.builds(lambda b, k, v: {"Bucket": b, "Key": k, "VersionId": v}, buckets, keys, segment),
+    st.builds(lambda b, k: f"{b}/{k}", buckets, keys),
+    st.builds(lambda b: f"{b}?versionId=1", buckets),
+    st.builds(lambda b, k: f"{b}/{k}?versionId=1&x=../tofu-state", buckets, keys),
+)
+HOSTILE = {
+    "Bucket": buckets,
+    "Key": keys,
+    "CopySource": copy_sources,
+    "Prefix": prefixes,
+    "StartAfter": prefixes,
+    "KeyMarker": prefixes,
+    "Marker": prefixes,
+}
+
+_MODEL = botocore.session.get_session().get_service_model("s3")
+
+
+def _members(operation: str) -> dict[str, Any]:
+    shape = _MODEL.operation_model(operation).input_shape
+    return dict(shape.members) if shape is not None else {}
+
+
+OPERATIONS = sorted(
+    op
+    for op in _MODEL.operation_names
+    if set(_members(op)) & {"Bucket", "Key", "CopySource", "Prefix"}
+)
+
+
+def _filler(shape: Any, depth: int = 0) -> Any:
+    """A minimal valid value for a required member that is not routed (not hostile)."""
+    kind = shape.type_name
+    if kind == "structure":
+        if depth > 3:
+            return {}
+        return {
+            n: _filler(m, depth + 1)
+            for n, m in shape.members.items()
+            if n in shape.required_members
+        }
+    if kind == "list":
+        return []
+    if kind == "map":
+        return {}
+    if kind in ("integer", "long"):
+        return 1
+    if kind == "boolean":
+        return False
+    if kind == "blob":
+        return b"x"
+    if kind == "timestamp":
+        return datetime(2026, 1, 1, tzinfo=UTC)
+    enum = shape.enum if hasattr(shape, "enum") else []
+    return enum[0] if enum else "x"
+
+
+def _params(operation: str, data: st.DataObject) -> dict[str, Any]:
+    members = _members(operation)
+    required = set(_MODEL.operation_model(operation).input_shape.required_members)
+    params: dict[str, Any] = {}
+    for name, shape in members.items():
+        if name in HOSTILE:
+            if name in required or data.draw(st.booleans(), label=f"{name}?"):
+                params[name] = data.draw(HOSTILE[name], label=name)
+        elif name in required:
+            params[name] = _filler(shape)
+    if operation == "DeleteObjects":
+        params["Delete"] = {
+            "Objects": [{"Key": k} for k in data.draw(st.lists(keys, min_size=1, max_size=3))]
+        }
+    return params
+
+
+def test_no_generated_request_leaves_the_scratch_scope(recording: RecordingS3Server) -> None:
+    s3 = guarded(recording)
+    counts: Counter[str] = Counter()
+
+    @settings(
+        max_examples=GENERATED_REQUESTS, derandomize=True, deadline=None, database=None,
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip
+    @given(st.sampled_from(OPERATIONS), st.data())
+    def one(operation: str, data: st.DataObject) -> None:
+        params = _params(operation, data)
+        before = len(recording.requests)
+        counts["requests"] += 1
+        try:
+            getattr(s3, xform_name(operation))(**params)
+        except GuardRefusal:
+            counts["refused"] += 1
+            assert len(recording.requests) == before, f"refused, yet sent: {operation} {params}"
+            return
+        except (ClientError, BotoCoreError, ValueError, TypeError):
+            counts["other error"] += 1  # botocore refused or the answer did not parse
+        sent = recording.requests[before:]
+        counts["sent"] += len(sent) > 0
+        for request in sent:
+            problem = wire_problem(request, recording)
+            assert problem is None, f"{operation} {params} reached the wire out of scope: {problem}"
+
+    one()
+    assert counts["requests"] >= GENERATED_REQUESTS
+    assert counts["refused"] > GENERATED_REQUESTS // 4, counts  # hostile values were refused
+    assert counts["sent"] > GENERATED_REQUESTS // 20, counts  # and in-scope ones went out
+
+
+# --- a table of hand-written cases, one group per class ----------------------------------------
+
+DOT_SEGMENTS = [
+    ("get_object", {"Bucket": SCOPE.bucket, "Key": f"{RUN}../../../tofu-state/attic/terraform.tfstate"}),
+    ("get_object", {"Bucket": SCOPE.bucket, "Key": f"{RUN}%2e%2e/%2e%2e/x"}),
+    ("head_object", {"Bucket": SCOPE.bucket, "Key": f"{RUN}a//b"}),
+    ("get_object", {"Bucket": SCOPE.bucket, "Key": f"{RUN}./a"}),
+    ("put_object", {"Bucket": SCOPE.bucket, "Key": f"{RUN}a/%252e%252e/b", "Body": b"x"}),
+    ("list_objects_v2", {"Bucket": SCOPE.bucket, "Prefix": f"{RUN}../"}),
+    ("list_objects_v2", {"Bucket": SCOPE.bucket, "Prefix": RUN, "StartAfter": f"{RUN}..%2F.."}),
+    ("list_object_versions", {"Bucket": SCOPE.bucket, "KeyMarker": "a/../../b"}),
+    ("copy_object", {"Bucket": SCOPE.bucket, "Key": RUN + "c", "CopySource": {"Bucket": SCOPE.bucket, "Key": RUN + "../x"}}),
+    ("copy_object", {"Bucket": SCOPE.bucket, "Key": RUN + "c", "CopySource": f"{SCOPE.bucket}/{RUN}%2e%2e/x"}),
+]  # fmt: skip
+NOT_PLAIN = [
+    ("get_object", {"Bucket": "arn:aws:s3:us-east-1:123456789012:accesspoint/ap", "Key": RUN + "x"}),
+    ("get_object", {"Bucket": "arn:aws:s3-outposts:us-east-1:1:outpost/op/accesspoint/ap", "Key": RUN + "x"}),
+    ("list_objects_v2", {"Bucket": SCOPE.bucket.upper()}),
+    ("list_objects_v2", {"Bucket": SCOPE.bucket + "."}),
+    ("copy_object", {"Bucket": SCOPE.bucket, "Key": RUN + "c", "CopySource": f"{SCOPE.bucket}?versionId=1"}),
+    ("copy_object", {"Bucket": SCOPE.bucket, "Key": RUN + "c", "CopySource": f"{SCOPE.bucket}/{RUN}a?versionId=1&x=1"}),
+]  # fmt: skip
+OUTSIDE = [
+    ("get_object", {"Bucket": "other-bucket", "Key": RUN + "x"}),  # reads too: only the scratch scope
+    ("list_objects_v2", {"Bucket": "tofu-state"}),
+    ("head_object", {"Bucket": "secrets-bucket", "Key": "anything"}),
+    ("get_object", {"Bucket": SCOPE.bucket, "Key": "spokes/darkmap/terraform.tfstate"}),
+    ("list_objects_v2", {"Bucket": SCOPE.bucket, "Prefix": "attic/terraform.tfstate"}),
+    ("copy_object", {"Bucket": SCOPE.bucket, "Key": RUN + "c", "CopySource": {"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}}),
+    ("copy_object", {"Bucket": SCOPE.bucket, "Key": RUN + "c", "CopySource": {"Bucket": SCOPE.bucket, "Key": "other-run/x"}}),
+    ("put_bucket_policy", {"Bucket": SCOPE.bucket, "Policy": "{}"}),
+    ("delete_bucket", {"Bucket": SCOPE.bucket}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("call", "params"), [*DOT_SEGMENTS, *NOT_PLAIN, *OUTSIDE])
+def test_hand_written_routes_are_refused_before_the_wire(
+    recording: RecordingS3Server, call: str, params: dict[str, Any]
+) -> None:
+    before = len(recording.requests)
+    with pytest.raises(GuardRefusal):
+        getattr(guarded(recording), call)(**params)
+    assert len(recording.requests) == before
+
+
+def test_allowed_requests_reach_the_wire_as_named(recording: RecordingS3Server) -> None:
+    s3 = guarded(recording)
+    before = len(recording.requests)
+    s3.put_object(Bucket=SCOPE.bucket, Key=RUN + "a b/c", Body=b"x")
+    s3.get_object(Bucket=SCOPE.bucket, Key=RUN + "a b/c")
+    s3.list_objects_v2(Bucket=SCOPE.bucket, Prefix=RUN)
+    s3.copy_object(
+        Bucket=SCOPE.bucket,
+        Key=RUN + "d",
+        CopySource={"Bucket": SCOPE.bucket, "Key": RUN + "a b/c", "VersionId": "v1"},
+    )
+    sent = recording.requests[before:]
+    assert len(sent) == 4
+    assert all(wire_problem(r, recording) is None for r in sent), sent
+    assert unquote(sent[0]["path"]) == f"/{SCOPE.bucket}/{RUN}a b/c"
+
+
+def test_a_url_rewritten_after_the_parameter_check_is_refused_before_signing(
+    recording: RecordingS3Server,
+) -> None:
+    s3 = guarded(recording)
+
+    def rewrite(request: Any, **_: Any) -> None:
+        request.url = request.url.replace(f"/{SCOPE.bucket}/", "/tofu-state/")
+
+    s3.meta.events.register_first("before-sign.s3", rewrite)
+    before = len(recording.requests)
+    with pytest.raises(GuardRefusal, match="addresses bucket 'tofu-state'"):
+        s3.get_object(Bucket=SCOPE.bucket, Key=RUN + "x")
+    assert len(recording.requests) == before
+
+
+def test_a_copy_source_header_changed_after_the_check_is_refused(
+    recording: RecordingS3Server,
+) -> None:
+    s3 = guarded(recording)
+
+    def rewrite(request: Any, **_: Any) -> None:
+        request.headers.replace_header("x-amz-copy-source", "tofu-state/attic/terraform.tfstate")
+
+    s3.meta.events.register_first("before-sign.s3.CopyObject", rewrite)
+    with pytest.raises(GuardRefusal, match="copy-source header"):
+        s3.copy_object(
+            Bucket=SCOPE.bucket,
+            Key=RUN + "c",
+            CopySource={"Bucket": SCOPE.bucket, "Key": RUN + "a"},
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "bucket", "key", "ok"),
+    [
+        ("https://s3.example.test/darkmap-ha-state-proof/k", SCOPE.bucket, "k", True),
+        (f"https://{SCOPE.bucket}.s3.example.test/k", SCOPE.bucket, "k", True),
+        ("https://tofu-state.s3.example.test/k", SCOPE.bucket, "k", False),
+        ("https://s3.example.test:444/darkmap-ha-state-proof/k", SCOPE.bucket, "k", False),
+        ("http://s3.example.test/darkmap-ha-state-proof/k", SCOPE.bucket, "k", False),
+        ("https://evil.test/darkmap-ha-state-proof/k", SCOPE.bucket, "k", False),
+        ("https://s3.example.test/darkmap-ha-state-proof/other", SCOPE.bucket, "k", False),
+        ("https://s3.example.test/tofu-state/k", SCOPE.bucket, "k", False),
+    ],
+)
+def test_the_url_check_in_both_addressing_styles(url: str, bucket: str, key: str, ok: bool) -> None:
+    target = Target("GetObject", bucket, RUN + key)
+    url = url.replace("/k", "/" + RUN + "k").replace("/other", "/" + RUN + "other")
+    try:
+        SCOPE.check_request(
+            target, endpoint="https://s3.example.test", url=url, copy_source_header=None
+        )
+    except GuardRefusal:
+        assert not ok
+    else:
+        assert ok
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://127.0.0.1:9/tofu-state",
+        "https://127.0.0.1:9/?x=1",
+        "https://127.0.0.1:9#frag",
+        "https://user:pw@127.0.0.1:9",
+        "https://tofu-state.example.test",
+        "https://secrets-bucket.s3.example.test",
+    ],
+)
+def test_the_client_factory_refuses_endpoints_that_are_not_plain_origins(endpoint: str) -> None:
+    access = S3Access(endpoints=(endpoint,), region="us-east-1", access_key="a", secret_key="b")
+    with pytest.raises(GuardRefusal, match="endpoint"):
+        client(access, SCOPE)
+
+
+def test_presigned_urls_and_posts_are_judged_like_requests(recording: RecordingS3Server) -> None:
+    s3 = guarded(recording)
+    assert s3.generate_presigned_url(
+        "get_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "x"}
+    )
+    assert (
+        s3.generate_presigned_post(SCOPE.bucket, RUN + "upload")["fields"]["key"] == RUN + "upload"
+    )
+    for bad in (
+        lambda: s3.generate_presigned_url(
+            "get_object", Params={"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}
+        ),
+        lambda: s3.generate_presigned_url(
+            "put_object", Params={"Bucket": SCOPE.bucket, "Key": "elsewhere/x"}
+        ),
+        lambda: s3.generate_presigned_url(
+            "get_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "../../x"}
+        ),
+        lambda: s3.generate_presigned_post(SCOPE.bucket, "elsewhere/x"),
+        lambda: s3.generate_presigned_post(SCOPE.bucket, RUN + "${filename}"),
+        lambda: s3.generate_presigned_post(
+            SCOPE.bucket, RUN + "x", Conditions=[["starts-with", "$key", ""]]
+        ),
+        lambda: s3.generate_presigned_post("tofu-state", "attic/terraform.tfstate"),
+    ):
+        with pytest.raises(GuardRefusal):
+            bad()
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_a_clear_refusal_not_a_loop(
+    recording: RecordingS3Server, status: int
+) -> None:
+    recording.redirect = (status, "https://tofu-state.s3.example.test/attic/terraform.tfstate")
+    try:
+        with pytest.raises(GuardRefusal, match=f"answered {status} \\(a redirect\\)"):
+            guarded(recording).get_object(Bucket=SCOPE.bucket, Key=RUN + "x")
+    finally:
+        recording.redirect = None
+
+
+def test_boundary_probes_may_head_protected_targets_and_nothing_else(
+    recording: RecordingS3Server,
+) -> None:
+    s3 = guarded(recording, probes=True)
+    s3.head_bucket(Bucket="tofu-state")
+    s3.head_object(Bucket="tofu-state", Key="attic/terraform.tfstate")
+    for bad in (
+        lambda: s3.get_object(Bucket="tofu-state", Key="attic/terraform.tfstate"),
+        lambda: s3.list_objects_v2(Bucket="tofu-state"),
+        lambda: s3.head_object(Bucket="tofu-state", Key="attic/../x/../attic/terraform.tfstate"),
+    ):
+        with pytest.raises(GuardRefusal):
+            bad()
+
+
+@pytest.mark.parametrize(
+    ("line", "buckets", "keys"),
+    [
+        ("deny tofu-state bucket", {"tofu-state"}, ()),
+        ("deny secrets-bucket and its keys", {"secrets-bucket"}, ()),
+        ("deny tofu-state and protected stack prefixes", {"tofu-state"}, PROTECTED_STATE_KEYS),
+        ("deny spokes/darkmap/terraform.tfstate", set(), ("spokes/darkmap/terraform.tfstate",)),
+        ("deny a-bucket, b-bucket", {"a-bucket", "b-bucket"}, ()),
+        ("deny the secrets bucket, please", None, None),
+        ("deny everything important", None, None),
+        ("deny tofu-state/../attic", None, None),
+        ("allow tofu-state", None, None),
+    ],
+)
+def test_one_denial_grammar(
+    line: str, buckets: set[str] | None, keys: tuple[str, ...] | None
+) -> None:
+    denial = parse_denial(line)
+    if buckets is None:
+        assert denial is None
+        return
+    assert denial is not None
+    assert set(denial.buckets) == buckets
+    assert tuple(denial.keys) == tuple(keys or ())
+
+
+def test_the_backend_block_is_judged_as_a_whole() -> None:
+    from pytest_hastate.tofu import render_configuration
+
+    key = RUN + "disposable-tofu/baseline/terraform.tfstate"
+    endpoint = "https://s3.example.test"
+
+    def backend(**options: Any) -> dict[str, Any]:
+        config = render_configuration(
+            bucket=SCOPE.bucket,
+            key=key,
+            region="us-east-1",
+            endpoint=endpoint,
+            backend_options=options,
+        )
+        backend: dict[str, Any] = config["terraform"]["backend"]["s3"]
+        return backend
+
+    SCOPE.check_backend(backend(use_path_style=True), key=key, endpoint=endpoint)
+    for changed in (
+        {**backend(), "bucket": "tofu-state"},
+        {**backend(), "key": "attic/terraform.tfstate"},
+        {**backend(), "endpoints": {"s3": "https://elsewhere.test"}},
+        {**backend(), "use_lockfile": False},
+        {**backend(), "workspace_key_prefix": "../"},
+        {**backend(), "profile": "production"},
+        {**backend(), "endpoint": "https://elsewhere.test"},
+    ):
+        with pytest.raises(GuardRefusal):
+            SCOPE.check_backend(changed, key=key, endpoint=endpoint)
+    with pytest.raises(GuardRefusal):
+        SCOPE.check_backend(backend(), key="elsewhere/terraform.tfstate", endpoint=endpoint)
+
+
+def test_keys_read_from_files_must_be_this_runs(tmp_path: Path) -> None:
+    from pytest_hastate.checkpoints import check_checkpoint_scope
+    from pytest_hastate.errors import InputError
+    from pytest_hastate.models import Checkpoint, EndpointPackage, PackageIdentity, SampleObject
+
+    from .conftest import filled_package
+
+    package = EndpointPackage.model_validate(filled_package())
+    base = Checkpoint(
+        run_id=SCOPE.run_id, created_at="now", package=PackageIdentity(name="p", sha256="d", basename="p.json"),
+        contract_sha256=None, endpoints=[], scratch_bucket=package.scratch_bucket,
+        scratch_prefix=package.scratch_prefix, bucket_created_by_this_product=False,
+        sample=[SampleObject(key=RUN + "sample/0000", size=1, sha256="s", version_id="v", etag="e")],
+    )  # fmt: skip
+    check_checkpoint_scope(base, package, tmp_path / "cp.json")
+    for change, where in (
+        (
+            {
+                "sample": [
+                    SampleObject(
+                        key="attic/terraform.tfstate", size=1, sha256="s", version_id="v", etag="e"
+                    )
+                ]
+            },
+            "$.sample[0].key",
+        ),
+        (
+            {
+                "sample": [
+                    SampleObject(key=RUN + "../../x", size=1, sha256="s", version_id="v", etag="e")
+                ]
+            },
+            "$.sample[0].key",
+        ),
+        ({"scratch_bucket": "tofu-state"}, "$.scratch_bucket"),
+        ({"run_id": "../../attic"}, "$.run_id"),
+        ({"scratch_prefix": "attic/"}, "$.scratch_prefix"),
+    ):
+        with pytest.raises(InputError, match=re.escape(where)):
+            check_checkpoint_scope(base.model_copy(update=change), package, tmp_path / "cp.json")
