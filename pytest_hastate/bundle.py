@@ -10,7 +10,7 @@ from pathlib import Path
 from pytest_hastate.checkpoints import load_checkpoint
 from pytest_hastate.documents import read_json_object, validate_model
 from pytest_hastate.errors import InputError
-from pytest_hastate.models import Status, VerdictRecord
+from pytest_hastate.models import Checkpoint, Outcome, PhaseRecord, Status, VerdictRecord
 from pytest_hastate.redact import SECRET_ENV_NAMES
 
 POST_PHASES = ("post-maintenance", "post-failure-domain")
@@ -89,6 +89,7 @@ def check_bundle(
                         "checkpoint.json", "verdicts of the bundle were made with another package"
                     )
                 )
+            findings += chain_findings(records, checkpoint, directory)
             if checkpoint.cleanup is None:
                 findings.append(
                     BundleFinding(
@@ -103,6 +104,59 @@ def check_bundle(
                     )
                 )
     findings += scan_files(directory, secrets)
+    return findings
+
+
+def chain_findings(
+    records: Mapping[str, VerdictRecord], checkpoint: Checkpoint, directory: Path
+) -> list[BundleFinding]:
+    """Where the files of one chain disagree: verdicts of another run, a phase the checkpoint
+    never recorded, a criterion one file says passed and the other failed, a failure in any
+    attempt that the latest verdict does not carry."""
+    findings: list[BundleFinding] = []
+    last: dict[str, PhaseRecord] = {p.phase: p for p in checkpoint.phases}
+    for phase, record in sorted(records.items()):
+        name = f"verdict-{phase}.json"
+        if record.run_id != checkpoint.run_id:
+            findings.append(
+                BundleFinding(
+                    name, f"from run {record.run_id}, the checkpoint is run {checkpoint.run_id}"
+                )
+            )
+            continue
+        attempt = last.get(phase)
+        if attempt is None:
+            findings.append(BundleFinding(name, "its phase has no attempt in checkpoint.json"))
+            continue
+        for cid, result in attempt.criteria.items():
+            said = record.criteria.get(cid)
+            if said is not None and said != result.outcome.value:
+                findings.append(
+                    BundleFinding(
+                        name,
+                        f"{cid} is {said}, the checkpoint's attempt {attempt.attempt} of {phase} "
+                        f"says {result.outcome.value}",
+                    )
+                )
+    failed = [
+        f"{p.phase} attempt {p.attempt}: {cid}"
+        for p in checkpoint.phases
+        for cid, r in p.criteria.items()
+        if r.outcome is Outcome.FAILED
+    ]
+    latest = directory / "verdict.json"
+    if failed and latest.is_file():
+        try:
+            record = validate_model(read_json_object(latest, "verdict"), "verdict", VerdictRecord)
+        except InputError:
+            return findings
+        if record.run_id == checkpoint.run_id and record.verdict is not Status.STOP:
+            findings.append(
+                BundleFinding(
+                    "verdict.json",
+                    f"is {record.verdict.value}, but the chain failed ({'; '.join(failed[:3])})",
+                )
+            )
     return findings
 
 

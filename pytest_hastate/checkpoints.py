@@ -81,6 +81,8 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
 
 
 def with_phase(checkpoint: Checkpoint, record: PhaseRecord) -> Checkpoint:
-    """The checkpoint with ``record`` replacing any earlier record of the same phase."""
-    phases = [p for p in checkpoint.phases if p.phase != record.phase] + [record]
-    return checkpoint.model_copy(update={"phases": phases})
+    """The checkpoint with ``record`` appended as the next attempt of its phase: every attempt
+    stays in the chain (a failure in any attempt keeps the chain's verdict STOP)."""
+    attempt = 1 + sum(1 for p in checkpoint.phases if p.phase == record.phase)
+    numbered = record.model_copy(update={"attempt": attempt})
+    return checkpoint.model_copy(update={"phases": [*checkpoint.phases, numbered]})

@@ -319,6 +319,7 @@ class PhaseRecord(_Document):
     phase: str
     mode: str
     run_at: str
+    attempt: int = Field(default=1, description="1 for a phase's first run, 2 for its re-run ...")
     criteria: dict[str, CriterionResult]
     maintenance_event: MaintenanceEvent | None = None
     dry_run: bool = False
@@ -363,12 +364,11 @@ class Checkpoint(_Document):
     cleanup: CleanupRecord | None = None
     non_secret: Literal[True] = True
 
-    def carried_criteria(self, *, except_phase: str | None = None) -> dict[str, CriterionResult]:
-        """Criteria of every recorded phase (a failure in any phase stays a failure)."""
+    def carried_criteria(self) -> dict[str, CriterionResult]:
+        """Criteria of every recorded attempt of every phase (a failure in any attempt stays a
+        failure: re-running a phase cannot wash it out)."""
         carried: dict[str, CriterionResult] = {}
         for record in self.phases:
-            if record.phase == except_phase:
-                continue
             for cid, result in record.criteria.items():
                 if cid not in carried or result.outcome is Outcome.FAILED:
                     carried[cid] = result

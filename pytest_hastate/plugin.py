@@ -271,7 +271,7 @@ def _decide(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
     results = run.collector.results()
     inputs = VerdictInputs(
         results=results,
-        carried=checkpoint.carried_criteria(except_phase=s.phase) if checkpoint else {},
+        carried=checkpoint.carried_criteria() if checkpoint else {},
         guard_refusals=run.collector.guard_refusals,
         unattributed_failures=run.collector.unattributed_failures,
         static_stop_conditions=run.static_stop_conditions(),

@@ -46,6 +46,7 @@ class ProofRun:
     def start(cls, settings: Settings, roots: tuple[Path, ...], redact: Redactor) -> ProofRun:
         """Load the documents the options name. Bad input raises ``InputError``; nothing is written."""
         run = cls(settings=settings, roots=roots, redact=redact)
+        _check_outputs(settings)
         if settings.endpoint_package is not None:
             run.package = load_package(settings.endpoint_package)
         if settings.contract is not None:
@@ -147,3 +148,35 @@ class ProofRun:
             for finding in static_stop_conditions(check_contract(document.data)):
                 found.append(f"{document.path.name}: {finding}")
         return list(dict.fromkeys(found))
+
+
+def _writable_folder_problem(path: Path) -> str | None:
+    """Why files cannot be written into ``path`` (created if missing), or None."""
+    if path.exists() and not path.is_dir():
+        return "exists and is not a folder"
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot be written ({existing} is not a writable folder)"
+    return None
+
+
+def _check_outputs(settings: Settings) -> None:
+    """Where the run will write, checked before anything runs (never a crash at the end)."""
+    problem = _writable_folder_problem(settings.evidence_dir)
+    if problem:
+        raise InputError(f"--evidence-dir {settings.evidence_dir}", "", problem)
+    target = settings.checkpoint_file
+    if target is not None:
+        if target.exists():
+            raise InputError(
+                f"--checkpoint-file {target}",
+                "",
+                "exists: a new chain of phases starts in a new checkpoint file (the existing "
+                "chain is evidence: move it away or pick another path; later phases use "
+                "--from-checkpoint)",
+            )
+        problem = _writable_folder_problem(target.parent)
+        if problem:
+            raise InputError(f"--checkpoint-file {target}", "", f"its folder {problem}")

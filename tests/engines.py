@@ -161,6 +161,8 @@ class FaultyGatewayProxy(BackgroundHttpServer):
         self.stripped = 0
         self.dropped_deletes = 0
         self.drop_deletes_matching: str | None = r"\.tflock$" if drop_lock_deletes else None
+        # (method, pattern on the raw path and query, status): answer with that error instead.
+        self.fail_matching: tuple[str, str, int] | None = None
         upstream_context = ssl.create_default_context(cafile=str(ca))
         credentials = Credentials(access_key, secret_key)
         proxy = self
@@ -204,6 +206,16 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                     self.end_headers()
                     if self.command == "GET":
                         self.wfile.write(missing)
+                    return
+                failing = proxy.fail_matching
+                if failing and self.command == failing[0] and re.search(failing[1], self.path):
+                    error = b"<?xml version='1.0'?><Error><Code>ServiceUnavailable</Code><Message>injected by the test proxy</Message></Error>"
+                    self.send_response(failing[2])
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(error)
                     return
                 pattern = proxy.drop_deletes_matching
                 if (

@@ -7,12 +7,25 @@ from pathlib import Path
 from pytest_hastate.bundle import check_bundle
 from pytest_hastate.cli import main
 from pytest_hastate.evidence import write_model
-from pytest_hastate.models import Checkpoint, CleanupRecord, PackageIdentity, Status, VerdictRecord
+from pytest_hastate.models import (
+    Checkpoint,
+    CleanupRecord,
+    CriterionResult,
+    Outcome,
+    PackageIdentity,
+    PhaseRecord,
+    Status,
+    VerdictRecord,
+)
 
 
-def verdict(phase: str, *, dry_run: bool = False, digest: str = "d" * 64) -> VerdictRecord:
+def verdict(
+    phase: str, *, dry_run: bool = False, digest: str = "d" * 64, run_id: str = "r",
+    outcome: str = "passed", status: Status | None = None,
+) -> VerdictRecord:  # fmt: skip
     return VerdictRecord(
-        verdict=Status.GO if not dry_run else Status.INTERIM_ONLY, reasons=[], criteria={}, run_id="r", phase=phase,
+        verdict=status or (Status.GO if not dry_run else Status.INTERIM_ONLY), reasons=[],
+        criteria={"static.package": outcome}, run_id=run_id, phase=phase,
         mode="live", package_name="p", package_digest=digest, contract_digest=None, maintenance_event=None,
         dry_run=dry_run, expect_interim=False, exit_code=0, created_at="now",
     )  # fmt: skip
@@ -23,18 +36,28 @@ def bundle(
     *,
     phases: tuple[str, ...] = ("baseline", "post-maintenance", "cleanup"),
     cleanup: CleanupRecord | None = None,
+    attempts: list[PhaseRecord] | None = None,
 ) -> Path:
     for phase in phases:
         write_model(tmp_path / f"verdict-{phase}.json", verdict(phase))
+    recorded = attempts if attempts is not None else [attempt(p) for p in phases]
     write_model(
         tmp_path / "checkpoint.json",
         Checkpoint(
             run_id="r", created_at="now", package=PackageIdentity(name="p", sha256="d" * 64, basename="p.json"),
             contract_sha256=None, endpoints=["https://a"], scratch_bucket="b", scratch_prefix="p/",
             bucket_created_by_this_product=True, cleanup=cleanup or CleanupRecord(done=True),
+            phases=recorded,
         ),
     )  # fmt: skip
     return tmp_path
+
+
+def attempt(phase: str, outcome: Outcome = Outcome.PASSED, number: int = 1) -> PhaseRecord:
+    return PhaseRecord(
+        phase=phase, mode="live", run_at="now", attempt=number,
+        criteria={"static.package": CriterionResult(outcome=outcome)},
+    )  # fmt: skip
 
 
 def test_complete_bundle_is_clean(tmp_path: Path) -> None:
@@ -73,3 +96,33 @@ def test_secret_shaped_text_and_private_paths(tmp_path: Path) -> None:
     assert "c.log: contains a credential value from the environment" in problems
     assert not any("hunter2" in p for p in problems)
     assert main(["evidence", "check", str(tmp_path)]) == 1
+
+
+def test_a_chain_whose_files_disagree_is_flagged(tmp_path: Path) -> None:
+    bundle(
+        tmp_path,
+        attempts=[
+            attempt("baseline"),
+            attempt("post-maintenance", Outcome.FAILED, 1),
+            attempt("post-maintenance", Outcome.PASSED, 2),
+        ],
+    )
+    write_model(tmp_path / "verdict-cleanup.json", verdict("cleanup", run_id="another-run"))
+    write_model(tmp_path / "verdict-baseline.json", verdict("baseline", outcome="failed"))
+    write_model(tmp_path / "verdict.json", verdict("post-maintenance", status=Status.GO))
+    problems = " | ".join(map(str, check_bundle(tmp_path)))
+    assert "verdict-cleanup.json: from run another-run, the checkpoint is run r" in problems
+    assert (
+        "verdict-baseline.json: static.package is failed, the checkpoint's attempt 1 of baseline says passed"
+        in problems
+    )
+    assert (
+        "verdict.json: is GO, but the chain failed (post-maintenance attempt 1: static.package)"
+        in problems
+    )
+
+
+def test_a_phase_the_checkpoint_never_recorded_is_flagged(tmp_path: Path) -> None:
+    bundle(tmp_path, attempts=[attempt("baseline"), attempt("cleanup")])
+    problems = " | ".join(map(str, check_bundle(tmp_path)))
+    assert "verdict-post-maintenance.json: its phase has no attempt in checkpoint.json" in problems

@@ -290,3 +290,63 @@ def test_the_whole_chain_runs_by_markers(
         assert [p.phase for p in final.phases] == ["baseline", "post-maintenance", "cleanup"]
     finally:
         forget_run(lab, checkpoint)
+
+
+def test_cleanup_that_cannot_see_is_never_done(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    """Listings answer 503: the run's objects are unknown, unknown is residue, not done."""
+    lab = hastate_singleton_lab
+    env = environment(lab)
+    with faulty_proxy(lab, strip_if_none_match=False) as proxy:
+        package = lab_package(lab, proofs.path, endpoint_url=proxy.endpoint)
+        env["TOFU_HA_STATE_ENDPOINT"] = proxy.endpoint
+        checkpoint = pre(proofs, monkeypatch, lab, package, env)
+        proxy.fail_matching = ("GET", r"[?&]versions", 503)
+        try:
+            result, verdict = run_proofs(
+                proofs, monkeypatch, env, package, "--cleanup-checkpoint",
+                "--from-checkpoint", str(checkpoint),
+            )  # fmt: skip
+        finally:
+            forget_run(lab, checkpoint)
+    assert_stop(result, verdict, "cleanup.complete", "unknown: could not list")
+    record = Checkpoint.model_validate_json(checkpoint.read_text())
+    assert record.cleanup is not None
+    assert not record.cleanup.done
+    assert any(r.startswith("unknown:") for r in record.cleanup.residue)
+
+
+def test_a_failed_attempt_stays_in_the_chain(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    """Re-running a phase appends an attempt; the first attempt's failure keeps the chain STOP."""
+    lab = hastate_singleton_lab
+    package = lab_package(lab, proofs.path)
+    checkpoint = pre(proofs, monkeypatch, lab, package)
+    try:
+        lab.kill("s3-1")
+        try:
+            first, first_verdict = post(
+                proofs, monkeypatch, lab, package, checkpoint, "--verify-timeout", "2"
+            )
+        finally:
+            lab.restart("s3-1")
+        assert first.ret == 1, first_verdict["reasons"]
+        second, second_verdict = post(proofs, monkeypatch, lab, package, checkpoint)
+        assert second_verdict["criteria"]["maintenance.verified"] == "failed"
+        assert second.ret == 1
+        assert any("no endpoint answered" in r for r in second_verdict["reasons"])
+        record = Checkpoint.model_validate_json(checkpoint.read_text())
+        posts = [p for p in record.phases if p.phase == "post-maintenance"]
+        assert [p.attempt for p in posts] == [1, 2]
+        assert posts[0].criteria["maintenance.verified"].outcome.value == "failed"
+        assert posts[1].criteria["maintenance.verified"].outcome.value != "failed"
+        refused = proofs.runpytest(
+            "proofs/", "--endpoint-package", str(package), "--keep-scratch-bucket",
+            "--checkpoint-file", str(checkpoint),
+        )  # fmt: skip
+        assert refused.ret == pytest.ExitCode.USAGE_ERROR
+        refused.stderr.fnmatch_lines(["*--checkpoint-file *: exists: a new chain of phases*"])
+    finally:
+        forget_run(lab, checkpoint)
