@@ -29,7 +29,7 @@ from pytest_hastate.settings import (
     SettingsError,
     resolve,
 )
-from pytest_hastate.verdict import decide, exit_code
+from pytest_hastate.verdict import BY_ID, decide, exit_code
 
 pytest_plugins = [
     "pytest_hastate.fixtures",
@@ -90,8 +90,21 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{PREFIX}: {exc}") from None
     except InputError as exc:
         raise pytest.UsageError(f"{PREFIX}: {exc}") from None
+    if run.has_input and _distributed(config):
+        raise pytest.UsageError(
+            f"{PREFIX}: pytest-xdist (-n / --dist) is not supported: a proof run is one session "
+            "with one verdict and one checkpoint chain; run it without -n"
+        )
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(RunHooks(run), RunHooks.NAME)
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """True on an xdist controller that will start workers, and on an xdist worker."""
+    if hasattr(config, "workerinput"):
+        return True
+    workers = getattr(config.option, "numprocesses", None)
+    return bool(workers) or getattr(config.option, "dist", "no") not in ("no", None)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -115,6 +128,23 @@ def _steps_of(item: pytest.Item) -> set[str]:
     return {m.name for m in item.iter_markers() if m.name in STEP_MARKERS}
 
 
+def _criteria_of(item: pytest.Item) -> list[str]:
+    """The criteria a test declares; a malformed or unknown id is a usage error (a typo must
+    not leave a criterion silently unproven)."""
+    criteria: list[str] = []
+    for mark in item.iter_markers(CRITERION_MARKER):
+        for cid in mark.args:
+            if not isinstance(cid, str) or not CRITERION_ID.match(cid):
+                raise pytest.UsageError(f"{PREFIX}: {item.nodeid}: invalid criterion id {cid!r}")
+            if cid not in BY_ID:
+                raise pytest.UsageError(
+                    f"{PREFIX}: {item.nodeid}: unknown criterion {cid!r} (the catalogue: "
+                    f"{', '.join(BY_ID)})"
+                )
+            criteria.append(cid)
+    return criteria
+
+
 def _own_steps(run: ProofRun, item: pytest.Item) -> set[str]:
     """The step markers the test itself carries (not the phase marker a phase mode adds)."""
     return set(run.item_steps.get(item.nodeid, _steps_of(item)))
@@ -129,14 +159,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     drop: list[pytest.Item] = []
     proofs_seen = False
     for item in items:
-        criteria: list[str] = []
-        for mark in item.iter_markers(CRITERION_MARKER):
-            for cid in mark.args:
-                if not isinstance(cid, str) or not CRITERION_ID.match(cid):
-                    raise pytest.UsageError(
-                        f"{PREFIX}: {item.nodeid}: invalid criterion id {cid!r}"
-                    )
-                criteria.append(cid)
+        criteria = _criteria_of(item)
         steps = _steps_of(item)
         proofs_seen = proofs_seen or bool(criteria or steps)
         if steps and not steps & run.settings.steps:
@@ -153,11 +176,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"{PREFIX}: nothing to prove: give --endpoint-package PATH (live proof) or --contract PATH (static gate)"
         )
     _check_needs(config, run, keep)
-    if any(m.name in LIVE_STEPS for item in keep for m in item.iter_markers()):
+    backend = [item for item in keep if _needs_backend(item)]
+    if backend and run.package is None:
+        raise pytest.UsageError(
+            f"{PREFIX}: {backend[0].nodeid} needs a backend (a live step or an S3 fixture): "
+            "give --endpoint-package PATH"
+        )
+    if backend:
         try:
             run.connect()
         except InputError as exc:
             raise pytest.UsageError(f"{PREFIX}: {exc}") from None
+
+
+# Fixtures that reach the backend: a test using one is a live test, marked or not.
+BACKEND_FIXTURES = frozenset(
+    {
+        "hastate_s3_access", "hastate_s3", "hastate_s3_primary", "hastate_s3_factory",
+        "hastate_scratch_bucket", "hastate_reachability", "hastate_tofu_workspace",
+        "hastate_open_workspace", "hastate_sample_verification", "hastate_checkpoint_workspace",
+    }
+)  # fmt: skip
+
+
+def _needs_backend(item: pytest.Item) -> bool:
+    if any(m.name in LIVE_STEPS for m in item.iter_markers()):
+        return True
+    return bool(BACKEND_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
 def _check_needs(config: pytest.Config, run: ProofRun, kept: list[pytest.Item]) -> None:
@@ -202,6 +247,7 @@ class RunHooks:
         settings = self.run.settings
         phase = PHASE_OF_MODE.get(settings.mode)
         for item in items:
+            _criteria_of(item)  # every collected test, selected or not
             steps = _steps_of(item)
             self.run.item_steps[item.nodeid] = frozenset(steps)
             self.run.collected_steps |= steps

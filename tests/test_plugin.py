@@ -583,3 +583,42 @@ def test_runs_where_no_test_ran_never_write_evidence(
     assert sorted(p.name for p in evidence.iterdir()) == ["verdict-baseline.json", "verdict.json"]
     assert not (full_proofs.path / "cp.json").exists()
     assert "hastate verdict" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "message"),
+    [
+        (
+            """
+import pytest
+@pytest.mark.hastate_criterion("scratch.versionning")
+def test_typo(): pass
+""",
+            ["--endpoint-package", "package.json", "-m", "static"],
+            "unknown criterion 'scratch.versionning'",
+        ),
+        (
+            """
+def test_uses_the_backend(hastate_s3_primary): pass
+""",
+            ["--contract", "contract.json"],
+            "test_uses_the_backend needs a backend (a live step or an S3 fixture): give --endpoint-package PATH",
+        ),
+        ("", ["--endpoint-package", "package.json", "-m", "static", "--evidence-dir", "package.json"],
+         "--evidence-dir *package.json: exists and is not a folder"),
+        ("", ["--endpoint-package", "package.json", "-m", "static", "-n", "2"],
+         "pytest-xdist (-n / --dist) is not supported"),
+    ],
+    ids=["unknown-criterion", "backend-fixture-without-package", "evidence-dir-is-a-file", "xdist"],
+)  # fmt: skip
+def test_late_usage_errors_are_found_before_any_test_runs(
+    proof: pytest.Pytester, module: str, args: list[str], message: str
+) -> None:
+    if module:
+        (proof.path / "proofs" / "test_custom.py").write_text(module)
+    before = (proof.path / "package.json").read_bytes()
+    result = proof.runpytest("proofs/", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.lines
+    result.stderr.fnmatch_lines([f"ERROR: pytest-hastate: *{message}*"])
+    assert not (proof.path / "evidence").exists()
+    assert (proof.path / "package.json").read_bytes() == before
