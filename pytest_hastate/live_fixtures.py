@@ -157,8 +157,9 @@ def hastate_scratch_bucket(
         primary = request.getfixturevalue("hastate_s3_primary")
         bucket = _open_scratch_bucket(hastate_run, hastate_scope, primary, hastate_s3)
     yield bucket
-    if settings.mode in (Mode.PRE_MAINTENANCE, Mode.CLEANUP) or settings.keep_scratch_bucket:
-        return
+    kept_for_a_checkpoint = settings.keep_scratch_bucket and hastate_run.checkpoint is not None
+    if settings.mode is Mode.CLEANUP or kept_for_a_checkpoint:
+        return  # a pre-maintenance run keeps what its checkpoint recorded; cleanup cleans
     prefix = (
         hastate_scope.run_prefix
         if settings.mode is not Mode.POST_MAINTENANCE

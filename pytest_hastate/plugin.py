@@ -297,6 +297,8 @@ class RunHooks:
         # a run stopped before its first test never write or change a verdict or checkpoint.
         proof_run = run.collector.active or run.has_input
         if proof_run and run.collector.ran and exitstatus != pytest.ExitCode.USAGE_ERROR:
+            if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+                _teardown_before_deciding(run, session)
             _decide(run, session, int(exitstatus))
         yield
         if run.exit_code is not None:
@@ -305,6 +307,21 @@ class RunHooks:
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         _summarise(self.run, terminalreporter)
+
+
+def _teardown_before_deciding(run: ProofRun, session: pytest.Session) -> None:
+    """After Ctrl-C pytest tears the session's fixtures down only after every sessionfinish
+    hook: do it now, so what the cleanup removed or could not remove is in the verdict."""
+    setup_state = getattr(session, "_setupstate", None)
+    if setup_state is None:
+        return
+    try:
+        setup_state.teardown_exact(None)
+    except BaseException as exc:
+        leaves = exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)
+        for leaf in leaves:
+            text = " ".join(str(leaf).split()) or type(leaf).__name__
+            run.collector.unattributed_failures.append(f"teardown after the interruption: {text}")
 
 
 def _decide(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:

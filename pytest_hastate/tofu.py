@@ -8,10 +8,12 @@ Callers never build argv themselves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -136,19 +138,9 @@ class TofuRunner:
             limit = max(1.0, min(limit, left))
         self.progress(f"{shown} ...")
         start = time.monotonic()
-        try:
-            done = subprocess.run(
-                argv,
-                cwd=self.workdir,
-                env=dict(self.env),
-                capture_output=True,
-                text=True,
-                timeout=limit,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            tail = _tail(self.redact(_text(exc.stderr)))
-            raise TofuError(f"{shown} timed out after {limit:.0f} s{tail}") from None
+        code, stdout, stderr = self._execute(argv, limit, shown)
+        seconds = time.monotonic() - start
+        done = subprocess.CompletedProcess(argv, code, stdout, stderr)
         seconds = time.monotonic() - start
         result = TofuResult(
             command=shown,
@@ -169,11 +161,42 @@ class TofuRunner:
     def version(self) -> tuple[str, tuple[int, int, int]]:
         return parse_version(self.run("version").stdout)
 
+    def _execute(self, argv: list[str], limit: float, shown: str) -> tuple[int, str, str]:
+        """Run in a process group of its own. On a timeout or an interruption (Ctrl-C) the
+        whole group gets SIGINT first, so OpenTofu can release its lock, then SIGKILL."""
+        process = subprocess.Popen(
+            argv, cwd=self.workdir, env=dict(self.env), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+            stdout, stderr = process.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _stop_group(process)
+            _out, err = process.communicate()
+            raise TofuError(
+                f"{shown} timed out after {limit:.0f} s{_tail(self.redact(err or ''))}"
+            ) from None
+        except BaseException:
+            _stop_group(process)
+            raise
+        return process.returncode, stdout, stderr
 
-def _text(value: str | bytes | None) -> str:
-    if value is None:
-        return ""
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+GRACEFUL_STOP = 10.0
+"""Seconds OpenTofu gets after SIGINT to stop and release its lock before SIGKILL."""
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    for sig, wait in ((signal.SIGINT, GRACEFUL_STOP), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # whatever the command left in its group
+        return
 
 
 def _tail(text: str) -> str:

@@ -214,6 +214,8 @@ def decide(inputs: VerdictInputs) -> Verdict:
         f"failure outside any criterion: {text}" for text in inputs.unattributed_failures
     ]
     stop_reasons += [f"static stop condition: {text}" for text in inputs.static_stop_conditions]
+    if stop_reasons and inputs.incomplete:
+        stop_reasons.append(f"run incomplete: {inputs.incomplete}")
     if stop_reasons:
         return Verdict(status=Status.STOP, reasons=stop_reasons, criteria=criteria)  # type: ignore[arg-type]
 

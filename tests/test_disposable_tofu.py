@@ -239,3 +239,81 @@ def test_public_format_package_and_a_tofu_shim_on_path_pass_every_tofu_criterion
     assert timings[0]["command"].startswith("tofu init")
     prefix = f".gloriousflywheel/ha-state-candidate/{verdict['run_id']}/"
     assert versions_under(admin(lab), PUBLIC_SCRATCH, prefix) == []
+
+
+SLEEPY_SHIM = """#!/bin/sh
+# terraform, but the first apply also creates a resource whose provisioner sleeps: the apply
+# holds the state lock for a minute, long enough to interrupt the run in the middle of it.
+if [ "$1" = "apply" ] && [ ! -e "{marker}" ]; then
+    cat > sleeper.tf.json <<JSON
+{{"resource": {{"terraform_data": {{"sleeper": {{"provisioner": [
+  {{"local-exec": {{"command": "touch {marker}; exec sleep 60 # hastate-test-sleeper"}}}}]}}}}}}}}
+JSON
+fi
+exec terraform "$@"
+"""
+
+
+@needs_terraform
+@pytest.mark.parametrize("store", ["healthy", "keeps-locks"])
+def test_ctrl_c_during_apply_is_cleaned_up_and_in_the_verdict(
+    proofs: pytest.Pytester, hastate_singleton_lab: LabCluster, tmp_path: Path, store: str
+) -> None:
+    """Ctrl-C while OpenTofu holds the lock: the lock and the run's objects are removed before
+    the verdict is written, or named in verdict.json as residue; no process is left behind."""
+    import contextlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lab = hastate_singleton_lab
+    marker = tmp_path / "apply-started"
+    shim = tmp_path / "tofu"
+    shim.write_text(SLEEPY_SHIM.format(marker=marker))
+    shim.chmod(0o755)
+    env = {**os.environ, **environment(lab)}
+    with contextlib.ExitStack() as stack:
+        package = lab_package(lab, proofs.path)
+        if store == "keeps-locks":
+            proxy = stack.enter_context(
+                faulty_proxy(lab, strip_if_none_match=False, drop_lock_deletes=True)
+            )
+            package = lab_package(lab, proofs.path, endpoint_url=proxy.endpoint)
+            env["TOFU_HA_STATE_ENDPOINT"] = proxy.endpoint
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "proofs/", "--endpoint-package", str(package), *TOFU,
+             "-m", "disposable_tofu", "--tofu-binary", str(shim), "-p", "no:cacheprovider"],
+            cwd=proofs.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while not marker.exists() and time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.1)
+            if not marker.exists():
+                process.kill()
+                pytest.fail(f"the apply never started: {process.communicate()[0][-3000:]}")
+            process.send_signal(signal.SIGINT)
+            output, _ = process.communicate(timeout=90)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+    verdict = json.loads((proofs.path / "evidence" / "verdict.json").read_text())
+    assert any("interrupted" in r for r in verdict["reasons"]), verdict["reasons"]
+    prefix = f".gloriousflywheel/ha-state-candidate/{verdict['run_id']}/"
+    left = versions_under(admin(lab), "hastate-lab-scratch", prefix)
+    residue = " ".join(r for r in verdict["reasons"] if "residue" in r)
+    if store == "healthy":
+        assert not left, left  # the lock included
+        assert verdict["verdict"] != "GO"
+    else:
+        assert left, "the faulty store was expected to keep the lock"
+        assert verdict["verdict"] == "STOP"
+        assert ".tflock" in residue, verdict["reasons"]
+        delete_everything_under(admin(lab), "hastate-lab-scratch", prefix)
+    sleepers = subprocess.run(
+        ["pgrep", "-f", "hastate-test-sleeper"], capture_output=True, text=True, check=False
+    )
+    assert sleepers.stdout.strip() == "", "the interrupted apply left a process behind"
