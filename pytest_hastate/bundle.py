@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from pytest_hastate.checkpoints import load_checkpoint
 from pytest_hastate.documents import read_json_object, validate_model
 from pytest_hastate.errors import InputError
 from pytest_hastate.models import Checkpoint, Outcome, PhaseRecord, Status, VerdictRecord
-from pytest_hastate.redact import SECRET_ENV_NAMES
+from pytest_hastate.redact import Masker
 
 POST_PHASES = ("post-maintenance", "post-failure-domain")
 SCAN_LIMIT = 20 * 1024 * 1024
@@ -42,12 +42,8 @@ class BundleFinding:
         return f"{self.where}: {self.problem}"
 
 
-def secrets_from(env: Mapping[str, str]) -> list[str]:
-    return [env[name] for name in SECRET_ENV_NAMES if len(env.get(name, "")) >= 4]
-
-
 def check_bundle(
-    directory: Path, *, secrets: Iterable[str] = (), require_failure_domain: bool = False
+    directory: Path, *, masker: Masker | None = None, require_failure_domain: bool = False
 ) -> list[BundleFinding]:
     """Every problem of the bundle; empty when it is complete, consistent and clean."""
     findings: list[BundleFinding] = []
@@ -103,7 +99,7 @@ def check_bundle(
                         f"cleanup left residue: {', '.join(checkpoint.cleanup.residue[:5])}",
                     )
                 )
-    findings += scan_files(directory, secrets)
+    findings += scan_files(directory, masker or Masker())
     return findings
 
 
@@ -115,8 +111,11 @@ def chain_findings(
     attempt that the latest verdict does not carry."""
     findings: list[BundleFinding] = []
     last: dict[str, PhaseRecord] = {p.phase: p for p in checkpoint.phases}
+    chain_phases = {"baseline", *POST_PHASES, "cleanup"} | set(last)
     for phase, record in sorted(records.items()):
         name = f"verdict-{phase}.json"
+        if phase not in chain_phases:
+            continue  # separate evidence (the static gate, the credential boundary)
         if record.run_id != checkpoint.run_id:
             findings.append(
                 BundleFinding(
@@ -160,14 +159,13 @@ def chain_findings(
     return findings
 
 
-def scan_files(directory: Path, secrets: Iterable[str]) -> list[BundleFinding]:
+def scan_files(directory: Path, masker: Masker) -> list[BundleFinding]:
     """Secret-shaped text and private paths in any file of the bundle (values never repeated)."""
-    known = [s for s in secrets if s]
     findings: list[BundleFinding] = []
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         text = path.read_bytes()[:SCAN_LIMIT].decode("utf-8", errors="replace")
         name = str(path.relative_to(directory))
-        if any(secret in text for secret in known):
+        if masker.leaks(text):
             findings.append(BundleFinding(name, "contains a credential value from the environment"))
         for pattern, what in (*_SECRET_SHAPES, *_PRIVATE_PATHS):
             if pattern.search(text):

@@ -229,11 +229,12 @@ def _inventory(args: argparse.Namespace) -> int:
 def _evidence(args: argparse.Namespace) -> int:
     import os
 
-    from pytest_hastate.bundle import check_bundle, secrets_from
+    from pytest_hastate.bundle import check_bundle
+    from pytest_hastate.redact import Masker
 
     findings = check_bundle(
         args.dir,
-        secrets=secrets_from(os.environ),
+        masker=Masker.from_environment(os.environ),
         require_failure_domain=args.require_failure_domain,
     )
     for finding in findings:

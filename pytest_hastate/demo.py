@@ -16,9 +16,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pytest_hastate.bundle import check_bundle, readiness, secrets_from
+from pytest_hastate.bundle import check_bundle, readiness
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import environment
+from pytest_hastate.redact import Masker
 
 PROOFS = Path(__file__).resolve().parent.parent / "proofs"
 
@@ -27,19 +28,14 @@ class DemoFailed(Exception):
     """A stage ended in a way the demo did not expect."""
 
 
-def scrub_logs(lab: LabCluster, target: Path, secrets: list[str]) -> int:
+def scrub_logs(lab: LabCluster, target: Path, masker: Masker) -> int:
     """Copy the lab's process logs into the bundle without secrets or private paths."""
-    target.mkdir(parents=True, exist_ok=True)
     home = str(Path.home()).rstrip("/") + "/"
-    count = 0
-    for log in sorted((lab.directory / "logs").glob("*.log")):
-        text = log.read_text("utf-8", errors="replace")
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        text = text.replace(str(lab.directory), "<lab>").replace(home, "~/")
-        (target / log.name).write_text(text, "utf-8")
-        count += 1
-    return count
+    private = masker.with_paths({str(lab.directory): "<lab>", home: "~/"})
+    logs = sorted((lab.directory / "logs").glob("*.log"))
+    for log in logs:
+        private.copy(log, target / log.name)
+    return len(logs)
 
 
 def run_demo(
@@ -171,9 +167,9 @@ def run_demo(
             if lab is not None:
                 stopped = lab.down()
                 say(f"demo: lab stopped ({len(stopped)} processes)")
-                copied = scrub_logs(lab, evidence / "lab-logs", secrets_from(env))
+                copied = scrub_logs(lab, evidence / "lab-logs", Masker.from_environment(env))
                 say(f"demo: {copied} lab logs copied (scrubbed) into the bundle")
-    findings = check_bundle(evidence, secrets=secrets_from(env))
+    findings = check_bundle(evidence, masker=Masker.from_environment(env))
     for finding in findings:
         say(f"demo: evidence check: {finding}")
     ready = readiness(evidence, expect_interim=expect_interim)

@@ -17,7 +17,7 @@ from pytest_hastate.checkpoints import save_checkpoint, with_phase
 from pytest_hastate.errors import GuardRefusal, HastateError, InputError
 from pytest_hastate.evidence import write_model
 from pytest_hastate.models import CriterionResult, PhaseRecord, VerdictInputs, VerdictRecord
-from pytest_hastate.redact import Redactor
+from pytest_hastate.redact import Masker
 from pytest_hastate.run import ProofRun
 from pytest_hastate.settings import (
     CRITERION_ID,
@@ -84,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run = ProofRun.start(
             settings,
             roots=tuple(dict.fromkeys((config.rootpath, config.invocation_params.dir))),
-            redact=Redactor.from_environment(os.environ),
+            redact=Masker.from_environment(os.environ),
         )
     except SettingsError as exc:
         raise pytest.UsageError(f"{PREFIX}: {exc}") from None
@@ -273,6 +273,7 @@ class RunHooks:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        _mask_report(report, self.run.redact)
         if call.excinfo is not None:
             error = call.excinfo.value
             if isinstance(error, GuardRefusal):
@@ -307,6 +308,19 @@ class RunHooks:
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         _summarise(self.run, terminalreporter)
+
+
+def _mask_report(report: pytest.TestReport, mask: Masker) -> None:
+    """Credential values never reach the terminal, junit XML or any report: the failure text
+    and the captured output of every report are masked."""
+    if not mask.secrets:
+        return
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        report.longrepr = (longrepr[0], longrepr[1], mask(str(longrepr[2])))
+    elif longrepr is not None and mask.leaks(str(longrepr)):
+        report.longrepr = mask(str(longrepr))
+    report.sections = [(name, mask(content)) for name, content in report.sections]
 
 
 def _teardown_before_deciding(run: ProofRun, session: pytest.Session) -> None:
@@ -406,8 +420,10 @@ def _record_phase(run: ProofRun, results: dict[str, CriterionResult]) -> None:
     )
     run.checkpoint = with_phase(checkpoint, record)
     save_checkpoint(target, run.checkpoint)
+    # The maintenance chain (one with a durability sample) is copied into the evidence bundle;
+    # a boundary or live run's own checkpoint stays where the operator put it.
     copy = s.evidence_dir / "checkpoint.json"
-    if copy.resolve() != target.resolve():
+    if run.checkpoint.sample and copy.resolve() != target.resolve():
         save_checkpoint(copy, run.checkpoint)
 
 

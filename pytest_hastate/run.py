@@ -15,7 +15,7 @@ from pytest_hastate.errors import InputError
 from pytest_hastate.gating import PACKAGE, load_contract, load_package, resolve_contract
 from pytest_hastate.health import BackendHealth
 from pytest_hastate.models import Checkpoint, EndpointPackage, HaSemantics, Verdict
-from pytest_hastate.redact import Redactor
+from pytest_hastate.redact import Masker
 from pytest_hastate.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class ProofRun:
     settings: Settings
     roots: tuple[Path, ...]
-    redact: Redactor
+    redact: Masker
     package: LoadedDocument | None = None
     contract: LoadedDocument | None = None
     collector: Collector = field(default_factory=Collector)
@@ -43,7 +43,7 @@ class ProofRun:
     health: BackendHealth = field(default_factory=BackendHealth)
 
     @classmethod
-    def start(cls, settings: Settings, roots: tuple[Path, ...], redact: Redactor) -> ProofRun:
+    def start(cls, settings: Settings, roots: tuple[Path, ...], redact: Masker) -> ProofRun:
         """Load the documents the options name. Bad input raises ``InputError``; nothing is written."""
         run = cls(settings=settings, roots=roots, redact=redact)
         _check_outputs(settings)

@@ -17,6 +17,7 @@ from pytest_hastate.models import (
     Status,
     VerdictRecord,
 )
+from pytest_hastate.redact import Masker
 
 
 def verdict(
@@ -89,7 +90,7 @@ def test_secret_shaped_text_and_private_paths(tmp_path: Path) -> None:
     (tmp_path / "lab-logs" / "a.log").write_text("key AKIAABCDEFGHIJKLMNOP used\n")
     (tmp_path / "lab-logs" / "b.log").write_text("wrote /home/alice/.kube/config\n")
     (tmp_path / "c.log").write_text("the value hunter2-secret-value leaked\n")
-    problems = [str(f) for f in check_bundle(tmp_path, secrets=["hunter2-secret-value"])]
+    problems = [str(f) for f in check_bundle(tmp_path, masker=Masker(["hunter2-secret-value"]))]
     assert "lab-logs/a.log: contains an AWS-style access key id" in problems
     assert "lab-logs/b.log: contains a home directory path" in problems
     assert "lab-logs/b.log: contains a kubeconfig reference" in problems

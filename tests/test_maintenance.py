@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hastate.bundle import check_bundle, readiness, secrets_from
+from pytest_hastate.bundle import check_bundle, readiness
 from pytest_hastate.demo import run_demo
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.models import Checkpoint, Status
+from pytest_hastate.redact import Masker
 from pytest_hastate.scratch import delete_everything_under
 
 from .conftest import assert_stop, faulty_proxy, lab_package, run_proofs
@@ -226,7 +227,7 @@ def test_cleanup_residue_is_reported(
     assert record.cleanup is not None
     assert not record.cleanup.done
     assert record.cleanup.residue
-    findings = check_bundle(proofs.path / "evidence", secrets=secrets_from(env))
+    findings = check_bundle(proofs.path / "evidence", masker=Masker.from_environment(env))
     assert any("cleanup left residue" in str(f) for f in findings)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hastate.models import NON_AWS_BACKEND_DEFAULTS, EndpointPackage
-from pytest_hastate.redact import Redactor
+from pytest_hastate.redact import Masker
 from pytest_hastate.tofu import (
     TofuError,
     TofuMissing,
@@ -93,7 +93,7 @@ def test_unexpected_exit_code_quotes_command_and_stderr_with_secrets_masked(tmp_
         binary,
         tmp_path,
         {"AWS_SECRET_ACCESS_KEY": "s3cr3t-value"},
-        redact=Redactor(["s3cr3t-value"]),
+        redact=Masker(["s3cr3t-value"]),
     )
     with pytest.raises(TofuError) as caught:
         runner.run("plan", detailed_exitcode=True)
