@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-import pytest_hastate.s3 as s3_module
+import pytest_hastate.s3.client as s3_module
 from pytest_hastate.lab import start
 from pytest_hastate.lab.artifacts import environment
 

@@ -9,14 +9,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pytest_hastate.guard import ScratchScope
 from pytest_hastate.lab import start
 from pytest_hastate.lab.artifacts import environment
 from pytest_hastate.lab.cluster import SCRATCH_BUCKET
-from pytest_hastate.maintenance import WORKERS, verify_endpoint, write_sample
+from pytest_hastate.maintenance.sample import WORKERS, verify_endpoint, write_sample
 from pytest_hastate.models import EndpointPackage
-from pytest_hastate.s3 import access_from, client
-from pytest_hastate.scratch import delete_everything_under, ensure_bucket
+from pytest_hastate.s3.client import access_from, client
+from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.s3.scratch import delete_everything_under, ensure_bucket
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.guard import ScratchScope
+from pytest_hastate.s3.guard import ScratchScope
 
 pytestmark = [pytest.mark.bucket_index, pytest.mark.order(4)]
 
@@ -26,7 +26,7 @@ def test_bucket_index_agrees_on_every_endpoint(
     hastate_s3_primary: Any,
     hastate_s3: dict[str, Any],
 ) -> None:
-    from pytest_hastate.scratch import bucket_names, head_status
+    from pytest_hastate.s3.scratch import bucket_names, head_status
 
     bucket = hastate_scratch_bucket.name
     prefix = hastate_scope.key("index", uuid.uuid4().hex[:8]) + "/"
@@ -59,15 +59,15 @@ def test_fresh_bucket_lifecycle(
     hastate_s3_primary: Any,
     hastate_s3: dict[str, Any],
 ) -> None:
-    from pytest_hastate.s3 import S3Errors, error_code
-    from pytest_hastate.scratch import (
+    from pytest_hastate.s3.client import S3Errors, error_code
+    from pytest_hastate.s3.scratch import (
         bucket_names,
         delete_everything_under,
         head_status,
         payload,
         read,
     )
-    from pytest_hastate.waits import eventually
+    from pytest_hastate.s3.waits import eventually
 
     probe = hastate_scope.probe_bucket
     try:

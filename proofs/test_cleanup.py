@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.guard import ScratchScope
+from pytest_hastate.s3.guard import ScratchScope
 
 pytestmark = [pytest.mark.cleanup, pytest.mark.order(8)]
 
@@ -22,7 +22,7 @@ def test_cleanup_removes_everything_of_the_run(
     hastate_scratch_bucket: Any,
     hastate_reachability: Any,
 ) -> None:
-    from pytest_hastate.cleanup import CleanupPlan, clean_up
+    from pytest_hastate.maintenance.cleanup import CleanupPlan, clean_up
 
     plan = CleanupPlan(
         bucket=hastate_scope.bucket,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.guard import ScratchScope
+from pytest_hastate.s3.guard import ScratchScope
 
 pytestmark = [pytest.mark.boundary, pytest.mark.order(2)]
 
@@ -25,8 +25,8 @@ def test_proof_credentials_are_scoped_to_scratch(
     hastate_scope: ScratchScope,
     hastate_request_log: Any,
 ) -> None:
-    from pytest_hastate.guard import is_read_only
-    from pytest_hastate.scratch import bucket_names, head_status
+    from pytest_hastate.s3.guard import is_read_only
+    from pytest_hastate.s3.scratch import bucket_names, head_status
 
     sent_before = len(hastate_request_log.entries)
     protected = hastate_scope.protected

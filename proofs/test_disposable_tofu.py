@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.disposable_tofu, pytest.mark.order(5)]
 def test_binary_supports_the_native_s3_lockfile(
     hastate_tofu_binary: tuple[Path, str, tuple[int, int, int]],
 ) -> None:
-    from pytest_hastate.tofu import MINIMUM
+    from pytest_hastate.tofu.runner import MINIMUM
 
     _binary, product, version = hastate_tofu_binary
     assert version >= MINIMUM[product]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.guard import ScratchScope
+from pytest_hastate.s3.guard import ScratchScope
 
 pytestmark = [pytest.mark.pre_maintenance, pytest.mark.order(6)]
 
@@ -26,10 +26,10 @@ def test_write_durability_sample_and_checkpoint(
     hastate_s3_access: Any,
     hastate_progress: Any,
 ) -> None:
-    from pytest_hastate.checkpoints import save_checkpoint
-    from pytest_hastate.disposable import parse_state
-    from pytest_hastate.maintenance import write_sample
+    from pytest_hastate.io.checkpoints import save_checkpoint
+    from pytest_hastate.maintenance.sample import write_sample
     from pytest_hastate.models import Checkpoint, DisposableStateRecord, Outcome, PackageIdentity
+    from pytest_hastate.tofu.workspace import parse_state
 
     settings = hastate_run.settings
     failed = [

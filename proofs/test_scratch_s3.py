@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.guard import ScratchScope
+from pytest_hastate.s3.guard import ScratchScope
 
 pytestmark = [pytest.mark.scratch, pytest.mark.order(3)]
 
@@ -26,7 +26,7 @@ READ_KEYS = 8  # per (writer, reader) pair; each key is written new, then overwr
 def test_scratch_bucket_exists_on_every_endpoint(
     hastate_scratch_bucket: Any, hastate_s3: dict[str, Any]
 ) -> None:
-    from pytest_hastate.scratch import head_status
+    from pytest_hastate.s3.scratch import head_status
 
     answers = {e: head_status(s3, hastate_scratch_bucket.name) for e, s3 in hastate_s3.items()}
     wrong = [f"{e} answered {code or 'nothing'}" for e, code in answers.items() if code != 200]
@@ -35,7 +35,7 @@ def test_scratch_bucket_exists_on_every_endpoint(
 
 @pytest.mark.hastate_criterion("scratch.versioning")
 def test_versioning_is_enabled(hastate_scratch_bucket: Any, hastate_s3: dict[str, Any]) -> None:
-    from pytest_hastate.s3 import S3Errors, error_code
+    from pytest_hastate.s3.client import S3Errors, error_code
 
     def status(s3: Any) -> str:
         try:
@@ -62,7 +62,7 @@ def test_object_put_head_get_delete(
     hastate_s3_primary: Any,
     hastate_s3: dict[str, Any],
 ) -> None:
-    from pytest_hastate.scratch import head_status, payload, sha256
+    from pytest_hastate.s3.scratch import head_status, payload, sha256
 
     bucket, key, body = (
         hastate_scratch_bucket.name,
@@ -87,7 +87,7 @@ def test_object_put_head_get_delete(
 def test_conditional_write_refuses_a_second_writer(
     hastate_scratch_bucket: Any, hastate_scope: ScratchScope, hastate_s3_primary: Any
 ) -> None:
-    from pytest_hastate.s3 import S3Errors, error_code, status
+    from pytest_hastate.s3.client import S3Errors, error_code, status
 
     bucket, key = hastate_scratch_bucket.name, hastate_scope.key("conditional", uuid.uuid4().hex)
     hastate_s3_primary.put_object(Bucket=bucket, Key=key, Body=b"first", IfNoneMatch="*")
@@ -116,7 +116,7 @@ def test_conditional_write_race_has_exactly_one_winner(
     hastate_s3: dict[str, Any],
 ) -> None:
     """RACE_WRITERS writers across every endpoint race on RACE_KEYS independent keys at once."""
-    from pytest_hastate.scratch import concurrent_races, read
+    from pytest_hastate.s3.scratch import concurrent_races, read
 
     endpoints = hastate_s3_access.endpoints
     clients = [
@@ -162,7 +162,7 @@ def read_after_write_checks(
     """Every (writer, reader) pair of endpoints, the same endpoint included, at once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from pytest_hastate.scratch import read_after_write
+    from pytest_hastate.s3.scratch import read_after_write
 
     pairs = [(w, r) for w in hastate_s3.items() for r in hastate_s3.items()]
 

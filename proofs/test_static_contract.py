@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_hastate.findings import GateReport
-from pytest_hastate.gating import PackageGateRun
+from pytest_hastate.gates.files import PackageGateRun
+from pytest_hastate.gates.text import GateReport
 
 pytestmark = [pytest.mark.static, pytest.mark.order(1)]
 

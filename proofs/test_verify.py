@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.guard import ScratchScope
+from pytest_hastate.s3.guard import ScratchScope
 
 pytestmark = [pytest.mark.post_maintenance, pytest.mark.order(7)]
 
@@ -64,8 +64,8 @@ def test_fresh_write_read_and_lock_cycle(
     hastate_scratch_bucket: Any,
     hastate_reachability: Any,
 ) -> None:
-    from pytest_hastate.maintenance import lock_cycle
-    from pytest_hastate.scratch import payload, read
+    from pytest_hastate.maintenance.sample import lock_cycle
+    from pytest_hastate.s3.scratch import payload, read
 
     phase = hastate_run.settings.phase
     clients = hastate_reachability.clients

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 import pytest
 from _pytest.junitxml import xml_key
 
-from pytest_hastate.checkpoints import save_checkpoint, with_phase
 from pytest_hastate.errors import GuardRefusal, HastateError, InputError
-from pytest_hastate.evidence import write_model
+from pytest_hastate.io.checkpoints import save_checkpoint, with_phase
+from pytest_hastate.io.evidence import write_model
+from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import CriterionResult, PhaseRecord, VerdictInputs, VerdictRecord
-from pytest_hastate.redact import Masker
 from pytest_hastate.run import ProofRun
 from pytest_hastate.settings import (
     CRITERION_ID,
@@ -29,13 +29,13 @@ from pytest_hastate.settings import (
     SettingsError,
     resolve,
 )
-from pytest_hastate.verdict import BY_ID, decide, exit_code
+from pytest_hastate.verdict.decide import BY_ID, decide, exit_code
 
 pytest_plugins = [
-    "pytest_hastate.fixtures",
-    "pytest_hastate.live_fixtures",
-    "pytest_hastate.tofu_fixtures",
-    "pytest_hastate.maintenance_fixtures",
+    "pytest_hastate.fixtures.core",
+    "pytest_hastate.fixtures.s3",
+    "pytest_hastate.fixtures.tofu",
+    "pytest_hastate.fixtures.maintenance",
 ]
 
 RUN_KEY = pytest.StashKey[ProofRun]()

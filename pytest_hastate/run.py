@@ -8,18 +8,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_hastate.collector import Collector
-from pytest_hastate.contract_gate import check_contract, static_stop_conditions
-from pytest_hastate.documents import LoadedDocument, validate_model
 from pytest_hastate.errors import InputError
-from pytest_hastate.gating import PACKAGE, load_contract, load_package, resolve_contract
-from pytest_hastate.health import BackendHealth
+from pytest_hastate.gates.contract import check_contract, static_stop_conditions
+from pytest_hastate.gates.files import PACKAGE, load_contract, load_package, resolve_contract
+from pytest_hastate.io.documents import LoadedDocument, validate_model
+from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import Checkpoint, EndpointPackage, HaSemantics, Verdict
-from pytest_hastate.redact import Masker
+from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.settings import Settings
+from pytest_hastate.verdict.collector import Collector
 
 if TYPE_CHECKING:
-    from pytest_hastate.s3 import S3Access
+    from pytest_hastate.s3.client import S3Access
 
 
 @dataclass
@@ -52,7 +52,7 @@ class ProofRun:
         if settings.contract is not None:
             run.contract = load_contract(settings.contract)
         if settings.from_checkpoint is not None:
-            from pytest_hastate.checkpoints import (
+            from pytest_hastate.io.checkpoints import (
                 check_checkpoint_scope,
                 check_package_digest,
                 load_checkpoint,
@@ -78,7 +78,7 @@ class ProofRun:
             or self.access is not None
         ):
             return
-        from pytest_hastate.s3 import access_from  # boto3 only when a live step will run
+        from pytest_hastate.s3.client import access_from  # boto3 only when a live step will run
 
         self.access = access_from(package, self.package.path, os.environ)
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_hastate.bundle import check_bundle
-from pytest_hastate.cli import main
-from pytest_hastate.evidence import write_model
+from pytest_hastate.io.evidence import write_model
+from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import (
     Checkpoint,
     CleanupRecord,
@@ -17,7 +16,8 @@ from pytest_hastate.models import (
     Status,
     VerdictRecord,
 )
-from pytest_hastate.redact import Masker
+from pytest_hastate.tools.bundle import check_bundle
+from pytest_hastate.tools.cli import main
 
 
 def verdict(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hastate import schemas
-from pytest_hastate.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED, main
+from pytest_hastate.tools import schemas
+from pytest_hastate.tools.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED, main
 
 from .conftest import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO
 

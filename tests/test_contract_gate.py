@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hastate.contract_gate import check_contract, classify
-from pytest_hastate.gating import gate_contract, load_contract
+from pytest_hastate.gates.contract import check_contract, classify
+from pytest_hastate.gates.files import gate_contract, load_contract
 from pytest_hastate.models import CandidateClass
 
 from .conftest import PUBLIC_CONTRACT, REPO

@@ -12,7 +12,7 @@ import pytest
 
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import admin, environment
-from pytest_hastate.s3 import S3Errors
+from pytest_hastate.s3.client import S3Errors
 
 from .conftest import lab_package, run_proofs
 from .engines import StallingGateway

@@ -14,8 +14,8 @@ import pytest
 
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
-from pytest_hastate.scratch import delete_everything_under, versions_under
-from pytest_hastate.verdict import EXIT_INTERIM_ONLY
+from pytest_hastate.s3.scratch import delete_everything_under, versions_under
+from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY
 
 from .conftest import (
     ALL_PROOF_TESTS,

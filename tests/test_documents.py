@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.documents import MAX_DOCUMENT_BYTES, read_json_object
 from pytest_hastate.errors import InputError
-from pytest_hastate.gating import load_contract, load_package
+from pytest_hastate.gates.files import load_contract, load_package
+from pytest_hastate.io.documents import MAX_DOCUMENT_BYTES, read_json_object
 
 
 def _write(tmp_path: Path, content: bytes) -> Path:

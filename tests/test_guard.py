@@ -10,9 +10,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pytest_hastate.errors import GuardRefusal
-from pytest_hastate.guard import ProtectedTargets, ScratchScope, is_canonical_key, normalize_key
 from pytest_hastate.models import PROTECTED_STATE_KEYS
-from pytest_hastate.s3 import S3Access, client
+from pytest_hastate.s3.client import S3Access, client
+from pytest_hastate.s3.guard import ProtectedTargets, ScratchScope, is_canonical_key, normalize_key
 
 SCOPE = ScratchScope(
     bucket="darkmap-ha-state-proof",

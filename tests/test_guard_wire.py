@@ -22,15 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_hastate.errors import GuardRefusal
-from pytest_hastate.guard import (
+from pytest_hastate.models import PROTECTED_STATE_KEYS
+from pytest_hastate.s3.client import S3Access, client
+from pytest_hastate.s3.guard import (
     ProtectedTargets,
     ScratchScope,
     Target,
     parse_denial,
     segment_problem,
 )
-from pytest_hastate.models import PROTECTED_STATE_KEYS
-from pytest_hastate.s3 import S3Access, client
 
 from .engines import RecordingS3Server, make_test_ca
 
@@ -499,7 +499,7 @@ def test_one_denial_grammar(
 
 
 def test_the_backend_block_is_judged_as_a_whole() -> None:
-    from pytest_hastate.tofu import render_configuration
+    from pytest_hastate.tofu.runner import render_configuration
 
     key = RUN + "disposable-tofu/baseline/terraform.tfstate"
     endpoint = "https://s3.example.test"
@@ -532,8 +532,8 @@ def test_the_backend_block_is_judged_as_a_whole() -> None:
 
 
 def test_keys_read_from_files_must_be_this_runs(tmp_path: Path) -> None:
-    from pytest_hastate.checkpoints import check_checkpoint_scope
     from pytest_hastate.errors import InputError
+    from pytest_hastate.io.checkpoints import check_checkpoint_scope
     from pytest_hastate.models import Checkpoint, EndpointPackage, PackageIdentity, SampleObject
 
     from .conftest import filled_package

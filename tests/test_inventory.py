@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.cli import main
-from pytest_hastate.inventory import (
+from pytest_hastate.tools.cli import main
+from pytest_hastate.tools.inventory import (
     EXIT_FORBIDDEN,
     EXIT_NO_CANDIDATE,
     EXIT_UNREACHABLE,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hastate.gating import gate_package, load_package
+from pytest_hastate.gates.files import gate_package, load_package
 from pytest_hastate.lab import LabCluster, LabError
 from pytest_hastate.lab.cluster import weed_binary
 from pytest_hastate.lab.processes import alive, terminate

@@ -10,8 +10,8 @@ import pytest
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment, protected_snapshot
 from pytest_hastate.models import PROTECTED_BUCKET
-from pytest_hastate.scratch import versions_under
-from pytest_hastate.verdict import EXIT_INTERIM_ONLY
+from pytest_hastate.s3.scratch import versions_under
+from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY
 
 from .conftest import (
     ALL_PROOF_TESTS,

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hastate.bundle import check_bundle, readiness
-from pytest_hastate.demo import run_demo
+from pytest_hastate.io.redact import Masker
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.models import Checkpoint, Status
-from pytest_hastate.redact import Masker
-from pytest_hastate.scratch import delete_everything_under
+from pytest_hastate.s3.scratch import delete_everything_under
+from pytest_hastate.tools.bundle import check_bundle, readiness
+from pytest_hastate.tools.demo import run_demo
 
 from .conftest import assert_stop, faulty_proxy, lab_package, run_proofs
 
@@ -232,7 +232,7 @@ def test_cleanup_residue_is_reported(
 
 
 def test_readiness_expectations(tmp_path: Path) -> None:
-    from pytest_hastate.evidence import write_model
+    from pytest_hastate.io.evidence import write_model
     from pytest_hastate.models import VerdictRecord
 
     for status, strict_code, interim_code, interim_text in (

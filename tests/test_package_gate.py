@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hastate.gating import gate_package, load_package
+from pytest_hastate.gates.files import gate_package, load_package
+from pytest_hastate.gates.package import check_package
 from pytest_hastate.models import EndpointPackage
-from pytest_hastate.package_gate import check_package
 
 from .conftest import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO, TEMPLATE
 from .mutations import Doc, drop_entry, set_field, together

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.verdict import CATALOGUE, EXIT_INTERIM_ONLY
+from pytest_hastate.verdict.decide import CATALOGUE, EXIT_INTERIM_ONLY
 
 from .conftest import PUBLIC_CONTRACT, REPO, filled_package
 

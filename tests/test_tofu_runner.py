@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import NON_AWS_BACKEND_DEFAULTS, EndpointPackage
-from pytest_hastate.redact import Masker
-from pytest_hastate.tofu import (
+from pytest_hastate.tofu.runner import (
     TofuError,
     TofuMissing,
     TofuRunner,

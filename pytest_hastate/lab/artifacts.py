@@ -17,7 +17,7 @@ from pytest_hastate.lab.cluster import (
 )
 from pytest_hastate.lab.processes import LabError
 from pytest_hastate.models import PROTECTED_BUCKET, PROTECTED_STATE_KEYS
-from pytest_hastate.s3 import S3Client, S3Errors, lab_admin_client
+from pytest_hastate.s3.client import S3Client, S3Errors, lab_admin_client
 
 CONTRACT_FILE = "candidate-contract.json"
 

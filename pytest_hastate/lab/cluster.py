@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_hastate.evidence import write_atomic
+from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.lab.processes import (
     LabError,
     alive,

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pytest_hastate.models import CleanupRecord
-from pytest_hastate.s3 import S3Client, S3Errors, error_code
-from pytest_hastate.scratch import head_status, versions_under
+from pytest_hastate.s3.client import S3Client, S3Errors, error_code
+from pytest_hastate.s3.scratch import head_status, versions_under
 
 
 @dataclass

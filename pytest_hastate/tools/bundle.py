@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_hastate.checkpoints import load_checkpoint
-from pytest_hastate.documents import read_json_object, validate_model
 from pytest_hastate.errors import InputError
+from pytest_hastate.io.checkpoints import load_checkpoint
+from pytest_hastate.io.documents import read_json_object, validate_model
+from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import Checkpoint, Outcome, PhaseRecord, Status, VerdictRecord
-from pytest_hastate.redact import Masker
 
 POST_PHASES = ("post-maintenance", "post-failure-domain")
 SCAN_LIMIT = 20 * 1024 * 1024

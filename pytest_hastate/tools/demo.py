@@ -16,12 +16,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pytest_hastate.bundle import check_bundle, readiness
+from pytest_hastate.io.redact import Masker
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import environment
-from pytest_hastate.redact import Masker
+from pytest_hastate.tools.bundle import check_bundle, readiness
 
-PROOFS = Path(__file__).resolve().parent.parent / "proofs"
+PROOFS = Path(__file__).resolve().parents[2] / "proofs"
 
 
 class DemoFailed(Exception):

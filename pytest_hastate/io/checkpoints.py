@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pytest_hastate.documents import LoadedDocument, read_json_object, validate_model
 from pytest_hastate.errors import InputError
-from pytest_hastate.evidence import write_model
-from pytest_hastate.guard import is_canonical_key
+from pytest_hastate.io.documents import LoadedDocument, read_json_object, validate_model
+from pytest_hastate.io.evidence import write_model
 from pytest_hastate.models import Checkpoint, EndpointPackage, PhaseRecord
+from pytest_hastate.s3.guard import is_canonical_key
 from pytest_hastate.settings import PHASE_PATTERN
 
 WHAT = "checkpoint"

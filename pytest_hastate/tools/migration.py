@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_hastate.documents import LoadedDocument, read_json_object, validate_model
 from pytest_hastate.errors import HastateError
-from pytest_hastate.evidence import write_atomic
-from pytest_hastate.guard import short_id
+from pytest_hastate.gates.package import bucket_name_problem
+from pytest_hastate.io.documents import LoadedDocument, read_json_object, validate_model
+from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.models import PROTECTED_STATE_KEYS, EndpointPackage, Status, VerdictRecord
-from pytest_hastate.package_gate import bucket_name_problem
+from pytest_hastate.s3.guard import short_id
 
 PLAN_SCHEMA = "pytest_hastate.migration_plan.v1"
 

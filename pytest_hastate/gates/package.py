@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from pytest_hastate.findings import (
+from pytest_hastate.gates.text import (
     Finding,
     affirmed,
     blank,
@@ -24,16 +24,16 @@ from pytest_hastate.findings import (
     present,
     quote,
 )
-from pytest_hastate.guard import (
-    ProtectedTargets,
-    denial_lines,
-    endpoint_origin_problem,
-    parse_denial,
-)
 from pytest_hastate.models import (
     CREDENTIAL_ENV_NAMES,
     PROTECTED_BUCKET,
     PROTECTED_STATE_KEYS,
+)
+from pytest_hastate.s3.guard import (
+    ProtectedTargets,
+    denial_lines,
+    endpoint_origin_problem,
+    parse_denial,
 )
 
 TEMPLATE_SENTINELS = ("replace-me", "example.invalid")

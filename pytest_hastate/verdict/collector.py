@@ -9,7 +9,7 @@ import pytest
 
 from pytest_hastate.errors import BackendDegraded, HastateError
 from pytest_hastate.models import CriterionResult, Outcome
-from pytest_hastate.verdict import fold
+from pytest_hastate.verdict.decide import fold
 
 MESSAGE_LIMIT = 400
 

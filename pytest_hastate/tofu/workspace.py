@@ -16,9 +16,9 @@ from typing import Any
 
 from python_terraform import IsFlagged
 
-from pytest_hastate.s3 import S3Client, S3Errors, error_code
-from pytest_hastate.scratch import head_status
-from pytest_hastate.tofu import TofuResult, TofuRunner
+from pytest_hastate.s3.client import S3Client, S3Errors, error_code
+from pytest_hastate.s3.scratch import head_status
+from pytest_hastate.tofu.runner import TofuResult, TofuRunner
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pytest_hastate.models import SampleObject
-from pytest_hastate.s3 import NO_ANSWER, S3Client, S3Errors, error_code, status
+from pytest_hastate.s3.client import NO_ANSWER, S3Client, S3Errors, error_code, status
 
 SIZES = (1, 100, 1_000, 10_000, 100_000, 1_000_000, 3_000_000)
 """From a byte to a few MB, cycled over the sample."""

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_hastate.errors import InputError
-from pytest_hastate.findings import GateReport
-from pytest_hastate.gating import gate_contract, gate_package, load_contract, load_package
+from pytest_hastate.gates.files import gate_contract, gate_package, load_contract, load_package
+from pytest_hastate.gates.text import GateReport
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -159,7 +159,7 @@ def _gate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from pytest_hastate import schemas
+    from pytest_hastate.tools import schemas
 
     if args.check:
         stale = schemas.drift(args.dir)
@@ -174,7 +174,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _migration_plan(args: argparse.Namespace) -> int:
-    from pytest_hastate.migration import PlanRefused, make_plan
+    from pytest_hastate.tools.migration import PlanRefused, make_plan
 
     started = time.monotonic()
     try:
@@ -196,8 +196,8 @@ def _migration_plan(args: argparse.Namespace) -> int:
 def _inventory(args: argparse.Namespace) -> int:
     import json
 
-    from pytest_hastate.evidence import write_atomic
-    from pytest_hastate.inventory import (
+    from pytest_hastate.io.evidence import write_atomic
+    from pytest_hastate.tools.inventory import (
         EXIT_NO_CANDIDATE,
         NO_CANDIDATE,
         InventoryError,
@@ -229,8 +229,8 @@ def _inventory(args: argparse.Namespace) -> int:
 def _evidence(args: argparse.Namespace) -> int:
     import os
 
-    from pytest_hastate.bundle import check_bundle
-    from pytest_hastate.redact import Masker
+    from pytest_hastate.io.redact import Masker
+    from pytest_hastate.tools.bundle import check_bundle
 
     findings = check_bundle(
         args.dir,
@@ -248,7 +248,7 @@ def _evidence(args: argparse.Namespace) -> int:
 
 
 def _readiness(args: argparse.Namespace) -> int:
-    from pytest_hastate.bundle import readiness
+    from pytest_hastate.tools.bundle import readiness
 
     result = readiness(args.evidence, expect_interim=args.expect_interim)
     print(f"readiness: {result.message}")
@@ -313,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "readiness":
             return _readiness(args)
         if args.command == "demo":
-            from pytest_hastate.demo import run_demo
+            from pytest_hastate.tools.demo import run_demo
 
             return run_demo(
                 args.topology, evidence_root=args.evidence, sample_objects=args.sample_objects,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_hastate.findings import (
+from pytest_hastate.gates.text import (
     Finding,
     affirmed,
     blank,

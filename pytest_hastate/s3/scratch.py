@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pytest_hastate.errors import HastateError
-from pytest_hastate.s3 import S3Client, S3Errors, error_code, status
-from pytest_hastate.waits import eventually
+from pytest_hastate.s3.client import S3Client, S3Errors, error_code, status
+from pytest_hastate.s3.waits import eventually
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_hastate.contract_gate import check_contract
-from pytest_hastate.documents import LoadedDocument, check_shape, read_json_object
 from pytest_hastate.errors import InputError
-from pytest_hastate.findings import GateReport
+from pytest_hastate.gates.contract import check_contract
+from pytest_hastate.gates.package import LinkedContract, PackageLinks, check_package
+from pytest_hastate.gates.text import GateReport
+from pytest_hastate.io.documents import LoadedDocument, check_shape, read_json_object
 from pytest_hastate.models import CandidateContract, EndpointPackage
-from pytest_hastate.package_gate import LinkedContract, PackageLinks, check_package
 
 CONTRACT = "candidate contract"
 PACKAGE = "endpoint package"

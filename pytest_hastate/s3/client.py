@@ -26,9 +26,9 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from pytest_hastate.errors import GuardRefusal, InputError
-from pytest_hastate.guard import ScratchScope, Target, endpoint_origin_problem
-from pytest_hastate.health import WRITE_OPERATIONS, BackendHealth
 from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
+from pytest_hastate.s3.guard import ScratchScope, Target, endpoint_origin_problem
+from pytest_hastate.s3.health import WRITE_OPERATIONS, BackendHealth
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client as S3Client

@@ -1,0 +1,1 @@
+"""Reading and writing the operator's documents and the evidence."""

@@ -1,0 +1,1 @@
+"""The maintenance steps: durability sample, reachability, verify, cleanup."""

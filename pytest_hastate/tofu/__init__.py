@@ -1,0 +1,1 @@
+"""OpenTofu: the one CLI runner and the disposable workspace."""

@@ -1,0 +1,1 @@
+"""Operator tools that work without pytest: CLI, demo, bundle, migration plan, inventory."""

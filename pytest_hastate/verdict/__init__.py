@@ -1,0 +1,1 @@
+"""The verdict: collecting reports, deciding (pure), reporting."""
