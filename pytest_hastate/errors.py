@@ -7,6 +7,10 @@ class HastateError(Exception):
     """Base class of every error pytest-hastate raises on purpose."""
 
 
+class SettingsError(HastateError):
+    """A bad option value or combination; the plugin turns it into a pytest usage error."""
+
+
 class InputError(HastateError):
     """A file or option the operator gave cannot be used. Nothing was written or sent.
 

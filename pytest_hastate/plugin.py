@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from _pytest.junitxml import xml_key
 
-from pytest_hastate.errors import GuardRefusal, HastateError, InputError
+from pytest_hastate.errors import GuardRefusal, HastateError, InputError, SettingsError
 from pytest_hastate.io.checkpoints import save_checkpoint, with_phase
 from pytest_hastate.io.evidence import write_model
 from pytest_hastate.io.redact import Masker
@@ -24,12 +24,10 @@ from pytest_hastate.settings import (
     CRITERION_MARKER,
     OPTIONS,
     PHASE_MARKERS,
-    STEP_MARKERS,
-    STEP_NEEDS,
-    SettingsError,
     resolve,
 )
-from pytest_hastate.verdict.decide import BY_ID, decide, exit_code
+from pytest_hastate.steps import BY_ID, BY_MARKER, STEPS
+from pytest_hastate.verdict.decide import decide, exit_code
 
 pytest_plugins = [
     "pytest_hastate.fixtures.core",
@@ -65,8 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, text in STEP_MARKERS.items():
-        config.addinivalue_line("markers", f"{name}: {text}")
+    for step in STEPS:
+        config.addinivalue_line("markers", f"{step.marker}: {step.description}")
     config.addinivalue_line(
         "markers", f"{CRITERION_MARKER}(id, ...): the verdict criteria this test proves"
     )
@@ -120,12 +118,12 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return line
 
 
-LIVE_STEPS = frozenset(STEP_MARKERS) - {"static"}
+LIVE_STEPS = frozenset(BY_MARKER) - {"static"}
 PHASE_OF_MODE = {mode: marker for marker, (mode, _flag) in PHASE_MARKERS.items()}
 
 
 def _steps_of(item: pytest.Item) -> set[str]:
-    return {m.name for m in item.iter_markers() if m.name in STEP_MARKERS}
+    return {m.name for m in item.iter_markers() if m.name in BY_MARKER}
 
 
 def _criteria_of(item: pytest.Item) -> list[str]:
@@ -212,7 +210,7 @@ def _check_needs(config: pytest.Config, run: ProofRun, kept: list[pytest.Item]) 
     for item in kept:
         present |= _own_steps(run, item)
     for step in sorted(present):
-        wanted = STEP_NEEDS.get(step, frozenset()) & run.settings.steps & run.collected_steps
+        wanted = BY_MARKER[step].needs & run.settings.steps & run.collected_steps
         missing = sorted(wanted - present)
         if missing:
             how = " ".join(

@@ -17,29 +17,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from pytest_hastate.errors import SettingsError
+from pytest_hastate.steps import BY_MARKER, CLEANUP, POST_MAINTENANCE, PRE_MAINTENANCE, STEPS
+
 PHASE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAINTENANCE_EVENTS = ("endpoint-loss", "node-loss", "restart", "managed")
-STEP_MARKERS: dict[str, str] = {
-    "static": "proof step 1: static contract and package gates (no network)",
-    "boundary": "proof step 2a: credential boundary",
-    "scratch": "proof step 2b: scratch S3",
-    "bucket_index": "proof step 2b: bucket-index consistency and bucket lifecycle",
-    "disposable_tofu": "proof step 3: disposable OpenTofu with the native S3 lockfile",
-    "pre_maintenance": "proof step 4: restart checkpoint (before maintenance)",
-    "post_maintenance": "proof step 5: verify (after maintenance)",
-    "cleanup": "proof step 6: cleanup of a checkpoint's scratch objects",
-}
-# Wall-clock budget of each live step (seconds; the verify adds --verify-timeout). Generous for
-# a healthy backend; they bound a slowly failing one, whose requests each stay just in time.
-STEP_BUDGETS: Mapping[str, float] = {
-    "boundary": 120,
-    "scratch": 240,
-    "bucket_index": 120,
-    "disposable_tofu": 600,
-    "pre_maintenance": 600,
-    "post_maintenance": 600,
-    "cleanup": 300,
-}
 CRITERION_MARKER = "hastate_criterion"
 CRITERION_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
@@ -158,20 +140,6 @@ DEFAULT_PHASE: Mapping[Mode, str] = {
     Mode.POST_MAINTENANCE: "post-maintenance",
     Mode.CLEANUP: "cleanup",
 }
-# The flags that select each step marker, for messages about contradictions.
-MARKER_FLAGS: Mapping[str, str] = {
-    "pre_maintenance": "--keep-scratch-bucket --checkpoint-file PATH",
-    "post_maintenance": "--verify-existing --from-checkpoint PATH",
-    "cleanup": "--cleanup-checkpoint --from-checkpoint PATH",
-    "disposable_tofu": "--run-disposable-tofu --use-lockfile",
-    "boundary": "--endpoint-package PATH",
-    "scratch": "--endpoint-package PATH",
-    "bucket_index": "--endpoint-package PATH",
-}
-
-
-class SettingsError(ValueError):
-    """A bad option value or combination; the plugin turns it into a pytest usage error."""
 
 
 @dataclass(frozen=True)
@@ -201,10 +169,10 @@ class Settings:
 
     def step_budget(self, step: str | None) -> float | None:
         """Seconds a proof step may take before its remaining requests are refused."""
-        if step is None or step not in STEP_BUDGETS:
+        budget = BY_MARKER[step].budget if step is not None and step in BY_MARKER else None
+        if budget is None:
             return None
-        extra = self.verify_timeout if step == "post_maintenance" else 0.0
-        return STEP_BUDGETS[step] + extra
+        return budget + (self.verify_timeout if step == POST_MAINTENANCE.marker else 0.0)
 
     @property
     def steps(self) -> frozenset[str]:
@@ -309,17 +277,11 @@ def _number(raw: Any, flag: str, kind: type, low: float, high: float) -> Any:
 
 # The phase markers: ``-m pre_maintenance`` (alone) runs the whole phase, as its flags do.
 PHASE_MARKERS: Mapping[str, tuple[Mode, str]] = {
-    "pre_maintenance": (Mode.PRE_MAINTENANCE, "keep_scratch_bucket"),
-    "post_maintenance": (Mode.POST_MAINTENANCE, "verify_existing"),
-    "cleanup": (Mode.CLEANUP, "cleanup_checkpoint"),
+    PRE_MAINTENANCE.marker: (Mode.PRE_MAINTENANCE, "keep_scratch_bucket"),
+    POST_MAINTENANCE.marker: (Mode.POST_MAINTENANCE, "verify_existing"),
+    CLEANUP.marker: (Mode.CLEANUP, "cleanup_checkpoint"),
 }
-# What the tests of a step stand on: the checkpoint is only worth writing after every live step
-# (and OpenTofu's, when it runs) passed in the same run.
-STEP_NEEDS: Mapping[str, frozenset[str]] = {
-    "pre_maintenance": frozenset(
-        {"static", "boundary", "scratch", "bucket_index", "disposable_tofu"}
-    ),
-}
+"""The phase markers: ``-m pre_maintenance`` (alone) runs the whole phase, as its flags do."""
 
 
 def marker_matcher(markexpr: str) -> Callable[[frozenset[str]], bool] | None:
@@ -429,11 +391,12 @@ def _check_markexpr(markexpr: str, settings: Settings) -> None:
     matches = marker_matcher(markexpr)
     if matches is None or matches(frozenset()):
         return
-    for marker in STEP_MARKERS:
-        if marker not in settings.steps and matches(frozenset({marker})):
-            flags = MARKER_FLAGS.get(marker, "")
-            hint = f" (it runs with {flags})" if flags else ""
-            raise SettingsError(f"-m {marker} selects no test in {settings.mode.value} mode{hint}")
+    for step in STEPS:
+        if step.marker not in settings.steps and matches(frozenset({step.marker})):
+            raise SettingsError(
+                f"-m {step.marker} selects no test in {settings.mode.value} mode "
+                f"(it runs with {step.flags})"
+            )
 
 
 def env_snapshot() -> dict[str, str]:

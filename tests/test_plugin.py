@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.verdict.decide import CATALOGUE, EXIT_INTERIM_ONLY
+from pytest_hastate.steps import CATALOGUE
+from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY
 
 from .conftest import PUBLIC_CONTRACT, REPO, filled_package
 
-STATIC_PROOF = REPO / "proofs" / "test_static_contract.py"
+STATIC_PROOF = REPO / "proofs" / "test_1_static.py"
 
 
 @pytest.fixture
@@ -520,9 +521,9 @@ def test_a_phase_marker_selects_the_whole_phase_like_its_flags(
     assert collected(by_marker)
     if "pre_maintenance" in marker_form:
         modules = {line.split("::")[0] for line in collected(by_marker)}
-        assert "proofs/test_restart_checkpoint.py" in modules
-        assert "proofs/test_scratch_s3.py" in modules  # the live steps it stands on
-        assert ("proofs/test_disposable_tofu.py" in modules) == ("--use-lockfile" in marker_form)
+        assert "proofs/test_4_checkpoint.py" in modules
+        assert "proofs/test_2b_scratch.py" in modules  # the live steps it stands on
+        assert ("proofs/test_3_disposable_tofu.py" in modules) == ("--use-lockfile" in marker_form)
 
 
 @pytest.mark.parametrize(
@@ -558,7 +559,7 @@ def test_negated_and_grouped_marker_expressions_work_as_pytest_documents(
     )  # fmt: skip
     assert result.ret == 0, result.stderr.lines
     modules = {line.split("::")[0] for line in collected(result)}
-    assert modules == {"proofs/test_static_contract.py", "proofs/test_bucket_index.py"}
+    assert modules == {"proofs/test_1_static.py", "proofs/test_2b_bucket_index.py"}
 
 
 @pytest.mark.parametrize(

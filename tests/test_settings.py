@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.settings import OPTIONS, Mode, SettingsError, resolve
+from pytest_hastate.errors import SettingsError
+from pytest_hastate.settings import OPTIONS, Mode, resolve
 
 
 def settings(

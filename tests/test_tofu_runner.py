@@ -1,7 +1,7 @@
 """The OpenTofu runner: version gate, exit-code rule, timeouts, masking, rendered backend.
 
 Small fake binaries test the runner's own rules; the real Terraform binary is exercised by
-tests/test_disposable_tofu.py."""
+tests/test_3_disposable_tofu.py."""
 
 from __future__ import annotations
 

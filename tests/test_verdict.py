@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from pytest_hastate.models import CriterionResult, HaSemantics, Outcome, Status, VerdictInputs
-from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY, REQUIRED_FOR_GO, decide, exit_code
+from pytest_hastate.steps import REQUIRED_FOR_GO
+from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY, decide, exit_code
 
 P = CriterionResult(outcome=Outcome.PASSED)
 F = CriterionResult(outcome=Outcome.FAILED, message="boom")

@@ -14,7 +14,6 @@ Imports only the models. SPEC 6:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pytest_hastate.models import (
     CriterionResult,
@@ -23,116 +22,8 @@ from pytest_hastate.models import (
     Verdict,
     VerdictInputs,
 )
+from pytest_hastate.steps import BY_ID, REQUIRED_FOR_GO
 
-
-@dataclass(frozen=True)
-class Criterion:
-    id: str
-    step: str
-    proves: str
-    how_to_prove: str
-
-
-_LIVE = "run the live proof: pytest proofs/ --endpoint-package PACKAGE"
-_TOFU = (
-    "run the live proof with --run-disposable-tofu --use-lockfile and an OpenTofu >= 1.10 "
-    "(or Terraform >= 1.11) binary"
-)
-
-CATALOGUE: tuple[Criterion, ...] = (
-    Criterion(
-        "static.contract",
-        "1 static contract",
-        "the candidate contract passes C01-C12",
-        "give --contract FILE or --endpoint-package FILE",
-    ),
-    Criterion(
-        "static.package",
-        "1 static contract",
-        "the endpoint package passes P01-P15",
-        "give --endpoint-package FILE",
-    ),
-    Criterion(
-        "boundary.scoped",
-        "2a credential boundary",
-        "proof credentials see the scratch bucket and not tofu-state",
-        _LIVE,
-    ),
-    Criterion("scratch.bucket", "2b scratch S3", "the scratch bucket exists or was created", _LIVE),
-    Criterion(
-        "scratch.versioning", "2b scratch S3", "versioning is enabled on the scratch bucket", _LIVE
-    ),
-    Criterion("scratch.object_cycle", "2b scratch S3", "put/head/get/delete of an object", _LIVE),
-    Criterion(
-        "scratch.conditional_write",
-        "2b scratch S3",
-        "If-None-Match refuses a second writer, one winner in a race",
-        _LIVE,
-    ),
-    Criterion(
-        "scratch.index_consistency",
-        "2b scratch S3",
-        "ListBuckets, HeadBucket and ListObjectsV2 agree on every endpoint",
-        _LIVE,
-    ),
-    Criterion(
-        "scratch.bucket_lifecycle", "2b scratch S3", "a fresh bucket's full lifecycle", _LIVE
-    ),
-    Criterion(
-        "consistency.read_after_write",
-        "2b scratch S3",
-        "a write acknowledged through one endpoint is served by every endpoint on the first read",
-        _LIVE,
-    ),
-    Criterion(
-        "endpoints.independent",
-        "2b scratch S3",
-        "at least two independent endpoints served the proof",
-        "list at least two endpoints of the same backend in ha_endpoints",
-    ),
-    Criterion(
-        "tofu.version", "3 disposable OpenTofu", "the binary supports the native S3 lockfile", _TOFU
-    ),
-    Criterion("tofu.init", "3 disposable OpenTofu", "init against the scratch backend", _TOFU),
-    Criterion("tofu.first_write", "3 disposable OpenTofu", "apply writes state", _TOFU),
-    Criterion("tofu.readback", "3 disposable OpenTofu", "output -json reads the state back", _TOFU),
-    Criterion(
-        "tofu.noop_plan", "3 disposable OpenTofu", "plan -detailed-exitcode is a no-op", _TOFU
-    ),
-    Criterion(
-        "tofu.lock_contention", "3 disposable OpenTofu", "a held lock stops a second run", _TOFU
-    ),
-    Criterion("tofu.lock_release", "3 disposable OpenTofu", "no stale lock; relock works", _TOFU),
-    Criterion(
-        "tofu.restore", "3 disposable OpenTofu", "state restored from a previous version", _TOFU
-    ),
-    Criterion(
-        "maintenance.checkpoint",
-        "4 restart checkpoint",
-        "durability sample and checkpoint written",
-        "run with --keep-scratch-bucket --checkpoint-file PATH before maintenance",
-    ),
-    Criterion(
-        "maintenance.verified",
-        "5 verify",
-        "the sample survived maintenance byte for byte",
-        "after maintenance, run with --verify-existing --from-checkpoint PATH",
-    ),
-    Criterion(
-        "maintenance.endpoint_loss_observed",
-        "5 verify",
-        "an endpoint was down during verify",
-        "verify while an endpoint or node is lost, or declare --maintenance-event",
-    ),
-    Criterion(
-        "cleanup.complete",
-        "6 cleanup",
-        "every scratch object of the run is gone",
-        "run with --cleanup-checkpoint --from-checkpoint PATH",
-    ),
-)
-BY_ID: Mapping[str, Criterion] = {c.id: c for c in CATALOGUE}
-REQUIRED_FOR_GO: tuple[str, ...] = tuple(c.id for c in CATALOGUE if c.step[0] in "123")
 LOSS_EVENTS = frozenset({"endpoint-loss", "node-loss"})
 
 _RANK = {Outcome.FAILED: 2, Outcome.SKIPPED: 1, Outcome.PASSED: 0}

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.steps import BOUNDARY
 
-pytestmark = [pytest.mark.boundary, pytest.mark.order(2)]
+pytestmark = BOUNDARY.marks
 
 ALLOWED = (403, 404)
 

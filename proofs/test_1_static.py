@@ -6,8 +6,9 @@ import pytest
 
 from pytest_hastate.gates.files import PackageGateRun
 from pytest_hastate.gates.text import GateReport
+from pytest_hastate.steps import STATIC
 
-pytestmark = [pytest.mark.static, pytest.mark.order(1)]
+pytestmark = STATIC.marks
 
 
 @pytest.mark.hastate_criterion("static.contract")

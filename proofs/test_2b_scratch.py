@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.steps import SCRATCH
 
-pytestmark = [pytest.mark.scratch, pytest.mark.order(3)]
+pytestmark = SCRATCH.marks
 
 RACE_KEYS = 5
 RACE_WRITERS = 8

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.disposable_tofu, pytest.mark.order(5)]
+from pytest_hastate.steps import DISPOSABLE_TOFU
+
+pytestmark = DISPOSABLE_TOFU.marks
 
 
 @pytest.mark.hastate_criterion("tofu.version")

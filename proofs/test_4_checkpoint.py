@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.steps import PRE_MAINTENANCE
 
-pytestmark = [pytest.mark.pre_maintenance, pytest.mark.order(6)]
+pytestmark = PRE_MAINTENANCE.marks
 
 
 @pytest.mark.hastate_criterion("maintenance.checkpoint")

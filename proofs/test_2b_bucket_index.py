@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.steps import BUCKET_INDEX
 
-pytestmark = [pytest.mark.bucket_index, pytest.mark.order(4)]
+pytestmark = BUCKET_INDEX.marks
 
 INDEX_OBJECTS = 5
 SETTLE = 15.0

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.steps import CLEANUP
 
-pytestmark = [pytest.mark.cleanup, pytest.mark.order(8)]
+pytestmark = CLEANUP.marks
 
 
 @pytest.mark.hastate_criterion("cleanup.complete")

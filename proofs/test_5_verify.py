@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.steps import POST_MAINTENANCE
 
-pytestmark = [pytest.mark.post_maintenance, pytest.mark.order(7)]
+pytestmark = POST_MAINTENANCE.marks
 
 
 @pytest.mark.hastate_criterion("maintenance.verified")

@@ -1,0 +1,146 @@
+"""The proof steps and the criteria catalogue: one table.
+
+Markers, pytest-order positions, the flags that select each step, the step budgets, what a
+step stands on, and which criteria GO requires all derive from it. Pure data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Step:
+    marker: str
+    order: int  # the pytest-order position of the step's module
+    number: str  # the proof-order step: 1, 2a, 2b, 3, 4, 5, 6
+    title: str
+    flags: str  # the flags that select it
+    required_for_go: bool
+    budget: float | None = None  # wall-clock seconds before its remaining requests are refused
+    needs: frozenset[str] = field(default_factory=frozenset)  # markers of the steps it stands on
+
+    @property
+    def marks(self) -> list[pytest.MarkDecorator]:
+        """``pytestmark`` of the step's proof module."""
+        return [getattr(pytest.mark, self.marker), pytest.mark.order(self.order)]
+
+    @property
+    def description(self) -> str:
+        return f"proof step {self.number}: {self.title}"
+
+
+_LIVE = "--endpoint-package PATH"
+STATIC = Step(
+    "static",
+    1,
+    "1",
+    "static contract and package gates (no network)",
+    "--contract PATH or --endpoint-package PATH",
+    True,
+)
+BOUNDARY = Step("boundary", 2, "2a", "credential boundary", _LIVE, True, 120)
+SCRATCH = Step("scratch", 3, "2b", "scratch S3", _LIVE, True, 240)
+BUCKET_INDEX = Step(
+    "bucket_index", 4, "2b", "bucket-index consistency and bucket lifecycle", _LIVE, True, 120
+)
+DISPOSABLE_TOFU = Step(
+    "disposable_tofu",
+    5,
+    "3",
+    "disposable OpenTofu with the native S3 lockfile",
+    "--run-disposable-tofu --use-lockfile",
+    True,
+    600,
+)
+PRE_MAINTENANCE = Step(
+    "pre_maintenance",
+    6,
+    "4",
+    "restart checkpoint (before maintenance)",
+    "--keep-scratch-bucket --checkpoint-file PATH",
+    False,
+    600,
+    frozenset({"static", "boundary", "scratch", "bucket_index", "disposable_tofu"}),
+)
+POST_MAINTENANCE = Step(
+    "post_maintenance",
+    7,
+    "5",
+    "verify (after maintenance)",
+    "--verify-existing --from-checkpoint PATH",
+    False,
+    600,
+)
+CLEANUP = Step(
+    "cleanup",
+    8,
+    "6",
+    "cleanup of a checkpoint's scratch objects",
+    "--cleanup-checkpoint --from-checkpoint PATH",
+    False,
+    300,
+)
+STEPS: tuple[Step, ...] = (
+    STATIC, BOUNDARY, SCRATCH, BUCKET_INDEX, DISPOSABLE_TOFU, PRE_MAINTENANCE, POST_MAINTENANCE, CLEANUP,
+)  # fmt: skip
+BY_MARKER: Mapping[str, Step] = {s.marker: s for s in STEPS}
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    step: Step
+    proves: str
+    how_to_prove: str
+
+
+_PROVE_LIVE = "run the live proof: pytest proofs/ --endpoint-package PACKAGE"
+_PROVE_TOFU = (
+    "run the live proof with --run-disposable-tofu --use-lockfile and an OpenTofu >= 1.10 "
+    "(or Terraform >= 1.11) binary"
+)
+
+CATALOGUE: tuple[Criterion, ...] = (
+    Criterion("static.contract", STATIC, "the candidate contract passes C01-C12",
+              "give --contract FILE or --endpoint-package FILE"),
+    Criterion("static.package", STATIC, "the endpoint package passes P01-P15",
+              "give --endpoint-package FILE"),
+    Criterion("boundary.scoped", BOUNDARY,
+              "proof credentials see the scratch bucket and not tofu-state", _PROVE_LIVE),
+    Criterion("scratch.bucket", SCRATCH, "the scratch bucket exists or was created", _PROVE_LIVE),
+    Criterion("scratch.versioning", SCRATCH, "versioning is enabled on the scratch bucket", _PROVE_LIVE),
+    Criterion("scratch.object_cycle", SCRATCH, "put/head/get/delete of an object", _PROVE_LIVE),
+    Criterion("scratch.conditional_write", SCRATCH,
+              "If-None-Match refuses a second writer, one winner in a race", _PROVE_LIVE),
+    Criterion("scratch.index_consistency", BUCKET_INDEX,
+              "HeadBucket, listings and ListBuckets (for buckets the caller owns) agree on every endpoint",
+              _PROVE_LIVE),
+    Criterion("scratch.bucket_lifecycle", BUCKET_INDEX, "a fresh bucket's full lifecycle", _PROVE_LIVE),
+    Criterion("consistency.read_after_write", SCRATCH,
+              "a write acknowledged through one endpoint is served by every endpoint on the first read",
+              _PROVE_LIVE),
+    Criterion("endpoints.independent", SCRATCH, "at least two independent endpoints served the proof",
+              "list at least two endpoints of the same backend in ha_endpoints"),
+    Criterion("tofu.version", DISPOSABLE_TOFU, "the binary supports the native S3 lockfile", _PROVE_TOFU),
+    Criterion("tofu.init", DISPOSABLE_TOFU, "init against the scratch backend", _PROVE_TOFU),
+    Criterion("tofu.first_write", DISPOSABLE_TOFU, "apply writes state", _PROVE_TOFU),
+    Criterion("tofu.readback", DISPOSABLE_TOFU, "output -json reads the state back", _PROVE_TOFU),
+    Criterion("tofu.noop_plan", DISPOSABLE_TOFU, "plan -detailed-exitcode is a no-op", _PROVE_TOFU),
+    Criterion("tofu.lock_contention", DISPOSABLE_TOFU, "a held lock stops a second run", _PROVE_TOFU),
+    Criterion("tofu.lock_release", DISPOSABLE_TOFU, "no stale lock; relock works", _PROVE_TOFU),
+    Criterion("tofu.restore", DISPOSABLE_TOFU, "state restored from a previous version", _PROVE_TOFU),
+    Criterion("maintenance.checkpoint", PRE_MAINTENANCE, "durability sample and checkpoint written",
+              "run with --keep-scratch-bucket --checkpoint-file PATH before maintenance"),
+    Criterion("maintenance.verified", POST_MAINTENANCE, "the sample survived maintenance byte for byte",
+              "after maintenance, run with --verify-existing --from-checkpoint PATH"),
+    Criterion("maintenance.endpoint_loss_observed", POST_MAINTENANCE, "an endpoint was down during verify",
+              "verify while an endpoint or node is lost, or declare --maintenance-event"),
+    Criterion("cleanup.complete", CLEANUP, "every scratch object of the run is gone",
+              "run with --cleanup-checkpoint --from-checkpoint PATH"),
+)  # fmt: skip
+BY_ID: Mapping[str, Criterion] = {c.id: c for c in CATALOGUE}
+REQUIRED_FOR_GO: tuple[str, ...] = tuple(c.id for c in CATALOGUE if c.step.required_for_go)
