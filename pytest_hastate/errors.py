@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_hastate.tofu.runner import TofuResult
+
 
 class HastateError(Exception):
     """Base class of every error pytest-hastate raises on purpose."""
@@ -46,3 +51,39 @@ class BackendDegraded(HastateError):
     def __init__(self, message: str, *, depends_on: str | None) -> None:
         super().__init__(message)
         self.depends_on = depends_on
+
+
+class LabError(HastateError):
+    """The lab could not do what was asked; the message says which component and why."""
+
+
+class TofuError(HastateError):
+    """An OpenTofu command ended in a way the caller did not expect."""
+
+    def __init__(self, message: str, result: TofuResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class TofuMissing(HastateError):
+    """No OpenTofu (or Terraform) binary: the step cannot run, which proves nothing."""
+
+
+class TofuTooOld(HastateError):
+    """The binary predates the native S3 lockfile; refused before any S3 write."""
+
+
+class PlanRefused(HastateError):
+    """The plan cannot be made; the message says why, in one line."""
+
+
+class InventoryError(HastateError):
+    """The API server could not be read; ``exit_code`` says how (unreachable or forbidden)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class DemoFailed(HastateError):
+    """A stage ended in a way the demo did not expect."""

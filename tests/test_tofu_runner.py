@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hastate.errors import TofuError, TofuMissing, TofuTooOld
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import NON_AWS_BACKEND_DEFAULTS, EndpointPackage
 from pytest_hastate.tofu.runner import (
-    TofuError,
-    TofuMissing,
     TofuRunner,
-    TofuTooOld,
     base_environment,
     check_version,
     find_binary,

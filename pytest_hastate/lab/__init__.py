@@ -1,7 +1,7 @@
 """The local HA lab: a real SeaweedFS cluster on loopback (``hastate lab ...``)."""
 
+from pytest_hastate.errors import LabError
 from pytest_hastate.lab.artifacts import start
 from pytest_hastate.lab.cluster import LabCluster
-from pytest_hastate.lab.processes import LabError
 
 __all__ = ["LabCluster", "LabError", "start"]

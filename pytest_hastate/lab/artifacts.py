@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pytest_hastate.errors import LabError
 from pytest_hastate.lab.cluster import (
     REGION,
     SCRATCH_BUCKET,
@@ -15,7 +16,6 @@ from pytest_hastate.lab.cluster import (
     LabCluster,
     write_private,
 )
-from pytest_hastate.lab.processes import LabError
 from pytest_hastate.models import PROTECTED_BUCKET, PROTECTED_STATE_KEYS
 from pytest_hastate.s3.client import S3Client, S3Errors, lab_admin_client
 

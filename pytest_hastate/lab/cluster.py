@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pytest_hastate.errors import LabError
 from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.lab.processes import (
-    LabError,
     alive,
     command_line,
     http_get,

@@ -14,13 +14,9 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from pytest_hastate.errors import HastateError
+from pytest_hastate.errors import LabError
 
 PR_SET_PDEATHSIG = 1
-
-
-class LabError(HastateError):
-    """The lab could not do what was asked; the message says which component and why."""
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child

@@ -23,7 +23,7 @@ from typing import Any
 
 from python_terraform import IsFlagged, Terraform
 
-from pytest_hastate.errors import HastateError
+from pytest_hastate.errors import TofuError, TofuMissing, TofuTooOld
 
 MINIMUM = {"OpenTofu": (1, 10, 0), "Terraform": (1, 11, 0)}
 """The first releases with the native S3 lockfile (use_lockfile)."""
@@ -32,22 +32,6 @@ TAIL_LINES = 12
 _TAKES_INPUT = frozenset({"init", "plan", "apply", "destroy", "refresh", "import", "state push"})
 _ARGV_ONLY = ".pytest-hastate-argv-only.tfstate"
 _VERSION = re.compile(r"^(OpenTofu|Terraform) v(\d+)\.(\d+)\.(\d+)", re.M)
-
-
-class TofuError(HastateError):
-    """An OpenTofu command ended in a way the caller did not expect."""
-
-    def __init__(self, message: str, result: TofuResult | None = None) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-class TofuMissing(HastateError):
-    """No OpenTofu (or Terraform) binary: the step cannot run, which proves nothing."""
-
-
-class TofuTooOld(HastateError):
-    """The binary predates the native S3 lockfile; refused before any S3 write."""
 
 
 @dataclass(frozen=True)

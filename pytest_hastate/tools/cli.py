@@ -174,7 +174,8 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _migration_plan(args: argparse.Namespace) -> int:
-    from pytest_hastate.tools.migration import PlanRefused, make_plan
+    from pytest_hastate.errors import PlanRefused
+    from pytest_hastate.tools.migration import make_plan
 
     started = time.monotonic()
     try:
@@ -196,11 +197,11 @@ def _migration_plan(args: argparse.Namespace) -> int:
 def _inventory(args: argparse.Namespace) -> int:
     import json
 
+    from pytest_hastate.errors import InventoryError
     from pytest_hastate.io.evidence import write_atomic
     from pytest_hastate.tools.inventory import (
         EXIT_NO_CANDIDATE,
         NO_CANDIDATE,
-        InventoryError,
         discover,
         kubernetes_lister,
         report,
@@ -295,7 +296,7 @@ def _lab(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pytest_hastate.lab.processes import LabError
+    from pytest_hastate.errors import LabError
 
     parser = _parser()
     args = parser.parse_args(argv)

@@ -16,16 +16,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pytest_hastate.errors import DemoFailed
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import environment
 from pytest_hastate.tools.bundle import check_bundle, readiness
 
 PROOFS = Path(__file__).resolve().parents[2] / "proofs"
-
-
-class DemoFailed(Exception):
-    """A stage ended in a way the demo did not expect."""
 
 
 def scrub_logs(lab: LabCluster, target: Path, masker: Masker) -> int:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_hastate.errors import HastateError, InputError
+from pytest_hastate.errors import InputError, InventoryError
 from pytest_hastate.models import CandidateClass
 
 INVENTORY_SCHEMA = "pytest_hastate.inventory.v1"
@@ -47,14 +47,6 @@ _CLASS_OF_STORE = {
     "garage": CandidateClass.DEDICATED,
     "ceph-rgw": CandidateClass.DEDICATED,
 }
-
-
-class InventoryError(HastateError):
-    """The API server could not be read; ``exit_code`` says how (unreachable or forbidden)."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 EXIT_NO_CANDIDATE = 11

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_hastate.errors import HastateError
+from pytest_hastate.errors import PlanRefused
 from pytest_hastate.gates.package import bucket_name_problem
 from pytest_hastate.io.documents import LoadedDocument, read_json_object, validate_model
 from pytest_hastate.io.evidence import write_atomic
@@ -21,10 +21,6 @@ from pytest_hastate.models import PROTECTED_STATE_KEYS, EndpointPackage, Status,
 from pytest_hastate.s3.guard import short_id
 
 PLAN_SCHEMA = "pytest_hastate.migration_plan.v1"
-
-
-class PlanRefused(HastateError):
-    """The plan cannot be made; the message says why, in one line."""
 
 
 @dataclass(frozen=True)
