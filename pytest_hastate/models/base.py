@@ -1,0 +1,25 @@
+"""Constants and the strict base of every document model."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+DEFAULT_SCRATCH_PREFIX = ".gloriousflywheel/ha-state-candidate/"
+PROTECTED_BUCKET = "tofu-state"
+PROTECTED_STATE_KEYS: tuple[str, ...] = (
+    "attic/terraform.tfstate",
+    "arc-runners/terraform.tfstate",
+    "tinyland-infra/gitlab-runners/terraform.tfstate",
+    "tinyland-infra/runner-dashboard/terraform.tfstate",
+)
+CREDENTIAL_ENV_NAMES = {
+    "endpoint_env": "TOFU_HA_STATE_ENDPOINT",
+    "region_env": "TOFU_HA_STATE_REGION",
+    "access_key_env": "TOFU_HA_STATE_ACCESS_KEY",
+    "secret_key_env": "TOFU_HA_STATE_SECRET_KEY",
+}
+SESSION_TOKEN_ENV = "TOFU_HA_STATE_SESSION_TOKEN"  # noqa: S105 (a variable name)
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)

@@ -1,0 +1,86 @@
+"""Outcomes, the verdict's inputs, and what verdict.json holds."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field
+
+from pytest_hastate.models.base import _Document
+from pytest_hastate.models.package import HaSemantics
+
+
+class Status(StrEnum):
+    GO = "GO"
+    INTERIM_ONLY = "INTERIM_ONLY"
+    STOP = "STOP"
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class CriterionResult(_Document):
+    """The folded outcome of one criterion over every test (and phase) that claims it."""
+
+    outcome: Outcome
+    message: str = ""
+    depends_on: str | None = Field(
+        default=None,
+        description="The criterion whose failure this one's follows from (it failed by dependency).",
+    )
+
+
+MaintenanceEvent = Literal["endpoint-loss", "node-loss", "restart", "managed"]
+
+
+class VerdictInputs(_Document):
+    """Everything the verdict depends on; built by the plugin, judged by ``verdict.decide``."""
+
+    results: dict[str, CriterionResult] = Field(default_factory=dict)
+    carried: dict[str, CriterionResult] = Field(
+        default_factory=dict, description="Results of earlier phases (the checkpoint chain)."
+    )
+    guard_refusals: list[str] = Field(default_factory=list)
+    unattributed_failures: list[str] = Field(default_factory=list)
+    static_stop_conditions: list[str] = Field(default_factory=list)
+    ha_semantics: HaSemantics | None = None
+    maintenance_event: MaintenanceEvent | None = None
+    dry_run: bool = False
+    incomplete: str | None = Field(
+        default=None, description="Why the run did not finish (interrupted, internal error)."
+    )
+
+
+class Verdict(_Document):
+    status: Status
+    reasons: list[str]
+    criteria: dict[str, Literal["passed", "failed", "skipped", "missing"]]
+
+
+class VerdictRecord(_Document):
+    """What ``<evidence-dir>/verdict.json`` holds."""
+
+    verdict_schema: Literal["pytest_hastate.verdict.v1"] = "pytest_hastate.verdict.v1"
+    verdict: Status
+    reasons: list[str]
+    criteria: dict[str, Literal["passed", "failed", "skipped", "missing"]]
+    run_id: str
+    phase: str
+    mode: str
+    package_name: str | None
+    package_digest: str | None = Field(description="sha256 of the exact endpoint package bytes.")
+    contract_digest: str | None
+    maintenance_event: MaintenanceEvent | None
+    dry_run: bool
+    expect_interim: bool
+    exit_code: int
+    created_at: str
+    facts: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the run measured (read-after-write lag, race answer times, waits ...).",
+    )
+    non_secret: Literal[True] = True
