@@ -6,33 +6,33 @@ TF_DATA_DIR; the backend key is ``<scratch_prefix><run-id>/disposable-tofu/<phas
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import hashlib
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_hastate.steps import DISPOSABLE_TOFU
+from pytest_hastate.steps import DISPOSABLE_TOFU, LOCKFILE_MINIMUM
+
+if TYPE_CHECKING:
+    from pytest_hastate.fixtures.tofu import TofuBinary
+    from pytest_hastate.tofu.workspace import DisposableState
 
 pytestmark = DISPOSABLE_TOFU.marks
 
 
 @pytest.mark.hastate_criterion("tofu.version")
-def test_binary_supports_the_native_s3_lockfile(
-    hastate_tofu_binary: tuple[Path, str, tuple[int, int, int]],
-) -> None:
-    from pytest_hastate.tofu.runner import MINIMUM
-
-    _binary, product, version = hastate_tofu_binary
-    assert version >= MINIMUM[product]
+def test_binary_supports_the_native_s3_lockfile(hastate_tofu_binary: TofuBinary) -> None:
+    binary, product, version = hastate_tofu_binary  # the fixture's gate refused older ones
+    assert version >= LOCKFILE_MINIMUM[product], f"{binary}: {product} {version}"
 
 
 @pytest.mark.hastate_criterion("tofu.init")
-def test_init_against_the_scratch_backend(hastate_tofu_workspace: Any) -> None:
+def test_init_against_the_scratch_backend(hastate_tofu_workspace: DisposableState) -> None:
     hastate_tofu_workspace.init()
 
 
 @pytest.mark.hastate_criterion("tofu.first_write")
-def test_first_apply_writes_a_state(hastate_tofu_workspace: Any) -> None:
+def test_first_apply_writes_a_state(hastate_tofu_workspace: DisposableState) -> None:
     ws = hastate_tofu_workspace
     applied = ws.apply()
     assert applied.serial >= 1, f"state serial is {applied.serial} after the first apply"
@@ -43,7 +43,7 @@ def test_first_apply_writes_a_state(hastate_tofu_workspace: Any) -> None:
 
 
 @pytest.mark.hastate_criterion("tofu.readback")
-def test_outputs_read_back_what_was_written(hastate_tofu_workspace: Any) -> None:
+def test_outputs_read_back_what_was_written(hastate_tofu_workspace: DisposableState) -> None:
     ws = hastate_tofu_workspace
     outputs = ws.outputs()
     expected = {"nonce": ws.last_applied().nonce, "phase": ws.phase, "run_id": ws.run_id}
@@ -51,7 +51,7 @@ def test_outputs_read_back_what_was_written(hastate_tofu_workspace: Any) -> None
 
 
 @pytest.mark.hastate_criterion("tofu.noop_plan")
-def test_plan_of_the_same_inputs_is_a_noop(hastate_tofu_workspace: Any) -> None:
+def test_plan_of_the_same_inputs_is_a_noop(hastate_tofu_workspace: DisposableState) -> None:
     ws = hastate_tofu_workspace
     result = ws.plan_exit_code(ws.last_applied().nonce)
     assert result.code == 0, (
@@ -60,7 +60,7 @@ def test_plan_of_the_same_inputs_is_a_noop(hastate_tofu_workspace: Any) -> None:
 
 
 @pytest.mark.hastate_criterion("tofu.lock_contention")
-def test_a_held_lock_stops_a_second_run(hastate_tofu_workspace: Any) -> None:
+def test_a_held_lock_stops_a_second_run(hastate_tofu_workspace: DisposableState) -> None:
     ws = hastate_tofu_workspace
     lock_id = ws.put_synthetic_lock()
     try:
@@ -80,7 +80,7 @@ def test_a_held_lock_stops_a_second_run(hastate_tofu_workspace: Any) -> None:
 
 
 @pytest.mark.hastate_criterion("tofu.lock_release")
-def test_lock_is_released_and_taken_again(hastate_tofu_workspace: Any) -> None:
+def test_lock_is_released_and_taken_again(hastate_tofu_workspace: DisposableState) -> None:
     ws = hastate_tofu_workspace
 
     def fail_on_stale() -> None:
@@ -101,9 +101,7 @@ def test_lock_is_released_and_taken_again(hastate_tofu_workspace: Any) -> None:
 
 
 @pytest.mark.hastate_criterion("tofu.restore")
-def test_restore_a_previous_state_version(hastate_tofu_workspace: Any) -> None:
-    import hashlib
-
+def test_restore_a_previous_state_version(hastate_tofu_workspace: DisposableState) -> None:
     ws = hastate_tofu_workspace
     assert len(ws.applies) >= 2, (
         "restore needs two applies (see tofu.first_write and tofu.lock_release)"

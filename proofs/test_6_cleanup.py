@@ -5,34 +5,41 @@ confirms through every endpoint that answers."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_hastate.s3.guard import ScratchScope
 from pytest_hastate.steps import CLEANUP
 
+if TYPE_CHECKING:
+    from pytest_hastate.maintenance.ops import MaintenanceOps
+    from pytest_hastate.maintenance.reachability import Reachability
+    from pytest_hastate.models import Checkpoint
+    from pytest_hastate.run import ProofRun
+    from pytest_hastate.s3.scratch import ScratchBucket
+
 pytestmark = CLEANUP.marks
 
 
 @pytest.mark.hastate_criterion("cleanup.complete")
 def test_cleanup_removes_everything_of_the_run(
-    hastate_run: Any,
-    hastate_checkpoint: Any,
+    hastate_run: ProofRun,
+    hastate_checkpoint: Checkpoint,
     hastate_scope: ScratchScope,
-    hastate_scratch_bucket: Any,
-    hastate_reachability: Any,
+    hastate_scratch_bucket: ScratchBucket,
+    hastate_reachability: Reachability,
+    hastate_maintenance: MaintenanceOps,
 ) -> None:
-    from pytest_hastate.maintenance.cleanup import CleanupPlan, clean_up
-
-    plan = CleanupPlan(
+    ops = hastate_maintenance
+    plan = ops.CleanupPlan(
         bucket=hastate_scope.bucket,
         prefix=hastate_scope.run_prefix,
         probe_bucket=hastate_scope.probe_bucket,
         delete_bucket=hastate_run.settings.delete_scratch_bucket,
         created_by_this_product=hastate_checkpoint.bucket_created_by_this_product,
     )
-    record = clean_up(plan, hastate_reachability.clients, hastate_reachability.unreachable)
-    hastate_run.checkpoint = hastate_checkpoint.model_copy(update={"cleanup": record})
+    record = ops.clean_up(plan, hastate_reachability.clients, hastate_reachability.unreachable)
+    hastate_run.finish_chain(record)
     assert not record.residue, f"cleanup left residue: {', '.join(record.residue[:20])}"
     assert record.done, "no endpoint confirmed the cleanup"

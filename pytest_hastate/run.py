@@ -1,153 +1,237 @@
-"""The state of one proof run: settings, the loaded documents, the collector, the verdict."""
+"""One proof run: its inputs, loaded once and frozen, and what the run records as it goes.
+
+``ProofInputs`` is everything the options name (settings, package, contract, the contract the
+package links, the checkpoint of an earlier phase, their digests), read and checked once in
+``pytest_configure``; bad input raises ``InputError`` and nothing is written. ``ProofRun`` is
+the session: the inputs, the collector, the backend's health, the measured facts, the scratch
+bucket's lifecycle, the checkpoint chain as this run leaves it, and the verdict.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from pytest_hastate.errors import InputError
 from pytest_hastate.gates.contract import check_contract, static_stop_conditions
 from pytest_hastate.gates.files import PACKAGE, load_contract, load_package, resolve_contract
 from pytest_hastate.io.documents import LoadedDocument, validate_model
 from pytest_hastate.io.redact import Masker
-from pytest_hastate.models import Checkpoint, EndpointPackage, HaSemantics, Verdict
+from pytest_hastate.models import (
+    Checkpoint,
+    CleanupRecord,
+    DisposableStateRecord,
+    EndpointPackage,
+    HaSemantics,
+    PackageIdentity,
+    RunFacts,
+    SampleObject,
+    Verdict,
+)
 from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.settings import Settings
 from pytest_hastate.verdict.collector import Collector
 
 if TYPE_CHECKING:
     from pytest_hastate.s3.client import S3Access
+    from pytest_hastate.s3.lifecycle import ScratchLifecycle
 
 
-@dataclass
-class ProofRun:
+@dataclass(frozen=True)
+class ProofInputs:
     settings: Settings
     roots: tuple[Path, ...]
-    redact: Masker
+    mask: Masker
     package: LoadedDocument | None = None
     contract: LoadedDocument | None = None
-    collector: Collector = field(default_factory=Collector)
-    verdict: Verdict | None = None
-    exit_code: int | None = None
-    verdict_file: Path | None = None
-    access: S3Access | None = None
-    scratch_bucket_created: bool | None = None
-    residue: list[str] = field(default_factory=list)
+    linked_contract: LoadedDocument | None = None
+    package_model: EndpointPackage | None = None  # None when it fails validation: the gate says why
     checkpoint: Checkpoint | None = None
-    phase_facts: dict[str, Any] = field(default_factory=dict)
-    collected_steps: set[str] = field(default_factory=set)
-    item_steps: dict[str, frozenset[str]] = field(default_factory=dict)
-    health: BackendHealth = field(default_factory=BackendHealth)
+    static_stops: tuple[str, ...] = ()
 
     @classmethod
-    def start(cls, settings: Settings, roots: tuple[Path, ...], redact: Masker) -> ProofRun:
-        """Load the documents the options name. Bad input raises ``InputError``; nothing is written."""
-        run = cls(settings=settings, roots=roots, redact=redact)
+    def load(cls, settings: Settings, roots: tuple[Path, ...], mask: Masker) -> ProofInputs:
+        """Read and check every input the options name, once."""
         _check_outputs(settings)
-        if settings.endpoint_package is not None:
-            run.package = load_package(settings.endpoint_package)
-        if settings.contract is not None:
-            run.contract = load_contract(settings.contract)
-        if settings.from_checkpoint is not None:
-            from pytest_hastate.io.checkpoints import (
-                check_checkpoint_scope,
-                check_package_digest,
-                load_checkpoint,
-            )
-
-            run.checkpoint = load_checkpoint(settings.from_checkpoint)
-            assert run.package is not None  # the settings demand --endpoint-package here
-            check_package_digest(run.checkpoint, run.package, settings.from_checkpoint)
-            package = validate_model(run.package, PACKAGE, EndpointPackage)
-            check_checkpoint_scope(run.checkpoint, package, settings.from_checkpoint)
+        package = load_package(settings.endpoint_package) if settings.endpoint_package else None
+        contract = load_contract(settings.contract) if settings.contract else None
+        linked = _linked_contract(package, roots)
+        model = _package_model(package)
+        checkpoint = _earlier_checkpoint(settings, package)
+        if checkpoint is not None:
             # Later phases address the same scratch objects: the run id is the checkpoint's.
-            run.settings = dataclasses.replace(settings, run_id=run.checkpoint.run_id)
-        return run
-
-    def connect(self) -> None:
-        """Read the credentials for the live steps (only when one was selected); refuses before
-        any S3 call when they are missing or the endpoint/region overrides disagree."""
-        package = self.endpoint_package()
-        if (
-            package is None
-            or self.package is None
-            or self.settings.dry_run
-            or self.access is not None
-        ):
-            return
-        from pytest_hastate.s3.client import access_from  # boto3 only when a live step will run
-
-        self.access = access_from(package, self.package.path, os.environ)
+            settings = dataclasses.replace(settings, run_id=checkpoint.run_id)
+        stops = _static_stops(contract, linked)
+        return cls(settings, roots, mask, package, contract, linked, model, checkpoint, stops)
 
     @property
     def has_input(self) -> bool:
         return self.package is not None or self.contract is not None
 
-    def linked_contract(self) -> LoadedDocument | None:
-        """The contract the package names, if it resolves and loads; else None."""
-        if self.package is None:
-            return None
-        reference = self.package.data.get("candidate_contract")
-        if not isinstance(reference, str) or not reference.strip():
-            return None
-        path = resolve_contract(reference, self.package.path, self.roots)
-        if path is None:
-            return None
-        try:
-            return load_contract(path)
-        except InputError:
-            return None
+    @property
+    def contract_digest(self) -> str | None:
+        document = self.contract or self.linked_contract
+        return document.sha256 if document is not None else None
 
-    def base_checkpoint(self) -> Checkpoint | None:
-        """A checkpoint with no sample yet (a live run given --checkpoint-file)."""
-        from datetime import UTC, datetime
+    @property
+    def ha_semantics(self) -> HaSemantics | None:
+        return self.package_model.ha_semantics if self.package_model is not None else None
 
-        from pytest_hastate.models import PackageIdentity
 
-        package = self.endpoint_package()
-        if package is None or self.package is None:
+def _linked_contract(
+    package: LoadedDocument | None, roots: tuple[Path, ...]
+) -> LoadedDocument | None:
+    """The contract the package names, if it resolves and loads; else None (the gate says why)."""
+    reference = package.data.get("candidate_contract") if package is not None else None
+    if package is None or not isinstance(reference, str) or not reference.strip():
+        return None
+    path = resolve_contract(reference, package.path, roots)
+    if path is None:
+        return None
+    try:
+        return load_contract(path)
+    except InputError:
+        return None
+
+
+def _package_model(package: LoadedDocument | None) -> EndpointPackage | None:
+    if package is None:
+        return None
+    try:
+        return validate_model(package, PACKAGE, EndpointPackage)
+    except InputError:
+        return None
+
+
+def _earlier_checkpoint(settings: Settings, package: LoadedDocument | None) -> Checkpoint | None:
+    if settings.from_checkpoint is None:
+        return None
+    from pytest_hastate.io.checkpoints import (
+        check_checkpoint_scope,
+        check_package_digest,
+        load_checkpoint,
+    )
+
+    checkpoint = load_checkpoint(settings.from_checkpoint)
+    assert package is not None  # the settings demand --endpoint-package here
+    check_package_digest(checkpoint, package, settings.from_checkpoint)
+    model = validate_model(package, PACKAGE, EndpointPackage)
+    check_checkpoint_scope(checkpoint, model, settings.from_checkpoint)
+    return checkpoint
+
+
+def _static_stops(*documents: LoadedDocument | None) -> tuple[str, ...]:
+    """C03/C04/C12 findings of every contract in play, whether or not step 1 runs."""
+    found: list[str] = []
+    for document in documents:
+        if document is None:
+            continue
+        for finding in static_stop_conditions(check_contract(document.data)):
+            found.append(f"{document.path.name}: {finding}")
+    return tuple(dict.fromkeys(found))
+
+
+@dataclass
+class Selection:
+    """What collection found: every step present, and each test's own step markers."""
+
+    collected_steps: set[str] = field(default_factory=set)
+    item_steps: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass
+class ProofRun:
+    inputs: ProofInputs
+    collector: Collector = field(default_factory=Collector)
+    health: BackendHealth = field(default_factory=BackendHealth)
+    selection: Selection = field(default_factory=Selection)
+    facts: RunFacts = field(default_factory=RunFacts)
+    access: S3Access | None = None
+    scratch: ScratchLifecycle | None = None
+    checkpoint: Checkpoint | None = None  # the chain as this run leaves it
+    verdict: Verdict | None = None
+    exit_code: int | None = None
+    verdict_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.checkpoint is None:
+            self.checkpoint = self.inputs.checkpoint
+
+    @property
+    def settings(self) -> Settings:
+        return self.inputs.settings
+
+    @property
+    def mask(self) -> Masker:
+        return self.inputs.mask
+
+    def record(self, **facts: Any) -> None:
+        """Add measured facts (typed by ``RunFacts``) to what the run reports."""
+        self.facts = RunFacts.model_validate({**self.facts.model_dump(), **facts})
+
+    def connect(self) -> None:
+        """Read the credentials for the live steps (only when one was selected); refuses before
+        any S3 call when they are missing or the endpoint/region overrides disagree."""
+        inputs = self.inputs
+        if inputs.package_model is None or inputs.package is None:
+            return
+        if self.settings.dry_run or self.access is not None:
+            return
+        from pytest_hastate.s3.client import access_from  # boto3 only when a live step will run
+
+        self.access = access_from(inputs.package_model, inputs.package.path, os.environ)
+
+    def new_checkpoint(self) -> Checkpoint | None:
+        """A checkpoint for this run (no sample yet): the start of a new chain."""
+        package, document = self.inputs.package_model, self.inputs.package
+        if package is None or document is None:
             return None
         return Checkpoint(
             run_id=self.settings.run_id,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             package=PackageIdentity(
-                name=package.name, sha256=self.package.sha256, basename=self.package.path.name
+                name=package.name, sha256=document.sha256, basename=document.path.name
             ),
-            contract_sha256=self.contract_digest(),
+            contract_sha256=self.inputs.contract_digest,
             endpoints=list(package.endpoints),
             scratch_bucket=package.scratch_bucket,
             scratch_prefix=package.scratch_prefix,
-            bucket_created_by_this_product=bool(self.scratch_bucket_created),
+            bucket_created_by_this_product=bool(
+                self.scratch and self.scratch.bucket and self.scratch.bucket.created_by_this_run
+            ),
         )
 
-    def contract_digest(self) -> str | None:
-        document = self.contract or self.linked_contract()
-        return document.sha256 if document is not None else None
+    def begin_chain(
+        self, sample: list[SampleObject], disposable: DisposableStateRecord | None
+    ) -> Checkpoint:
+        """The pre-maintenance checkpoint: this run's sample and disposable state, kept for the
+        verify; the chain this run leaves (written again, with the phase, at the end)."""
+        base = self.new_checkpoint()
+        assert base is not None  # a live run has a valid package
+        self.checkpoint = base.model_copy(update={"sample": sample, "disposable_state": disposable})
+        return self.checkpoint
 
-    def endpoint_package(self) -> EndpointPackage | None:
-        if self.package is None:
-            return None
-        try:
-            return validate_model(self.package, PACKAGE, EndpointPackage)
-        except InputError:
-            return None
+    def finish_chain(self, cleanup: CleanupRecord) -> None:
+        """The cleanup's record, into the chain this run leaves."""
+        assert self.checkpoint is not None  # cleanup runs from a checkpoint
+        self.checkpoint = self.checkpoint.model_copy(update={"cleanup": cleanup})
 
-    def ha_semantics(self) -> HaSemantics | None:
-        package = self.endpoint_package()
-        return package.ha_semantics if package is not None else None
 
-    def static_stop_conditions(self) -> list[str]:
-        """C03/C04/C12 findings of every contract in play, whether or not step 1 ran."""
-        found: list[str] = []
-        for document in (self.contract, self.linked_contract()):
-            if document is None:
-                continue
-            for finding in static_stop_conditions(check_contract(document.data)):
-                found.append(f"{document.path.name}: {finding}")
-        return list(dict.fromkeys(found))
+RUN_KEY = pytest.StashKey[ProofRun]()
+"""Where the session's ``ProofRun`` lives in ``config.stash``."""
+
+
+def run_of(config: pytest.Config) -> ProofRun:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None:
+        raise pytest.UsageError("pytest-hastate is not configured for this session")
+    return run
 
 
 def _writable_folder_problem(path: Path) -> str | None:

@@ -144,3 +144,9 @@ CATALOGUE: tuple[Criterion, ...] = (
 )  # fmt: skip
 BY_ID: Mapping[str, Criterion] = {c.id: c for c in CATALOGUE}
 REQUIRED_FOR_GO: tuple[str, ...] = tuple(c.id for c in CATALOGUE if c.step.required_for_go)
+
+LOCKFILE_MINIMUM: Mapping[str, tuple[int, int, int]] = {
+    "OpenTofu": (1, 10, 0),
+    "Terraform": (1, 11, 0),
+}
+"""The first releases with the native S3 lockfile (``use_lockfile``)."""

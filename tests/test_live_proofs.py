@@ -109,7 +109,8 @@ def test_bucket_without_versioning_is_stop(
         result,
         verdict,
         "scratch.versioning",
-        "versioning is not enabled on hastate-lab-scratch (status: Suspended)",
+        "GetBucketVersioning hastate-lab-scratch through",
+        ": Suspended; state history and restore need versioning enabled",
     )
 
 
@@ -130,7 +131,7 @@ def test_credentials_that_can_read_tofu_state_are_stop(
     result.assert_outcomes(passed=2, failed=1, deselected=ALL_PROOF_TESTS - 3)
     assert_stop(
         result, verdict, "boundary.scoped",
-        "proof credentials can read the protected target tofu-state/attic/terraform.tfstate",
+        "HEAD tofu-state/attic/terraform.tfstate: proof credentials can read the protected target",
     )  # fmt: skip
 
 

@@ -265,8 +265,10 @@ def check_package(
 
     # P15 endpoints are plain origins the guard can hold every request to.
     denials = data.get("protected_state_denials")
-    protected = ProtectedTargets.from_denials(
-        [d for d in denials if isinstance(d, str)] if isinstance(denials, list) else []
+    policy_lines = data.get("scratch_bucket_policy")
+    protected = ProtectedTargets.for_package(
+        [d for d in denials if isinstance(d, str)] if isinstance(denials, list) else [],
+        [p for p in policy_lines if isinstance(p, str)] if isinstance(policy_lines, list) else [],
     )
     urls = [("$.endpoint_url", endpoint)] if endpoint else []
     if isinstance(ha_endpoints, list):

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from pytest_hastate.maintenance.reachability import EndpointAnswer, Reachability
 from pytest_hastate.models import SampleObject
-from pytest_hastate.s3.client import NO_ANSWER, S3Client, S3Errors, error_code, status
+from pytest_hastate.s3.client import S3Client, S3Errors, error_code, status
 
 SIZES = (1, 100, 1_000, 10_000, 100_000, 1_000_000, 3_000_000)
 """From a byte to a few MB, cycled over the sample."""
 WORKERS = 8
-UNREACHABLE = NO_ANSWER
 
 
 def sample_sizes(count: int) -> list[int]:
@@ -40,85 +39,6 @@ def write_sample(s3: S3Client, bucket: str, keys: Sequence[str]) -> list[SampleO
 
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hastate-sample") as pool:
         return list(pool.map(put, zip(keys, sample_sizes(len(keys)), strict=True)))
-
-
-@dataclass(frozen=True)
-class EndpointAnswer:
-    """What one endpoint said after maintenance. No answer is a fact, not a verdict on data."""
-
-    endpoint: str
-    status: int | None  # HTTP status of HeadBucket on the scratch bucket; None: no answer
-    seen: str  # the last thing seen while waiting (for the record and for messages)
-    served_after: float | None = None
-
-    @property
-    def answered(self) -> bool:
-        """An HTTP answer that is about the bucket (not a 5xx of a service still starting)."""
-        return self.status is not None and self.status < 500
-
-
-def _head(s3: S3Client, bucket: str) -> tuple[int | None, str]:
-    try:
-        s3.head_bucket(Bucket=bucket)
-    except UNREACHABLE as exc:
-        return None, f"no answer ({type(exc).__name__})"
-    except S3Errors as exc:
-        code = status(exc)
-        return (code or None), (f"answered {code}" if code else error_code(exc))
-    return 200, "answered 200"
-
-
-def reachability(
-    clients: Mapping[str, S3Client],
-    bucket: str,
-    *,
-    timeout: float,
-    grace: float,
-) -> list[EndpointAnswer]:
-    """Ask every endpoint about ``bucket`` at once; wait (bounded, with backoff) up to
-    ``timeout`` s for the backend to answer, then at most ``grace`` s more for the others."""
-    start = time.monotonic()
-    deadline = [start + timeout]
-    lock = threading.Lock()
-
-    def one(endpoint: str) -> EndpointAnswer:
-        delay = 0.1
-        while True:
-            code, seen = _head(clients[endpoint], bucket)
-            now = time.monotonic()
-            if code is not None and code < 500:
-                with lock:
-                    deadline[0] = min(deadline[0], now + grace)
-                return EndpointAnswer(endpoint, code, seen, round(now - start, 3))
-            if now + delay > deadline[0]:
-                return EndpointAnswer(endpoint, code, f"{seen} for {now - start:.1f} s")
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
-
-    with ThreadPoolExecutor(max_workers=len(clients), thread_name_prefix="hastate-reach") as pool:
-        return list(pool.map(one, clients))
-
-
-def bucket_problem(answers: Sequence[EndpointAnswer], bucket: str, *, gone_ok: bool) -> str | None:
-    """Why the scratch bucket cannot be used after maintenance, stated as what was observed;
-    None when some endpoint serves it (or, with ``gone_ok``, every answering endpoint says 404)."""
-    answering = [a for a in answers if a.answered]
-    silent = [f"{a.endpoint} ({a.seen})" for a in answers if not a.answered]
-    if not answering:
-        return f"no endpoint answered HeadBucket {bucket}: " + "; ".join(silent)
-    by_status: dict[int, list[str]] = {}
-    for answer in answering:
-        assert answer.status is not None
-        by_status.setdefault(answer.status, []).append(answer.endpoint)
-    said = "; ".join(f"{', '.join(eps)} answered {code}" for code, eps in sorted(by_status.items()))
-    if set(by_status) == {200} or (gone_ok and set(by_status) == {404}):
-        return None
-    if 200 in by_status:
-        return f"endpoints disagree about the scratch bucket {bucket}: {said}"
-    note = f" ({len(silent)} endpoint(s) did not answer)" if silent else ""
-    if set(by_status) == {404}:
-        return f"HeadBucket {bucket}: {said}: the bucket is gone{note}"
-    return f"HeadBucket {bucket}: {said}: the proof credentials cannot use it{note}"
 
 
 @dataclass
@@ -210,3 +130,19 @@ def lock_cycle(s3: S3Client, bucket: str, key: str) -> list[str]:
         problems.append(f"relock after release answered {code}")
     s3.delete_object(Bucket=bucket, Key=key)
     return problems
+
+
+def verify_sample(
+    reach: Reachability, bucket: str, sample: Sequence[SampleObject]
+) -> list[EndpointVerification]:
+    """Every sample object through every endpoint that answered, endpoints at once; the
+    endpoints that did not answer are in the result, unreachable."""
+
+    def one(answer: EndpointAnswer) -> EndpointVerification:
+        client = reach.clients.get(answer.endpoint)
+        if client is None:
+            return EndpointVerification(answer.endpoint)
+        return verify_endpoint(client, answer, bucket, sample)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(reach.answers))) as pool:
+        return list(pool.map(one, reach.answers))

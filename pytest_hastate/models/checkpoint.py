@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from pytest_hastate.models.base import _Document
-from pytest_hastate.models.verdict import CriterionResult, MaintenanceEvent, Outcome
+from pytest_hastate.models.verdict import CriterionResult, MaintenanceEvent, Outcome, RunFacts
 
 
 class SampleObject(_Document):
@@ -40,7 +40,7 @@ class PhaseRecord(_Document):
     dry_run: bool = False
     unreachable_endpoints: list[str] = Field(default_factory=list)
     failover_wait_seconds: float | None = None
-    facts: dict[str, Any] = Field(default_factory=dict)
+    facts: RunFacts = Field(default_factory=RunFacts)
 
 
 class CleanupRecord(_Document):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -35,6 +35,44 @@ class CriterionResult(_Document):
 
 
 MaintenanceEvent = Literal["endpoint-loss", "node-loss", "restart", "managed"]
+
+
+class RaceFacts(_Document):
+    """The conditional-write race: writers per key, winners per key, and how long the losers
+    waited for their 412 (a fact about the engine's lock path)."""
+
+    keys: int
+    writers: int
+    endpoints: int
+    winners: list[int]
+    refused_seconds_median: float | None = None
+    refused_seconds_max: float | None = None
+
+
+class ReadAfterWriteFacts(_Document):
+    """First reads after acknowledged writes, across every pair of endpoints."""
+
+    reads: int
+    stale: int
+    first_read_seconds_p50: float
+    first_read_seconds_max: float
+    stale_lag_seconds: list[float] = Field(
+        default_factory=list, description="Measured for the first stale reads of each pair."
+    )
+
+
+class RunFacts(_Document):
+    """What a run measured, beside its criteria."""
+
+    versioning_settle_seconds: dict[str, float] = Field(default_factory=dict)
+    conditional_race: RaceFacts | None = None
+    read_after_write: ReadAfterWriteFacts | None = None
+    unreachable_endpoints: list[str] = Field(default_factory=list)
+    failover_wait_seconds: float | None = None
+    list_buckets_evidence: str | None = Field(
+        default=None,
+        description="Whether ListBuckets was used as bucket-index evidence, and why (ownership).",
+    )
 
 
 class VerdictInputs(_Document):
@@ -79,8 +117,8 @@ class VerdictRecord(_Document):
     expect_interim: bool
     exit_code: int
     created_at: str
-    facts: dict[str, Any] = Field(
-        default_factory=dict,
+    facts: RunFacts = Field(
+        default_factory=RunFacts,
         description="What the run measured (read-after-write lag, race answer times, waits ...).",
     )
     non_secret: Literal[True] = True

@@ -228,6 +228,12 @@ class ProtectedTargets:
             objects |= denial.objects
         return cls(frozenset(buckets), tuple(dict.fromkeys(keys)), frozenset(objects))
 
+    @classmethod
+    def for_package(cls, denials: Iterable[str], policy: Iterable[str]) -> ProtectedTargets:
+        """Every ``deny`` of a package: its protected_state_denials and the deny lines of its
+        scratch_bucket_policy, read by the one grammar."""
+        return cls.from_denials([*denials, *denial_lines(policy)])
+
     def reason(self, bucket: str | None, key: str | None) -> str | None:
         """Why ``bucket``/``key`` is protected, or None."""
         if bucket is not None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pytest_hastate.errors import HastateError
+from pytest_hastate.models import RaceFacts, ReadAfterWriteFacts
 from pytest_hastate.s3.client import S3Client, S3Errors, error_code, status
 from pytest_hastate.s3.waits import eventually
 
@@ -259,3 +260,62 @@ def concurrent_races(
 
     with ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="hastate-races") as pool:
         return list(pool.map(one, keys))
+
+
+def race_facts(
+    races: Sequence[tuple[RaceResult, list[bytes]]], writers: int, endpoints: int
+) -> RaceFacts:
+    refused = sorted(r.seconds[i] for r, _ in races for i in r.refused if i in r.seconds)
+    return RaceFacts(
+        keys=len(races), writers=writers, endpoints=endpoints,
+        winners=[len(r.winners) for r, _ in races],
+        refused_seconds_median=refused[len(refused) // 2] if refused else None,
+        refused_seconds_max=refused[-1] if refused else None,
+    )  # fmt: skip
+
+
+def read_facts(checks: Sequence[ReadCheck]) -> ReadAfterWriteFacts:
+    times = sorted(c.read_seconds for c in checks) or [0.0]
+    return ReadAfterWriteFacts(
+        reads=len(checks), stale=sum(c.stale for c in checks),
+        first_read_seconds_p50=times[len(times) // 2], first_read_seconds_max=times[-1],
+        stale_lag_seconds=sorted(c.lag for c in checks if c.stale and c.lag is not None),
+    )  # fmt: skip
+
+
+def caller_owns(s3: S3Client, bucket: str) -> tuple[bool, str]:
+    """Whether the proof identity owns ``bucket``, and how that is known. ListBuckets lists
+    only the buckets the caller owns (Ceph users, AWS accounts): a bucket opened to the proof
+    identity by a bucket policy is absent from it, and that is ownership, not divergence."""
+    try:
+        caller = s3.list_buckets().get("Owner", {}).get("ID")
+        owner = s3.get_bucket_acl(Bucket=bucket).get("Owner", {}).get("ID")
+    except S3Errors as exc:
+        return False, f"the owner is unknown (GetBucketAcl answered {error_code(exc)})"
+    if caller and owner and caller == owner:
+        return True, "the proof identity owns it"
+    return (
+        False,
+        f"owned by {owner or 'an unknown owner'}, not by the proof identity ({caller or 'unknown'})",
+    )
+
+
+class ScratchOps:
+    """The scratch-scope operations a proof uses, as one typed object. A fixture hands it out,
+    so a proof module never imports a boto3-backed module when it is collected."""
+
+    errors = S3Errors
+    error_code = staticmethod(error_code)
+    status = staticmethod(status)
+    head_status = staticmethod(head_status)
+    bucket_names = staticmethod(bucket_names)
+    read = staticmethod(read)
+    payload = staticmethod(payload)
+    sha256 = staticmethod(sha256)
+    versions_under = staticmethod(versions_under)
+    delete_everything_under = staticmethod(delete_everything_under)
+    concurrent_races = staticmethod(concurrent_races)
+    read_after_write = staticmethod(read_after_write)
+    race_facts = staticmethod(race_facts)
+    read_facts = staticmethod(read_facts)
+    caller_owns = staticmethod(caller_owns)

@@ -24,9 +24,9 @@ from typing import Any
 from python_terraform import IsFlagged, Terraform
 
 from pytest_hastate.errors import TofuError, TofuMissing, TofuTooOld
+from pytest_hastate.steps import LOCKFILE_MINIMUM
 
-MINIMUM = {"OpenTofu": (1, 10, 0), "Terraform": (1, 11, 0)}
-"""The first releases with the native S3 lockfile (use_lockfile)."""
+MINIMUM = LOCKFILE_MINIMUM
 DEFAULT_TIMEOUT = 300.0
 TAIL_LINES = 12
 _TAKES_INPUT = frozenset({"init", "plan", "apply", "destroy", "refresh", "import", "state push"})
@@ -144,6 +144,22 @@ class TofuRunner:
 
     def version(self) -> tuple[str, tuple[int, int, int]]:
         return parse_version(self.run("version").stdout)
+
+    def init(self) -> TofuResult:
+        return self.run("init")
+
+    def apply(self) -> TofuResult:
+        return self.run("apply", auto_approve=IsFlagged)
+
+    def plan(self, *, lock_timeout: str | None = None) -> TofuResult:
+        """``plan -detailed-exitcode``: 0 no changes, 2 changes, 1 error (returned, not raised)."""
+        options: dict[str, Any] = {"detailed_exitcode": IsFlagged}
+        if lock_timeout is not None:
+            options["lock_timeout"] = lock_timeout
+        return self.run("plan", expect=(0, 1, 2), **options)
+
+    def output_json(self) -> Any:
+        return self.run("output", json=IsFlagged).json()
 
     def _execute(self, argv: list[str], limit: float, shown: str) -> tuple[int, str, str]:
         """Run in a process group of its own. On a timeout or an interruption (Ctrl-C) the

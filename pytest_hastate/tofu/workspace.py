@@ -6,19 +6,37 @@ lock that is still visible is recorded as a stale lock, with its metadata.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import secrets
+import shutil
+import tempfile
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
-from python_terraform import IsFlagged
-
-from pytest_hastate.s3.client import S3Client, S3Errors, error_code
+from pytest_hastate.io.evidence import write_atomic
+from pytest_hastate.models import DisposableStateRecord
+from pytest_hastate.s3.client import S3Access, S3Client, S3Errors, error_code
+from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.s3.scratch import head_status
-from pytest_hastate.tofu.runner import TofuResult, TofuRunner
+from pytest_hastate.tofu.runner import (
+    TofuResult,
+    TofuRunner,
+    base_environment,
+    check_version,
+    find_binary,
+    render_configuration,
+    tofu_environment,
+)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,16 +80,14 @@ class DisposableState:
 
     # --- OpenTofu ---------------------------------------------------------------------------
 
-    def tofu(
-        self, command: str, *args: str, expect: tuple[int, ...] = (0,), **options: Any
-    ) -> TofuResult:
+    def tofu(self, command: Callable[[], T], name: str) -> T:
         """Run one OpenTofu command, then check that no lock is left behind on any endpoint."""
         try:
-            return self.runner.run(command, *args, expect=expect, **options)
+            return command()
         finally:
             if self.synthetic_lock is None:
                 self._observe_lock(
-                    after=self.runner.history[-1].command if self.runner.history else command
+                    after=self.runner.history[-1].command if self.runner.history else name
                 )
 
     def write_inputs(self, nonce: str) -> None:
@@ -79,12 +95,12 @@ class DisposableState:
         (self.runner.workdir / "terraform.tfvars.json").write_text(json.dumps(values), "utf-8")
 
     def init(self) -> TofuResult:
-        return self.tofu("init")
+        return self.tofu(self.runner.init, "init")
 
     def apply(self, nonce: str | None = None) -> AppliedState:
         nonce = nonce or secrets.token_hex(8)
         self.write_inputs(nonce)
-        self.tofu("apply", auto_approve=IsFlagged)
+        self.tofu(self.runner.apply, "apply")
         body, version = self.current_object()
         state = parse_state(body)
         applied = AppliedState(
@@ -97,13 +113,13 @@ class DisposableState:
         self.applies.append(applied)
         return applied
 
-    def plan_exit_code(self, nonce: str, **options: Any) -> TofuResult:
+    def plan_exit_code(self, nonce: str, *, lock_timeout: str | None = None) -> TofuResult:
         """``plan -detailed-exitcode``: 0 no changes, 2 changes, 1 error (returned, not raised)."""
         self.write_inputs(nonce)
-        return self.tofu("plan", expect=(0, 1, 2), detailed_exitcode=IsFlagged, **options)
+        return self.tofu(lambda: self.runner.plan(lock_timeout=lock_timeout), "plan")
 
     def outputs(self) -> dict[str, Any]:
-        raw = self.tofu("output", json=IsFlagged).json()
+        raw = self.tofu(self.runner.output_json, "output")
         return {name: value.get("value") for name, value in raw.items()}
 
     def last_applied(self) -> AppliedState:
@@ -122,6 +138,20 @@ class DisposableState:
             Bucket=self.bucket, Key=self.key, VersionId=version_id
         )["Body"].read()
         return body
+
+    def record(self) -> DisposableStateRecord:
+        """What a checkpoint keeps of the current state, for the verify after maintenance."""
+        body, version = self.current_object()
+        state = parse_state(body)
+        return DisposableStateRecord(
+            key=self.key,
+            serial=int(state["serial"]),
+            lineage=str(state["lineage"]),
+            sha256=hashlib.sha256(body).hexdigest(),
+            version_id=version,
+            nonce=str(state.get("outputs", {}).get("nonce", {}).get("value", "")),
+            phase=self.phase,
+        )
 
     def restore(self, version_id: str) -> str:
         """Server-side copy of an earlier version onto the key; returns the new version id."""
@@ -186,3 +216,85 @@ def parse_state(body: bytes) -> dict[str, Any]:
     if not isinstance(state, dict) or "serial" not in state or "lineage" not in state:
         raise AssertionError("the state object is not an OpenTofu state (no serial or lineage)")
     return state
+
+
+@dataclass(frozen=True)
+class WorkspaceSpec:
+    """Everything a disposable workspace is opened with, fixed for the run."""
+
+    binary: Path
+    access: S3Access
+    scope: ScratchScope
+    backend_options: Mapping[str, Any]
+    mask: Callable[[str], str]
+    health: BackendHealth
+    evidence_dir: Path
+    run_id: str
+    progress: Callable[[str], None] = lambda line: None
+
+
+@contextlib.contextmanager
+def open_workspace(
+    spec: WorkspaceSpec, clients: Mapping[str, S3Client], key: str, phase: str
+) -> Iterator[DisposableState]:
+    """A temp workspace (own TF_DATA_DIR) whose S3 backend key is ``key``, through the first of
+    ``clients``' endpoints; its evidence is written and the folder removed afterwards."""
+    endpoint = next(iter(clients))
+    access, scope = spec.access, spec.scope
+    config = render_configuration(
+        bucket=scope.bucket, key=key, region=access.region, endpoint=endpoint,
+        backend_options=spec.backend_options,
+    )  # fmt: skip
+    # OpenTofu's own requests do not pass through boto3: the guard judges the backend as a whole.
+    scope.check_backend(config["terraform"]["backend"]["s3"], key=key, endpoint=endpoint)
+    workdir = Path(tempfile.mkdtemp(prefix="hastate-tofu-"))
+    try:
+        (workdir / "main.tf.json").write_text(json.dumps(config, indent=2), "utf-8")
+        env = tofu_environment(
+            workdir=workdir, access_key=access.access_key, secret_key=access.secret_key,
+            session_token=access.session_token,
+            ca_bundle=access.verify if isinstance(access.verify, str) else None,
+            checksum_when_required=access.checksum_when_required,
+        )  # fmt: skip
+        runner = TofuRunner(
+            spec.binary, workdir, env, redact=spec.mask, progress=spec.progress,
+            preflight=lambda: spec.health.check(endpoint, "PutObject"),
+            time_left=spec.health.remaining,
+        )  # fmt: skip
+        yield DisposableState(
+            runner=runner, bucket=scope.bucket, key=key, phase=phase, run_id=spec.run_id,
+            primary=clients[endpoint], clients=dict(clients),
+        )  # fmt: skip
+        write_tofu_evidence(spec.evidence_dir, runner, phase)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def write_tofu_evidence(directory: Path, runner: TofuRunner, phase: str) -> None:
+    """Each command, its exit code and time, and its output (masked) into the evidence folder."""
+    timings = [
+        {"command": r.command, "exit_code": r.code, "seconds": round(r.seconds, 3)}
+        for r in runner.history
+    ]
+    write_atomic(directory / f"tofu-timings-{phase}.json", json.dumps(timings, indent=2) + "\n")
+    log = "\n".join(
+        f"$ {r.command}\n[exit {r.code}, {r.seconds:.2f} s]\n{r.stdout}{r.stderr}"
+        for r in runner.history
+    )
+    write_atomic(directory / f"tofu-{phase}.log", log + "\n")
+
+
+def gated_binary(name: str) -> tuple[Path, str, tuple[int, int, int]]:
+    """(binary, product, version) of a binary that supports the native S3 lockfile.
+
+    Raises ``TofuMissing`` (the step cannot run: not proven) or ``TofuTooOld`` (STOP), before
+    any S3 request. The version check runs with the environment of every other command.
+    """
+    binary = find_binary(name)
+    with tempfile.TemporaryDirectory(prefix="hastate-tofu-version-") as scratch:
+        runner = TofuRunner(
+            binary, Path(scratch), base_environment(Path(scratch), os.environ), timeout=60
+        )
+        product, version = runner.version()
+    check_version(product, version)
+    return binary, product, version

@@ -1,0 +1,186 @@
+"""Reporting the verdict: masked reports, the decision at the end of the session, the
+evidence files (verdict.json, verdict-<phase>.json, the checkpoint chain), junit properties and
+the terminal summary. The decision itself is ``decide`` (pure)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from pytest_hastate.errors import GuardRefusal, HastateError
+from pytest_hastate.io.checkpoints import save_checkpoint, with_phase
+from pytest_hastate.io.evidence import write_model
+from pytest_hastate.io.redact import Masker
+from pytest_hastate.models import CriterionResult, PhaseRecord, VerdictInputs, VerdictRecord
+from pytest_hastate.run import ProofRun
+from pytest_hastate.verdict.decide import decide, exit_code
+
+_XML_KEY: Any
+try:  # pytest's own stash key of the junit XML writer (not a public API: absent is fine)
+    from _pytest.junitxml import xml_key as _XML_KEY
+except ImportError:  # pragma: no cover - a pytest without it writes no properties
+    _XML_KEY = None
+
+INCOMPLETE = {
+    int(pytest.ExitCode.INTERRUPTED): "interrupted",
+    int(pytest.ExitCode.INTERNAL_ERROR): "internal error",
+}
+
+
+def mask_report(report: pytest.TestReport, mask: Masker) -> None:
+    """Credential values never reach the terminal, junit XML or any report: the failure text
+    and the captured output of every report are masked."""
+    if not mask.secrets:
+        return
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        report.longrepr = (longrepr[0], longrepr[1], mask(str(longrepr[2])))
+    elif longrepr is not None and mask.leaks(str(longrepr)):
+        report.longrepr = mask(str(longrepr))
+    report.sections = [(name, mask(content)) for name, content in report.sections]
+
+
+def note_failure(run: ProofRun, item: pytest.Item, when: str, error: BaseException) -> None:
+    """A guard refusal, and whose failure this is (by dependency), in the collector."""
+    if isinstance(error, GuardRefusal):
+        run.collector.add_guard_refusal(error.target)
+    criteria = run.collector.criteria.get(item.nodeid, ())
+    observed = None
+    if isinstance(error, AssertionError | pytest.fail.Exception) and str(error).strip():
+        # The proof's own statement of what it observed, without pytest's introspection.
+        observed = " ".join(str(error).split("\nassert ")[0].split())
+    elif not isinstance(error, HastateError):
+        observed = run.health.cause_met_by(criteria)  # a backend error, in words
+    run.collector.note_failure(item.nodeid, when, error, observed)
+
+
+def teardown_before_deciding(run: ProofRun, session: pytest.Session) -> None:
+    """After Ctrl-C pytest tears the session's fixtures down only after every sessionfinish
+    hook: do it now, so what the cleanup removed or could not remove is in the verdict."""
+    setup_state = getattr(session, "_setupstate", None)
+    if setup_state is None:
+        return
+    try:
+        setup_state.teardown_exact(None)
+    except BaseException as exc:
+        leaves = exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)
+        for leaf in leaves:
+            text = " ".join(str(leaf).split()) or type(leaf).__name__
+            run.collector.unattributed_failures.append(f"teardown after the interruption: {text}")
+
+
+def finish(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
+    """Decide, and write the evidence. Only for a run in which a test ran: --collect-only, an
+    empty selection and a run stopped before its first test write or change nothing."""
+    proof_run = run.collector.active or run.inputs.has_input
+    if not (proof_run and run.collector.ran) or exitstatus == pytest.ExitCode.USAGE_ERROR:
+        return
+    if exitstatus in INCOMPLETE:
+        teardown_before_deciding(run, session)
+    results = run.collector.results()
+    verdict = decide(_verdict_inputs(run, results, exitstatus))
+    run.verdict = verdict.model_copy(update={"reasons": [run.mask(r) for r in verdict.reasons]})
+    settings = run.settings
+    run.exit_code = exit_code(
+        verdict.status, expect_interim=settings.expect_interim, pytest_exit=exitstatus
+    )
+    record = _verdict_record(run)
+    _junit_properties(session, record)
+    run.verdict_file = settings.evidence_dir / "verdict.json"
+    write_model(run.verdict_file, record)
+    write_model(settings.evidence_dir / f"verdict-{settings.phase}.json", record)
+    _record_phase(run, results)
+
+
+def _verdict_inputs(
+    run: ProofRun, results: dict[str, CriterionResult], exitstatus: int
+) -> VerdictInputs:
+    settings, checkpoint = run.settings, run.checkpoint
+    declared = checkpoint.declared_event() if checkpoint else None
+    return VerdictInputs(
+        results=results,
+        carried=checkpoint.carried_criteria() if checkpoint else {},
+        guard_refusals=run.collector.guard_refusals,
+        unattributed_failures=run.collector.unattributed_failures,
+        static_stop_conditions=list(run.inputs.static_stops),
+        ha_semantics=run.inputs.ha_semantics,
+        maintenance_event=settings.maintenance_event or declared,  # type: ignore[arg-type]
+        dry_run=settings.dry_run,
+        incomplete=INCOMPLETE.get(exitstatus),
+    )
+
+
+def _verdict_record(run: ProofRun) -> VerdictRecord:
+    settings, inputs, verdict = run.settings, run.inputs, run.verdict
+    assert verdict is not None
+    assert run.exit_code is not None
+    package = inputs.package_model
+    return VerdictRecord(
+        verdict=verdict.status, reasons=verdict.reasons, criteria=verdict.criteria,
+        run_id=settings.run_id, phase=settings.phase, mode=settings.mode.value,
+        package_name=package.name if package else None,
+        package_digest=inputs.package.sha256 if inputs.package else None,
+        contract_digest=inputs.contract_digest,
+        maintenance_event=settings.maintenance_event,  # type: ignore[arg-type]
+        dry_run=settings.dry_run, expect_interim=settings.expect_interim, exit_code=run.exit_code,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"), facts=run.facts,
+    )  # fmt: skip
+
+
+def _junit_properties(session: pytest.Session, record: VerdictRecord) -> None:
+    xml: Any = session.config.stash.get(_XML_KEY, None) if _XML_KEY is not None else None
+    if xml is None:
+        return
+    for name, value in (
+        ("hastate_verdict", record.verdict.value),
+        ("hastate_reasons", json.dumps(record.reasons)),
+        ("hastate_run_id", record.run_id),
+        ("hastate_phase", record.phase),
+        ("hastate_package_digest", record.package_digest or ""),
+    ):
+        xml.add_global_property(name, value)
+
+
+def _record_phase(run: ProofRun, results: dict[str, CriterionResult]) -> None:
+    """Append this phase to the checkpoint chain (atomically), and copy the chain into the
+    evidence folder when it is the maintenance chain (one with a durability sample)."""
+    settings = run.settings
+    target = settings.checkpoint_file or settings.from_checkpoint
+    checkpoint = run.checkpoint or run.new_checkpoint()
+    if target is None or checkpoint is None:
+        return
+    record = PhaseRecord(
+        phase=settings.phase, mode=settings.mode.value,
+        run_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        criteria={
+            cid: r.model_copy(update={"message": run.mask(r.message)}) for cid, r in results.items()
+        },
+        maintenance_event=settings.maintenance_event,  # type: ignore[arg-type]
+        dry_run=settings.dry_run, unreachable_endpoints=run.facts.unreachable_endpoints,
+        failover_wait_seconds=run.facts.failover_wait_seconds, facts=run.facts,
+    )  # fmt: skip
+    run.checkpoint = with_phase(checkpoint, record)
+    save_checkpoint(target, run.checkpoint)
+    copy = settings.evidence_dir / "checkpoint.json"
+    if run.checkpoint.sample and copy.resolve() != target.resolve():
+        save_checkpoint(copy, run.checkpoint)
+
+
+def summarise(run: ProofRun, terminalreporter: pytest.TerminalReporter) -> None:
+    verdict = run.verdict
+    if verdict is None:
+        return
+    colour = {"GO": {"green": True}, "STOP": {"red": True}}.get(
+        verdict.status.value, {"yellow": True}
+    )
+    terminalreporter.write_sep("=", f"hastate verdict: {verdict.status.value}", bold=True, **colour)
+    for reason in verdict.reasons:
+        terminalreporter.write_line(f"  - {reason}")
+    where = f", written to {run.verdict_file}" if run.verdict_file else ""
+    settings = run.settings
+    terminalreporter.write_line(
+        f"hastate: run {settings.run_id}, phase {settings.phase}, exit code {run.exit_code}{where}"
+    )
