@@ -20,7 +20,7 @@ ha-state-candidate-static-gate *args:
 ha-state-selected-candidate-static-gate:
     {{ python }} -m pytest_hastate gate contract {{ selected_contract }}
 
-# Endpoint package gate (P01-P14): just ha-state-endpoint-package-gate --package FILE [--allow-template]
+# Endpoint package gate (P01-P15): just ha-state-endpoint-package-gate --package FILE [--allow-template]
 ha-state-endpoint-package-gate *args:
     {{ python }} -m pytest_hastate gate package "$@"
 

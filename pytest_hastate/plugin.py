@@ -138,6 +138,9 @@ class RunHooks:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         selection.mark_phase(self.run, items)
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        selection.note_deselected(self.run, items)
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.run.collector.add_collect_error(report)

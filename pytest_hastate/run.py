@@ -115,14 +115,18 @@ def _earlier_checkpoint(settings: Settings, package: LoadedDocument | None) -> C
     from pytest_hastate.io.checkpoints import (
         check_checkpoint_scope,
         check_package_digest,
+        check_verifiable,
         load_checkpoint,
     )
+    from pytest_hastate.settings import Mode
 
     checkpoint = load_checkpoint(settings.from_checkpoint)
     assert package is not None  # the settings demand --endpoint-package here
     check_package_digest(checkpoint, package, settings.from_checkpoint)
     model = validate_model(package, PACKAGE, EndpointPackage)
     check_checkpoint_scope(checkpoint, model, settings.from_checkpoint)
+    if settings.mode is Mode.POST_MAINTENANCE:
+        check_verifiable(checkpoint, settings.from_checkpoint)
     return checkpoint
 
 

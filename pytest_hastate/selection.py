@@ -58,6 +58,15 @@ def mark_phase(run: ProofRun, items: list[pytest.Item]) -> None:
             item.add_marker(phase)
 
 
+def note_deselected(run: ProofRun, items: list[pytest.Item]) -> None:
+    """Criteria whose tests the operator's selection (-m, -k, paths) left out, although the
+    mode runs them: a reason then says so, instead of how to run the proof."""
+    for item in items:
+        steps = own_steps(run, item)
+        if not steps or steps & run.settings.steps:
+            run.collector.deselected.update(criteria_of(item))
+
+
 def own_steps(run: ProofRun, item: pytest.Item) -> set[str]:
     """The step markers the test itself carries (not the phase marker a phase mode adds)."""
     return set(run.selection.item_steps.get(item.nodeid, steps_of(item)))
@@ -88,18 +97,28 @@ def check_needs(config: pytest.Config, run: ProofRun, kept: list[pytest.Item]) -
     for item in kept:
         present |= own_steps(run, item)
     for step in sorted(present):
-        wanted = BY_MARKER[step].needs & run.settings.steps & run.selection.collected_steps
+        wanted = BY_MARKER[step].needs & run.settings.steps
         missing = sorted(wanted - present)
         if missing:
-            how = " ".join(
-                f"{flag} {value!r}"
-                for flag, value in (("-m", config.option.markexpr), ("-k", config.option.keyword))
-                if value
-            )
             raise pytest.UsageError(
-                f"{PREFIX}: {how or 'the selection'} leaves out the {', '.join(missing)} tests, "
-                f"which the {step} tests stand on (select the whole phase, e.g. -m {step})"
+                f"{PREFIX}: {_selection_words(config)} leaves out the {', '.join(missing)} "
+                f"tests, which the {step} tests stand on (run the whole phase: the proofs/ "
+                f"folder, with -m {step} or its flags)"
             )
+
+
+def _selection_words(config: pytest.Config) -> str:
+    """How the tests were selected, in the words the operator typed."""
+    words = [
+        f"{flag} {value!r}"
+        for flag, value in (("-m", config.option.markexpr), ("-k", config.option.keyword))
+        if value
+    ]
+    if getattr(config.option, "deselect", None):
+        words.append("--deselect")
+    if any("::" in arg or arg.endswith(".py") for arg in config.args):
+        words.append("the test paths given")
+    return " and ".join(words) or "the selection"
 
 
 def needs_backend(item: pytest.Item) -> bool:

@@ -386,17 +386,24 @@ def _mode(v: dict[str, Any], markexpr: str) -> Mode:
 
 
 def _check_markexpr(markexpr: str, settings: Settings) -> None:
-    """``-m disposable_tofu`` without the flags that run step 3 is a contradiction: it would
-    select nothing, silently. Broad expressions (``not static``) select nothing by name."""
+    """``-m disposable_tofu`` without the flags that run step 3, or an expression that names
+    steps and selects none of them, is a contradiction: it would select nothing, silently.
+    Broad expressions (``not static``) select nothing by name."""
     matches = marker_matcher(markexpr)
     if matches is None or matches(frozenset()):
         return
+    mode = settings.mode.value
     for step in STEPS:
         if step.marker not in settings.steps and matches(frozenset({step.marker})):
             raise SettingsError(
-                f"-m {step.marker} selects no test in {settings.mode.value} mode "
-                f"(it runs with {step.flags})"
+                f"-m {step.marker} selects no test in {mode} mode (it runs with {step.flags})"
             )
+    named = set(re.findall(r"[A-Za-z_][\w]*", markexpr)) & {s.marker for s in STEPS}
+    phase = next((m for m, (md, _f) in PHASE_MARKERS.items() if md is settings.mode), None)
+    selectable = [frozenset({s}) for s in settings.steps]
+    selectable += [frozenset({s, phase}) for s in settings.steps if phase]
+    if named and not any(matches(markers) for markers in selectable):
+        raise SettingsError(f"-m {markexpr!r} selects no proof test in {mode} mode")
 
 
 def env_snapshot() -> dict[str, str]:

@@ -33,7 +33,7 @@ class Step:
         return f"proof step {self.number}: {self.title}"
 
 
-_LIVE = "--endpoint-package PATH"
+_LIVE = "--endpoint-package PATH, in live or pre-maintenance mode"
 STATIC = Step(
     "static",
     1,

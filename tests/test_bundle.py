@@ -114,7 +114,7 @@ def test_a_chain_whose_files_disagree_is_flagged(tmp_path: Path) -> None:
     problems = " | ".join(map(str, check_bundle(tmp_path)))
     assert "verdict-cleanup.json: from run another-run, the checkpoint is run r" in problems
     assert (
-        "verdict-baseline.json: static.package is failed, the checkpoint's attempt 1 of baseline says passed"
+        "verdict-baseline.json: static.package is failed, the checkpoint's chain up to attempt 1 of baseline says passed"
         in problems
     )
     assert (
@@ -127,3 +127,23 @@ def test_a_phase_the_checkpoint_never_recorded_is_flagged(tmp_path: Path) -> Non
     bundle(tmp_path, attempts=[attempt("baseline"), attempt("cleanup")])
     problems = " | ".join(map(str, check_bundle(tmp_path)))
     assert "verdict-post-maintenance.json: its phase has no attempt in checkpoint.json" in problems
+
+
+def test_a_re_run_after_a_failure_is_consistent(tmp_path: Path) -> None:
+    """Attempt 1 failed, attempt 2 passed: the verdict of attempt 2 says failed (the chain keeps
+    the failure), and that is what the files should say."""
+    bundle(
+        tmp_path,
+        attempts=[
+            attempt("baseline"),
+            attempt("post-maintenance", Outcome.FAILED, 1),
+            attempt("post-maintenance", Outcome.PASSED, 2),
+            attempt("cleanup"),
+        ],
+    )
+    write_model(
+        tmp_path / "verdict-post-maintenance.json", verdict("post-maintenance", outcome="failed")
+    )
+    write_model(tmp_path / "verdict-cleanup.json", verdict("cleanup", outcome="failed"))
+    write_model(tmp_path / "verdict.json", verdict("cleanup", outcome="failed", status=Status.STOP))
+    assert check_bundle(tmp_path) == []

@@ -27,15 +27,14 @@ SCOPE = ScratchScope(
     ),
 )
 RUN = SCOPE.run_prefix
-MUTATING = (
-    "PutObject",
-    "DeleteObject",
-    "CopyObject",
-    "CreateMultipartUpload",
-    "PutObjectTagging",
-    "RestoreObject",
-)
-READING = ("GetObject", "HeadObject", "ListObjectsV2", "GetObjectAttributes")
+MUTATING = ("PutObject", "DeleteObject", "CopyObject")
+READING = ("GetObject", "HeadObject", "ListObjectsV2")
+# Operations the proof never sends: refused whatever they name (they may carry a target in a
+# header or a body, e.g. RenameObject's x-amz-rename-source, RestoreObject's OutputLocation).
+NEVER_SENT = (
+    "RenameObject", "RestoreObject", "CreateMultipartUpload", "PutObjectTagging",
+    "SelectObjectContent", "GetObjectAttributes", "PutBucketPolicy", "PutBucketLogging",
+)  # fmt: skip
 
 
 def refused(operation: str, bucket: str | None, key: str | None = None, **kwargs: object) -> bool:
@@ -189,6 +188,44 @@ def test_batch_delete_and_copy_check_every_target() -> None:
         RUN + "copy",
         copy_source=("tofu-state", "attic/terraform.tfstate"),
     )
+
+
+@pytest.mark.parametrize("operation", NEVER_SENT)
+def test_operations_the_proof_never_sends_are_refused_even_in_scope(operation: str) -> None:
+    assert refused(operation, SCOPE.bucket, RUN + "in-scope")
+    assert refused(operation, SCOPE.bucket)
+
+
+def test_version_and_upload_ids_are_plain_tokens() -> None:
+    from pytest_hastate.s3.guard import Target
+
+    for token in ("../../decoy", "a/b", ".", ".."):
+        with pytest.raises(GuardRefusal, match="not a plain token"):
+            SCOPE.check_target(
+                Target("GetObject", SCOPE.bucket, RUN + "x", tokens=(("VersionId", token),))
+            )
+    SCOPE.check_target(
+        Target(
+            "GetObject",
+            SCOPE.bucket,
+            RUN + "x",
+            tokens=(("VersionId", "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"),),
+        )
+    )
+
+
+def test_listing_prefixes_that_cover_protected_keys_are_refused() -> None:
+    for prefix in ("attic/terraform", "att", "tinyland-infra/", "ATTIC/"):
+        assert refused("ListObjectsV2", SCOPE.bucket, prefixes=[prefix]), prefix
+    for prefix in ("", RUN, SCOPE.prefix):
+        assert not refused("ListObjectsV2", SCOPE.bucket, prefixes=[prefix]), prefix
+
+
+def test_a_bucket_named_like_arn_is_a_plain_bucket() -> None:
+    scope = ScratchScope(bucket="arnold-ha-state-proof", prefix=SCOPE.prefix, run_id=SCOPE.run_id)
+    scope.check("HeadBucket", "arnold-ha-state-proof")
+    with pytest.raises(GuardRefusal, match="an ARN"):
+        scope.check("HeadBucket", "arn:aws:s3:::arnold-ha-state-proof")
 
 
 def test_other_runs_are_out_of_scope() -> None:

@@ -310,6 +310,12 @@ OUTSIDE = [
     ("copy_object", {"Bucket": SCOPE.bucket, "Key": RUN + "c", "CopySource": {"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}}),
     ("copy_object", {"Bucket": SCOPE.bucket, "Key": RUN + "c", "CopySource": {"Bucket": SCOPE.bucket, "Key": "other-run/x"}}),
     ("put_bucket_policy", {"Bucket": SCOPE.bucket, "Policy": "{}"}),
+    # targets in headers and bodies: operations the proof never sends are refused outright
+    ("rename_object", {"Bucket": SCOPE.bucket, "Key": RUN + "r", "RenameSource": "tofu-state/attic/terraform.tfstate"}),
+    ("restore_object", {"Bucket": SCOPE.bucket, "Key": RUN + "x", "RestoreRequest": {"OutputLocation": {"S3": {"BucketName": "tofu-state", "Prefix": "attic/"}}}}),
+    ("list_parts", {"Bucket": SCOPE.bucket, "Key": RUN + "x", "UploadId": "../../decoy/attic"}),
+    ("get_object", {"Bucket": SCOPE.bucket, "Key": RUN + "x", "VersionId": "../../../../decoy/top.txt"}),
+    ("list_objects_v2", {"Bucket": SCOPE.bucket, "Prefix": "attic/terraform"}),
     ("delete_bucket", {"Bucket": SCOPE.bucket}),
 ]  # fmt: skip
 
@@ -352,6 +358,22 @@ def test_a_url_rewritten_after_the_parameter_check_is_refused_before_signing(
     s3.meta.events.register_first("before-sign.s3", rewrite)
     before = len(recording.requests)
     with pytest.raises(GuardRefusal, match="addresses bucket 'tofu-state'"):
+        s3.get_object(Bucket=SCOPE.bucket, Key=RUN + "x")
+    assert len(recording.requests) == before
+
+
+def test_a_url_rewritten_by_a_handler_registered_after_the_guard_is_refused(
+    recording: RecordingS3Server,
+) -> None:
+    s3 = guarded(recording)
+
+    def rewrite(request: Any, **_: Any) -> None:
+        request.url = request.url.replace(f"/{SCOPE.bucket}/", "/tofu-state/")
+
+    s3.meta.events.register("before-sign.s3", rewrite)  # after the guard's own hooks
+    s3.meta.events.register("before-send.s3", rewrite)
+    before = len(recording.requests)
+    with pytest.raises(GuardRefusal):
         s3.get_object(Bucket=SCOPE.bucket, Key=RUN + "x")
     assert len(recording.requests) == before
 
@@ -541,7 +563,7 @@ def test_keys_read_from_files_must_be_this_runs(tmp_path: Path) -> None:
     package = EndpointPackage.model_validate(filled_package())
     base = Checkpoint(
         run_id=SCOPE.run_id, created_at="now", package=PackageIdentity(name="p", sha256="d", basename="p.json"),
-        contract_sha256=None, endpoints=[], scratch_bucket=package.scratch_bucket,
+        contract_sha256=None, endpoints=list(package.endpoints), scratch_bucket=package.scratch_bucket,
         scratch_prefix=package.scratch_prefix, bucket_created_by_this_product=False,
         sample=[SampleObject(key=RUN + "sample/0000", size=1, sha256="s", version_id="v", etag="e")],
     )  # fmt: skip
@@ -568,6 +590,21 @@ def test_keys_read_from_files_must_be_this_runs(tmp_path: Path) -> None:
         ({"scratch_bucket": "tofu-state"}, "$.scratch_bucket"),
         ({"run_id": "../../attic"}, "$.run_id"),
         ({"scratch_prefix": "attic/"}, "$.scratch_prefix"),
+        ({"endpoints": ["https://elsewhere.example.com"]}, "$.endpoints"),
+        (
+            {
+                "sample": [
+                    SampleObject(
+                        key=RUN + "sample/0000/attic/terraform.tfstate",
+                        size=1,
+                        sha256="s",
+                        version_id="v",
+                        etag="e",
+                    )
+                ]
+            },
+            "$.sample[0].key",
+        ),
     ):
         with pytest.raises(InputError, match=re.escape(where)):
             check_checkpoint_scope(base.model_copy(update=change), package, tmp_path / "cp.json")

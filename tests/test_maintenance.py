@@ -50,6 +50,14 @@ def test_demo_on_the_ha_lab_ends_go(tmp_path: Path, lose: str) -> None:
     assert checkpoint.disposable_state is not None
     for phase in ("baseline", "post-maintenance", "cleanup"):
         assert (bundle / f"junit-{phase}.xml").is_file()
+    # each phase keeps its own OpenTofu evidence (the verify never overwrites the baseline's)
+    baseline = json.loads((bundle / "tofu-timings-baseline.json").read_text())
+    post_tofu = json.loads((bundle / "tofu-timings-post-maintenance.json").read_text())
+    assert len(baseline) >= 8
+    assert [t["command"].split()[1] for t in post_tofu] == ["init", "plan"]
+    final = json.loads((bundle / "verdict.json").read_text())
+    assert final["phase"] == "cleanup"
+    assert final["maintenance_event"] == "endpoint-loss"  # remembered from the chain
     assert len(list((bundle / "lab-logs").glob("*.log"))) == 10
     assert any(line.startswith("demo: verdict ready: GO") for line in lines)
 

@@ -474,7 +474,7 @@ def checkpoint_for(pytester: pytest.Pytester) -> None:
     """A checkpoint made with the exact bytes of ``package.json``."""
     import hashlib
 
-    from pytest_hastate.models import Checkpoint, PackageIdentity
+    from pytest_hastate.models import Checkpoint, PackageIdentity, SampleObject
 
     digest = hashlib.sha256((pytester.path / "package.json").read_bytes()).hexdigest()
     checkpoint = Checkpoint(
@@ -483,6 +483,8 @@ def checkpoint_for(pytester: pytest.Pytester) -> None:
         contract_sha256=None, endpoints=["https://state-proof.example.com"],
         scratch_bucket="darkmap-ha-state-proof", scratch_prefix=".gloriousflywheel/ha-state-candidate/",
         bucket_created_by_this_product=False,
+        sample=[SampleObject(key=".gloriousflywheel/ha-state-candidate/20261127t000000z-0123abcd/sample/0000",
+                             size=1, sha256="s", version_id="v", etag="e")],
     )  # fmt: skip
     (pytester.path / "cp.json").write_text(checkpoint.model_dump_json())
 
@@ -623,3 +625,63 @@ def test_late_usage_errors_are_found_before_any_test_runs(
     result.stderr.fnmatch_lines([f"ERROR: pytest-hastate: *{message}*"])
     assert not (proof.path / "evidence").exists()
     assert (proof.path / "package.json").read_bytes() == before
+
+
+def test_selecting_the_checkpoint_module_alone_is_a_usage_error(
+    full_proofs: pytest.Pytester,
+) -> None:
+    result = full_proofs.runpytest(
+        "proofs/test_4_checkpoint.py", "--endpoint-package", "package.json",
+        "--keep-scratch-bucket", "--checkpoint-file", "cp.json",
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: pytest-hastate: the test paths given leaves out the boundary, bucket_index, scratch, static tests*"
+        ]
+    )
+    assert not (full_proofs.path / "cp.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("pre_maintenance and post_maintenance", "selects no proof test in live mode"),
+        ("static and scratch", "selects no proof test in live mode"),
+    ],
+)
+def test_marker_expressions_selecting_no_proof_test_are_usage_errors(
+    full_proofs: pytest.Pytester, expression: str, message: str
+) -> None:
+    result = full_proofs.runpytest(
+        "proofs/", "--endpoint-package", "package.json", "-m", expression
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: pytest-hastate: -m '{expression}' {message}*"])
+
+
+def test_a_verify_needs_a_pre_maintenance_checkpoint(full_proofs: pytest.Pytester) -> None:
+    checkpoint_for(full_proofs)
+    document = json.loads((full_proofs.path / "cp.json").read_text())
+    document["sample"] = []  # what a live run given --checkpoint-file writes
+    (full_proofs.path / "cp.json").write_text(json.dumps(document))
+    result = full_proofs.runpytest(
+        "proofs/", "--endpoint-package", "package.json", "-m", "post_maintenance",
+        "--from-checkpoint", "cp.json",
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*cp.json: $.sample: is empty: this checkpoint was not written by a pre-maintenance run*"]
+    )
+
+
+def test_deselected_criteria_are_named_as_deselected(proof: pytest.Pytester) -> None:
+    result = proof.runpytest(
+        "proofs/", "--endpoint-package", "package.json", "-k", "contract", "-m", "static"
+    )
+    assert result.ret == EXIT_INTERIM_ONLY
+    record = verdict_json(proof)
+    assert (
+        "not proven: static.package (its tests were deselected by the selection)"
+        in record["reasons"]
+    )

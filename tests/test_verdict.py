@@ -200,3 +200,17 @@ def test_exit_codes(status: Status, expect_interim: bool, pytest_exit: int, code
 
 def test_interim_exit_code_is_not_one_of_pytests() -> None:
     assert EXIT_INTERIM_ONLY not in {int(c) for c in pytest.ExitCode}
+
+
+def test_go_says_how_ha_was_proven() -> None:
+    observed = decide(VerdictInputs(results={**STEPS_1_3, **HA_BY_LOSS}))
+    assert observed.status is Status.GO
+    assert observed.reasons[0].endswith("an endpoint loss was observed during the verify")
+    declared = decide(
+        VerdictInputs(
+            results={**STEPS_1_3, "maintenance.verified": P}, maintenance_event="endpoint-loss"
+        )
+    )
+    assert declared.status is Status.GO
+    assert "--maintenance-event endpoint-loss was declared" in declared.reasons[0]
+    assert "the loss was not observed" in declared.reasons[0]

@@ -9,7 +9,7 @@ from pytest_hastate.errors import InputError
 from pytest_hastate.io.documents import LoadedDocument, read_json_object, validate_model
 from pytest_hastate.io.evidence import write_model
 from pytest_hastate.models import Checkpoint, EndpointPackage, PhaseRecord
-from pytest_hastate.s3.guard import is_canonical_key
+from pytest_hastate.s3.guard import ProtectedTargets, is_canonical_key
 from pytest_hastate.settings import PHASE_PATTERN
 
 WHAT = "checkpoint"
@@ -55,15 +55,24 @@ def check_checkpoint_scope(checkpoint: Checkpoint, package: EndpointPackage, pat
         raise InputError(source, "$.scratch_prefix", "is not the package's scratch prefix")
     if not RUN_ID.match(checkpoint.run_id):
         raise InputError(source, "$.run_id", "is not a run id (a-z, 0-9, '-')")
+    if list(checkpoint.endpoints) != list(package.endpoints):
+        raise InputError(source, "$.endpoints", "are not the package's endpoints")
     run_prefix = f"{checkpoint.scratch_prefix}{checkpoint.run_id}/"
+    protected = ProtectedTargets.for_package(
+        package.protected_state_denials, package.scratch_bucket_policy
+    )
 
     def in_run(key: str) -> bool:
-        return is_canonical_key(key) and key.startswith(run_prefix)
+        return (
+            is_canonical_key(key)
+            and key.startswith(run_prefix)
+            and protected.reason(checkpoint.scratch_bucket, key) is None
+        )
 
     for index, item in enumerate(checkpoint.sample):
         if not in_run(item.key):
             raise InputError(
-                source, f"$.sample[{index}].key", "is outside this run's scratch prefix"
+                source, f"$.sample[{index}].key", "is not a key of this run's scratch scope"
             )
     state = checkpoint.disposable_state
     if state is not None:
@@ -86,3 +95,14 @@ def with_phase(checkpoint: Checkpoint, record: PhaseRecord) -> Checkpoint:
     attempt = 1 + sum(1 for p in checkpoint.phases if p.phase == record.phase)
     numbered = record.model_copy(update={"attempt": attempt})
     return checkpoint.model_copy(update={"phases": [*checkpoint.phases, numbered]})
+
+
+def check_verifiable(checkpoint: Checkpoint, path: Path) -> None:
+    """A post-maintenance verify needs what a pre-maintenance run keeps: a durability sample."""
+    if not checkpoint.sample:
+        raise InputError(
+            f"{WHAT} {path}",
+            "$.sample",
+            "is empty: this checkpoint was not written by a pre-maintenance run "
+            "(--keep-scratch-bucket --checkpoint-file PATH, or -m pre_maintenance)",
+        )

@@ -88,6 +88,9 @@ class VerdictInputs(_Document):
     ha_semantics: HaSemantics | None = None
     maintenance_event: MaintenanceEvent | None = None
     dry_run: bool = False
+    deselected: list[str] = Field(
+        default_factory=list, description="Criteria whose tests were deselected (-m, -k, paths)."
+    )
     incomplete: str | None = Field(
         default=None, description="Why the run did not finish (interrupted, internal error)."
     )

@@ -243,6 +243,15 @@ def _install_guard(
             copy_source_header=request.headers.get("x-amz-copy-source"),
             presigned_post=post, boundary_probe=boundary_probes,
         )  # fmt: skip
+        judged.url = request.url
+        judged.copy_source = _text(request.headers.get("x-amz-copy-source"))
+
+    def check_sent(request: Any, **_: Any) -> None:
+        """Last, just before the bytes go out: exactly the request judged before signing."""
+        sent = (request.url, _text(request.headers.get("x-amz-copy-source")))
+        if sent != (getattr(judged, "url", None), getattr(judged, "copy_source", None)):
+            raise GuardRefusal("send", str(request.url), "the request changed after it was judged")
+        judged.url = judged.copy_source = None  # one judgement, one send
 
     def refuse_redirect(response: Any, operation: Any, **_: Any) -> None:
         if response is None:
@@ -263,8 +272,16 @@ def _install_guard(
     s3.meta.events.register_first(
         "before-parameter-build.s3", check_params, unique_id="hastate-guard-params"
     )
-    s3.meta.events.register("before-sign.s3", check_request, unique_id="hastate-guard-request")
+    # Last: after every other before-sign handler, so no later change goes unjudged; and the
+    # sent request must be the judged one.
+    judged = threading.local()
+    s3.meta.events.register_last("before-sign.s3", check_request, unique_id="hastate-guard-request")
+    s3.meta.events.register_last("before-send.s3", check_sent, unique_id="hastate-guard-send")
     s3.meta.events.register_first("needs-retry.s3", refuse_redirect, unique_id="hastate-redirect")
+
+
+def _text(value: str | bytes | None) -> str | None:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
 def lab_admin_client(

@@ -42,7 +42,19 @@ SCRATCH_BUCKET_OPERATIONS = frozenset({"CreateBucket", "PutBucketVersioning"})
 PROBE_BUCKET_OPERATIONS = frozenset({"CreateBucket", "PutBucketVersioning", "DeleteBucket"})
 # Parameters that name keys (or the start of keys) and so route a request to objects.
 KEY_PARAMETERS = ("Key", "Prefix", "StartAfter", "KeyMarker", "Marker")
+TOKEN_PARAMETERS = ("VersionId", "UploadId", "VersionIdMarker", "UploadIdMarker")
 NO_BUCKET_OPERATIONS = frozenset({"ListBuckets"})
+# The only S3 operations the product sends. Anything else (RenameObject, RestoreObject with an
+# output location, SelectObjectContent, bucket configuration ...) may carry a target in a
+# header or body the guard does not read: refused, whatever it names.
+OPERATIONS = frozenset(
+    {
+        "ListBuckets", "HeadBucket", "GetBucketVersioning", "GetBucketAcl", "ListObjectsV2",
+        "ListObjectVersions", "HeadObject", "GetObject", "PutObject", "CopyObject",
+        "DeleteObject", "DeleteObjects", "CreateBucket", "PutBucketVersioning", "DeleteBucket",
+    }
+)  # fmt: skip
+_TOKEN = re.compile(r"^[A-Za-z0-9._+=-]{1,1024}$")
 # Backend settings that would send OpenTofu's requests elsewhere or under another identity.
 FOREIGN_BACKEND_SETTINGS = frozenset(
     {
@@ -113,7 +125,7 @@ def is_canonical_key(key: str) -> bool:
 
 def plain_bucket_problem(bucket: str) -> str | None:
     """Why ``bucket`` is not a plain S3 bucket name (ARN, access point, look-alike ...)."""
-    if ":" in bucket or bucket.startswith("arn"):
+    if ":" in bucket:
         return "not a plain bucket name (an ARN, access point or outpost)"
     if not _PLAIN_BUCKET.match(bucket) or ".." in bucket:
         return "not a plain bucket name (3-63 of a-z, 0-9, '.', '-')"
@@ -252,6 +264,18 @@ class ProtectedTargets:
                 return f"key matches the protected state key {protected}"
         return None
 
+    def prefix_reason(self, bucket: str | None, prefix: str) -> str | None:
+        """Why a listing prefix would reveal protected keys (it is, or starts, one), or None.
+        The empty prefix lists a whole bucket and is judged by the bucket alone."""
+        reason = self.reason(bucket, prefix) if prefix else None
+        if reason is not None or not prefix:
+            return reason
+        np = normalize_key(prefix)
+        for protected in self.keys:
+            if normalize_key(protected).startswith(np):
+                return f"prefix covers the protected state key {protected}"
+        return None
+
     def label_problem(self, host: str) -> str | None:
         """Why an endpoint host cannot be used: one of its labels names a protected bucket
         (virtual-hosted addressing would route to that bucket)."""
@@ -286,6 +310,7 @@ class Target:
     keys: tuple[str, ...] = ()  # DeleteObjects
     prefixes: tuple[str, ...] = ()  # Prefix, StartAfter, KeyMarker, Marker
     copy_source: tuple[str, str] | None = None
+    tokens: tuple[tuple[str, str], ...] = ()  # VersionId, UploadId: plain tokens only
 
     @classmethod
     def from_params(cls, operation: str, params: Mapping[str, object]) -> Target:
@@ -297,6 +322,9 @@ class Target:
             str(params[name]) for name in KEY_PARAMETERS[1:] if params.get(name) is not None
         )
         bucket, key = params.get("Bucket"), params.get("Key")
+        tokens = tuple(
+            (name, str(params[name])) for name in TOKEN_PARAMETERS if params.get(name) is not None
+        )
         return cls(
             operation,
             None if bucket is None else str(bucket),
@@ -304,6 +332,7 @@ class Target:
             keys,
             prefixes,
             copy_source_of(params.get("CopySource")),
+            tokens,
         )
 
 
@@ -377,6 +406,11 @@ class ScratchScope:
     def check_target(self, t: Target, *, boundary_probe: bool = False) -> None:
         """Raise ``GuardRefusal`` unless the request ``t`` is allowed."""
         op = t.operation
+        if op not in OPERATIONS:
+            raise GuardRefusal(op, _target(t.bucket, t.key), "not an operation the proof sends")
+        for name, token in t.tokens:
+            if not _TOKEN.match(token) or token in (".", ".."):
+                raise GuardRefusal(op, _target(t.bucket, t.key), f"{name} is not a plain token")
         if t.bucket is None:
             if op not in NO_BUCKET_OPERATIONS:
                 raise GuardRefusal(op, "(no bucket)", "only ListBuckets may address no bucket")
@@ -387,7 +421,11 @@ class ScratchScope:
             return
         self._check_shapes(t)
         probe = boundary_probe and op in BOUNDARY_PROBES
-        for item in (t.key, *t.keys, *t.prefixes) if (t.keys or t.prefixes) else (t.key,):
+        for prefix in t.prefixes:
+            reason = self.protected.prefix_reason(t.bucket, prefix)
+            if reason is not None:
+                raise GuardRefusal(op, _target(t.bucket, prefix), reason)
+        for item in (t.key, *t.keys) if t.keys else (t.key,):
             reason = self.protected.reason(t.bucket, item)
             if reason is not None and not probe:
                 raise GuardRefusal(op, _target(t.bucket, item), reason)

@@ -230,6 +230,7 @@ class WorkspaceSpec:
     health: BackendHealth
     evidence_dir: Path
     run_id: str
+    evidence_label: str  # the run's phase: a post-maintenance run never overwrites the baseline's
     progress: Callable[[str], None] = lambda line: None
 
 
@@ -265,7 +266,7 @@ def open_workspace(
             runner=runner, bucket=scope.bucket, key=key, phase=phase, run_id=spec.run_id,
             primary=clients[endpoint], clients=dict(clients),
         )  # fmt: skip
-        write_tofu_evidence(spec.evidence_dir, runner, phase)
+        write_tofu_evidence(spec.evidence_dir, runner, spec.evidence_label)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

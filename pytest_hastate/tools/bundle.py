@@ -11,7 +11,7 @@ from pytest_hastate.errors import InputError
 from pytest_hastate.io.checkpoints import load_checkpoint
 from pytest_hastate.io.documents import read_json_object, validate_model
 from pytest_hastate.io.redact import Masker
-from pytest_hastate.models import Checkpoint, Outcome, PhaseRecord, Status, VerdictRecord
+from pytest_hastate.models import Checkpoint, Outcome, Status, VerdictRecord
 
 POST_PHASES = ("post-maintenance", "post-failure-domain")
 SCAN_LIMIT = 20 * 1024 * 1024
@@ -110,7 +110,7 @@ def chain_findings(
     never recorded, a criterion one file says passed and the other failed, a failure in any
     attempt that the latest verdict does not carry."""
     findings: list[BundleFinding] = []
-    last: dict[str, PhaseRecord] = {p.phase: p for p in checkpoint.phases}
+    last = {p.phase: (index, p) for index, p in enumerate(checkpoint.phases)}
     chain_phases = {"baseline", *POST_PHASES, "cleanup"} | set(last)
     for phase, record in sorted(records.items()):
         name = f"verdict-{phase}.json"
@@ -123,18 +123,26 @@ def chain_findings(
                 )
             )
             continue
-        attempt = last.get(phase)
-        if attempt is None:
+        if phase not in last:
             findings.append(BundleFinding(name, "its phase has no attempt in checkpoint.json"))
             continue
+        index, attempt = last[phase]
+        # The verdict of an attempt carries every earlier attempt: a failure stays a failure.
+        earlier_failed = {
+            cid
+            for p in checkpoint.phases[:index]
+            for cid, r in p.criteria.items()
+            if r.outcome is Outcome.FAILED
+        }
         for cid, result in attempt.criteria.items():
+            expected = "failed" if cid in earlier_failed else result.outcome.value
             said = record.criteria.get(cid)
-            if said is not None and said != result.outcome.value:
+            if said is not None and said != expected:
                 findings.append(
                     BundleFinding(
                         name,
-                        f"{cid} is {said}, the checkpoint's attempt {attempt.attempt} of {phase} "
-                        f"says {result.outcome.value}",
+                        f"{cid} is {said}, the checkpoint's chain up to attempt {attempt.attempt} "
+                        f"of {phase} says {expected}",
                     )
                 )
     failed = [

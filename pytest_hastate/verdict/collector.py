@@ -39,6 +39,7 @@ class Collector:
     guard_refusals: list[str] = field(default_factory=list)
     unattributed_failures: list[str] = field(default_factory=list)
     _seen: bool = False
+    deselected: set[str] = field(default_factory=set)
     # The first test each failure was met in (a session fixture that failed raises the same
     # exception object into every later test that uses it), and the dependencies found.
     _first_seen: dict[int, tuple[BaseException, str]] = field(default_factory=dict)

@@ -88,28 +88,34 @@ def decide(inputs: VerdictInputs) -> Verdict:
     results = combined(inputs)
     criteria: dict[str, str] = {cid: "missing" for cid in BY_ID}
     criteria.update({cid: r.outcome.value for cid, r in results.items()})
+    stop = _stop_reasons(results, inputs)
+    if stop:
+        return Verdict(status=Status.STOP, reasons=stop, criteria=criteria)  # type: ignore[arg-type]
+    interim = _interim_reasons(results, inputs)
+    if interim:
+        return Verdict(status=Status.INTERIM_ONLY, reasons=interim, criteria=criteria)  # type: ignore[arg-type]
+    return Verdict(status=Status.GO, reasons=[_go_reason(results, inputs)], criteria=criteria)  # type: ignore[arg-type]
 
-    stop_reasons: list[str] = []
-    failed = [(cid, r) for cid, r in results.items() if r.outcome is Outcome.FAILED]
-    # Root causes first: the failures others depend on, then those that failed by dependency;
-    # each group in the order of the proof steps.
+
+def _stop_reasons(results: Mapping[str, CriterionResult], inputs: VerdictInputs) -> list[str]:
+    """Root causes first (the failures others depend on), then those that failed by dependency;
+    each group in the order of the proof steps; then refusals, other failures, static stops."""
     order = {cid: index for index, cid in enumerate(BY_ID)}
+    failed = [(cid, r) for cid, r in results.items() if r.outcome is Outcome.FAILED]
 
     def rank(item: tuple[str, CriterionResult]) -> tuple[bool, int]:
         return item[1].depends_on is not None, order.get(item[0], len(order))
 
-    for cid, result in sorted(failed, key=rank):
-        stop_reasons.append(f"{cid} failed: {result.message or 'no message'}")
-    stop_reasons += [f"scratch guard refused {target}" for target in inputs.guard_refusals]
-    stop_reasons += [
-        f"failure outside any criterion: {text}" for text in inputs.unattributed_failures
-    ]
-    stop_reasons += [f"static stop condition: {text}" for text in inputs.static_stop_conditions]
-    if stop_reasons and inputs.incomplete:
-        stop_reasons.append(f"run incomplete: {inputs.incomplete}")
-    if stop_reasons:
-        return Verdict(status=Status.STOP, reasons=stop_reasons, criteria=criteria)  # type: ignore[arg-type]
+    reasons = [f"{cid} failed: {r.message or 'no message'}" for cid, r in sorted(failed, key=rank)]
+    reasons += [f"scratch guard refused {target}" for target in inputs.guard_refusals]
+    reasons += [f"failure outside any criterion: {text}" for text in inputs.unattributed_failures]
+    reasons += [f"static stop condition: {text}" for text in inputs.static_stop_conditions]
+    if reasons and inputs.incomplete:
+        reasons.append(f"run incomplete: {inputs.incomplete}")
+    return reasons
 
+
+def _interim_reasons(results: Mapping[str, CriterionResult], inputs: VerdictInputs) -> list[str]:
     reasons: list[str] = []
     if inputs.incomplete:
         reasons.append(f"run incomplete: {inputs.incomplete}")
@@ -121,28 +127,46 @@ def decide(inputs: VerdictInputs) -> Verdict:
     for cid in REQUIRED_FOR_GO:
         required = results.get(cid)
         if required is None:
-            missing.setdefault(BY_ID[cid].how_to_prove, []).append(cid)
+            how = (
+                "its tests were deselected by the selection"
+                if cid in inputs.deselected
+                else BY_ID[cid].how_to_prove
+            )
+            missing.setdefault(how, []).append(cid)
         elif required.outcome is Outcome.SKIPPED:
             reasons.append(f"{cid} skipped, not proven: {required.message or 'no reason given'}")
-    for how, ids in missing.items():
-        reasons.append(f"not proven: {', '.join(ids)} ({how})")
+    reasons += [f"not proven: {', '.join(ids)} ({how})" for how, ids in missing.items()]
     if not _ha_proven(results, inputs):
-        reasons.append(
-            "HA not proven: needs endpoints.independent and maintenance.verified after an "
-            "endpoint or node loss (observed, or --maintenance-event endpoint-loss|node-loss), "
-            "or ha_semantics.kind=managed with a reference and a verify after a declared managed "
-            "event"
-        )
+        reasons.append(HA_NOT_PROVEN)
     declared_loss = inputs.maintenance_event in LOSS_EVENTS
     for cid, result in results.items():
         if cid == "maintenance.endpoint_loss_observed" and declared_loss:
             continue  # the loss was declared: observing it is one way of two (SPEC 6)
         if cid not in REQUIRED_FOR_GO and result.outcome is Outcome.SKIPPED:
             reasons.append(f"{cid} skipped, not proven: {result.message or 'no reason given'}")
-    status = Status.INTERIM_ONLY if reasons else Status.GO
-    if status is Status.GO:
-        reasons = ["every criterion of steps 1-3 passed and HA was proven"]
-    return Verdict(status=status, reasons=reasons, criteria=criteria)  # type: ignore[arg-type]
+    return reasons
+
+
+HA_NOT_PROVEN = (
+    "HA not proven: needs endpoints.independent and maintenance.verified after an endpoint or "
+    "node loss (observed, or --maintenance-event endpoint-loss|node-loss), or "
+    "ha_semantics.kind=managed with a reference and a verify after a declared managed event"
+)
+
+
+def _go_reason(results: Mapping[str, CriterionResult], inputs: VerdictInputs) -> str:
+    """GO, saying how HA was proven (an auditor must see a loss that was only declared)."""
+    observed = results.get("maintenance.endpoint_loss_observed")
+    if observed is not None and observed.outcome is Outcome.PASSED:
+        how = "an endpoint loss was observed during the verify"
+    elif inputs.maintenance_event in LOSS_EVENTS:
+        how = (
+            f"--maintenance-event {inputs.maintenance_event} was declared; every endpoint "
+            "answered during the verify, so the loss was not observed"
+        )
+    else:
+        how = "managed HA semantics with a reference, after a declared managed event"
+    return f"every criterion of steps 1-3 passed and HA was proven: {how}"
 
 
 EXIT_INTERIM_ONLY = 10

@@ -109,6 +109,7 @@ def _verdict_inputs(
         ha_semantics=run.inputs.ha_semantics,
         maintenance_event=settings.maintenance_event or declared,  # type: ignore[arg-type]
         dry_run=settings.dry_run,
+        deselected=sorted(run.collector.deselected),
         incomplete=INCOMPLETE.get(exitstatus),
     )
 
@@ -124,7 +125,8 @@ def _verdict_record(run: ProofRun) -> VerdictRecord:
         package_name=package.name if package else None,
         package_digest=inputs.package.sha256 if inputs.package else None,
         contract_digest=inputs.contract_digest,
-        maintenance_event=settings.maintenance_event,  # type: ignore[arg-type]
+        maintenance_event=settings.maintenance_event  # type: ignore[arg-type]
+        or (run.checkpoint.declared_event() if run.checkpoint else None),
         dry_run=settings.dry_run, expect_interim=settings.expect_interim, exit_code=run.exit_code,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"), facts=run.facts,
     )  # fmt: skip
