@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from pytest_hastate.gates.rules import (
+    RuleBook,
+    list_covers,
+    no_inline_secrets,
+    non_secret,
+    required_strings,
+    stated_parts,
+)
 from pytest_hastate.gates.text import (
+    CACHE_SURFACE_NAMES_OR_CAS,
     Finding,
     affirmed,
     blank,
-    covers,
-    inline_secrets,
     iter_strings,
     negated,
     present,
@@ -71,14 +78,9 @@ DENIAL_HELP = (
 )
 
 OTHER_REQUIRED_STRINGS = (
-    "name",
-    "posture",
-    "region",
-    "network_audience",
-    "credential_source",
-    "rotation_owner",
+    "name", "posture", "region", "network_audience", "credential_source", "rotation_owner",
     "restore_owner",
-)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -94,15 +96,24 @@ class LinkedContract:
 class PackageLinks:
     contract: LinkedContract | None = None
     ca_bundle_problem: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PackageContext:
+    """What a package rule needs beside the document: the links read by the caller."""
+
+    allow_template: bool = False
+    links: PackageLinks = field(default_factory=PackageLinks)
+
+
+PACKAGE: RuleBook[PackageContext] = RuleBook("package")
 
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _CACHE_TOKENS = frozenset({"attic", "bazel", "bcr", "bzlmod", "rbe", "cas", "cache", "nix"})
-_CACHE_SURFACE = re.compile(r"\b(attic|bazel|nix-cache|bcr|bzlmod|rbe|cas|action-cache)\b", re.I)
 _INTERIM_HOST = re.compile(r"attic-rustfs|nix-cache\.svc", re.I)
 _IN_CLUSTER_HOST = re.compile(r"\.svc(\.cluster\.local)?$|\.svc\.", re.I)
-_LOCKFILE = re.compile(r"use_lockfile", re.I)
+USE_LOCKFILE = re.compile(r"use_lockfile", re.I)
 
 MAINTENANCE_METHODS = (
     (
@@ -116,13 +127,13 @@ MAINTENANCE_METHODS = (
         "a node or failure-domain method",
     ),
 )
-OBSERVABILITY_SIGNALS = (
+OBSERVABILITY = (
     ("failed auth", re.compile(r"auth", re.I)),
     ("failed write", re.compile(r"write", re.I)),
     ("replication lag", re.compile(r"replication|lag", re.I)),
     ("delete behavior", re.compile(r"delete", re.I)),
 )
-SEPARATED_AUTHORITIES = (
+SEPARATION = (
     ("Attic", re.compile(r"\battic\b", re.I)),
     ("Bazel", re.compile(r"\bbazel\b", re.I)),
     ("BCR", re.compile(r"\bbcr\b", re.I)),
@@ -198,340 +209,314 @@ def scratch_prefix_problem(prefix: str) -> str | None:
     return None
 
 
-def check_package(
-    data: Mapping[str, Any], *, allow_template: bool = False, links: PackageLinks | None = None
-) -> list[Finding]:
-    """Every finding of rules P01-P15 on one endpoint package, in rule order."""
-    links = links or PackageLinks()
-    findings: list[Finding] = []
-    add = findings.append
+def _denial_texts(data: Mapping[str, Any]) -> list[str]:
+    denials = data.get("protected_state_denials")
+    return [d for d in denials if isinstance(d, str)] if isinstance(denials, list) else []
 
-    # P01 valid JSON object, non-secret; the plain required strings.
-    if data.get("non_secret") is not True:
-        add(Finding("P01", "$.non_secret", "must be true (the package is a non-secret document)"))
-    for name in OTHER_REQUIRED_STRINGS:
-        if name not in data:
-            add(Finding("P01", f"$.{name}", "required field is missing"))
-        elif blank(data[name]):
-            add(Finding("P01", f"$.{name}", "required field is blank"))
 
-    # P02 template sentinels.
-    if not allow_template:
-        for path, text in iter_strings(data):
-            for sentinel in TEMPLATE_SENTINELS:
-                if sentinel in text.lower():
-                    add(
-                        Finding(
-                            "P02",
-                            path,
-                            f"template sentinel {sentinel!r} left in (fill it, or pass --allow-template for a template)",
-                        )
-                    )
-                    break
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
-    # P03 no inline secrets.
-    for path, reason in inline_secrets(data):
-        add(Finding("P03", path, reason))
 
-    # P04 endpoints.
+@PACKAGE.rule("P01", "valid JSON object, `non_secret` is `true`, the plain required strings")
+def _p01(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+    yield from non_secret("P01", data, "package")
+    yield from required_strings("P01", data, OTHER_REQUIRED_STRINGS)
+
+
+@PACKAGE.rule(
+    "P02", "no template sentinel (`replace-me`, `example.invalid`) unless --allow-template"
+)
+def _p02(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
+    if ctx.allow_template:
+        return
+    for path, text in iter_strings(data):
+        sentinel = next((s for s in TEMPLATE_SENTINELS if s in text.lower()), None)
+        if sentinel is not None:
+            yield Finding(
+                "P02", path,
+                f"template sentinel {sentinel!r} left in (fill it, or pass --allow-template for a template)",
+            )  # fmt: skip
+
+
+@PACKAGE.rule("P03", "no inline secrets at any depth")
+def _p03(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+    yield from no_inline_secrets("P03", data)
+
+
+@PACKAGE.rule(
+    "P04",
+    "endpoints are https:// and not the interim singleton or an in-cluster host; every ha endpoint once, endpoint_url among them; a CA bundle that exists and holds no key",
+)
+def _p04(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     endpoint = present(data.get("endpoint_url"))
-    if endpoint is None:
-        add(Finding("P04", "$.endpoint_url", "required field is missing or blank"))
-    else:
-        problem = endpoint_problem(endpoint)
-        if problem:
-            add(Finding("P04", "$.endpoint_url", problem))
+    problem = endpoint_problem(endpoint) if endpoint else "required field is missing or blank"
+    if problem:
+        yield Finding("P04", "$.endpoint_url", problem)
     ha_endpoints = data.get("ha_endpoints")
     if isinstance(ha_endpoints, list):
         seen: set[str] = set()
         for index, url in enumerate(ha_endpoints):
             problem = endpoint_problem(url) if isinstance(url, str) else "must be a string"
-            if problem:
-                add(Finding("P04", f"$.ha_endpoints[{index}]", problem))
             key = url.rstrip("/").lower() if isinstance(url, str) else ""
             if key in seen:
-                add(
-                    Finding(
-                        "P04",
-                        f"$.ha_endpoints[{index}]",
-                        "duplicate endpoint (independence cannot be counted twice)",
-                    )
-                )
+                problem = "duplicate endpoint (independence cannot be counted twice)"
+            if problem:
+                yield Finding("P04", f"$.ha_endpoints[{index}]", problem)
             seen.add(key)
-        if isinstance(endpoint, str) and endpoint.rstrip("/").lower() not in seen:
-            add(Finding("P04", "$.ha_endpoints", "must include endpoint_url"))
-    if links.ca_bundle_problem:
-        add(Finding("P04", "$.ca_bundle", links.ca_bundle_problem))
+        if endpoint is not None and endpoint.rstrip("/").lower() not in seen:
+            yield Finding("P04", "$.ha_endpoints", "must include endpoint_url")
+    if ctx.links.ca_bundle_problem:
+        yield Finding("P04", "$.ca_bundle", ctx.links.ca_bundle_problem)
 
-    # P15 endpoints are plain origins the guard can hold every request to.
-    denials = data.get("protected_state_denials")
-    policy_lines = data.get("scratch_bucket_policy")
-    protected = ProtectedTargets.for_package(
-        [d for d in denials if isinstance(d, str)] if isinstance(denials, list) else [],
-        [p for p in policy_lines if isinstance(p, str)] if isinstance(policy_lines, list) else [],
-    )
-    urls = [("$.endpoint_url", endpoint)] if endpoint else []
-    if isinstance(ha_endpoints, list):
-        urls += [
-            (f"$.ha_endpoints[{i}]", u) for i, u in enumerate(ha_endpoints) if isinstance(u, str)
-        ]
-    for path, url in urls:
-        problem = endpoint_origin_problem(url, protected)
-        if problem:
-            add(Finding("P15", path, problem))
 
-    # P05 credential injection names.
+@PACKAGE.rule("P05", "credential injection names exactly the TOFU_HA_STATE_* variables")
+def _p05(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
     injection = data.get("credential_injection")
     if not isinstance(injection, Mapping):
-        add(Finding("P05", "$.credential_injection", "credential injection is not defined"))
-    else:
-        for part, expected in CREDENTIAL_ENV_NAMES.items():
-            if injection.get(part) != expected:
-                add(Finding("P05", f"$.credential_injection.{part}", f"must name {expected}"))
+        yield Finding("P05", "$.credential_injection", "credential injection is not defined")
+        return
+    for part, expected in CREDENTIAL_ENV_NAMES.items():
+        if injection.get(part) != expected:
+            yield Finding("P05", f"$.credential_injection.{part}", f"must name {expected}")
 
-    # P06 scratch bucket and scratch prefix.
+
+@PACKAGE.rule(
+    "P06",
+    "the scratch bucket is a valid name, not tofu-state, not protected, no cache surface; a safe scratch prefix",
+)
+def _p06(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
     bucket = present(data.get("scratch_bucket"))
-    denial_texts = [d for d in denials if isinstance(d, str)] if isinstance(denials, list) else []
     if bucket is None:
-        add(Finding("P06", "$.scratch_bucket", "required field is missing or blank"))
+        yield Finding("P06", "$.scratch_bucket", "required field is missing or blank")
     else:
-        problem = bucket_name_problem(bucket)
-        if problem:
-            add(Finding("P06", "$.scratch_bucket", problem))
-        elif len(bucket) + PROBE_SUFFIX_LENGTH > 63:
-            add(
-                Finding(
-                    "P06",
-                    "$.scratch_bucket",
-                    f"too long: the probe bucket '<scratch_bucket>-probe-<8 hex>' must stay within 63 characters (use at most {63 - PROBE_SUFFIX_LENGTH})",
-                )
-            )
-        if bucket.lower() == PROTECTED_BUCKET:
-            add(Finding("P06", "$.scratch_bucket", "is the active tofu-state bucket"))
-        elif any(
-            re.match(rf"deny\s+{re.escape(bucket)}(\s|/|$)", d.strip(), re.I) for d in denial_texts
-        ):
-            add(
-                Finding(
-                    "P06",
-                    "$.scratch_bucket",
-                    "is a protected target listed in protected_state_denials",
-                )
-            )
-        tokens = set(re.split(r"[-.]", bucket.lower()))
-        if tokens & _CACHE_TOKENS:
-            add(
-                Finding(
-                    "P06",
-                    "$.scratch_bucket",
-                    f"names a cache/RBE surface ({', '.join(sorted(tokens & _CACHE_TOKENS))})",
-                )
-            )
+        for problem in _scratch_bucket_problems(bucket, _denial_texts(data)):
+            yield Finding("P06", "$.scratch_bucket", problem)
     prefix = data.get("scratch_prefix")
-    if prefix is not None and isinstance(prefix, str):
-        problem = scratch_prefix_problem(prefix)
-        if problem:
-            add(Finding("P06", "$.scratch_prefix", problem))
+    prefix_problem = scratch_prefix_problem(prefix) if isinstance(prefix, str) else None
+    if prefix_problem:
+        yield Finding("P06", "$.scratch_prefix", prefix_problem)
 
-    # P07 scratch bucket policy.
+
+def _scratch_bucket_problems(bucket: str, denials: list[str]) -> Iterator[str]:
+    problem = bucket_name_problem(bucket)
+    if problem:
+        yield problem
+    elif len(bucket) + PROBE_SUFFIX_LENGTH > 63:
+        yield (
+            "too long: the probe bucket '<scratch_bucket>-probe-<8 hex>' must stay within 63 "
+            f"characters (use at most {63 - PROBE_SUFFIX_LENGTH})"
+        )
+    if bucket.lower() == PROTECTED_BUCKET:
+        yield "is the active tofu-state bucket"
+    elif any(re.match(rf"deny\s+{re.escape(bucket)}(\s|/|$)", d.strip(), re.I) for d in denials):
+        yield "is a protected target listed in protected_state_denials"
+    tokens = set(re.split(r"[-.]", bucket.lower())) & _CACHE_TOKENS
+    if tokens:
+        yield f"names a cache/RBE surface ({', '.join(sorted(tokens))})"
+
+
+@PACKAGE.rule(
+    "P07",
+    "the scratch bucket policy allows create, list, read, write, delete for the scratch bucket only; its deny lines are readable; tofu-state only denied",
+)
+def _p07(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
     policy = data.get("scratch_bucket_policy")
     if not isinstance(policy, list) or not policy:
-        add(Finding("P07", "$.scratch_bucket_policy", "no scratch bucket policy"))
-    else:
-        text = " ".join(p for p in policy if isinstance(p, str)).lower()
-        missing = [verb for verb in POLICY_VERBS if verb not in text]
-        if missing:
-            add(Finding("P07", "$.scratch_bucket_policy", f"does not allow {', '.join(missing)}"))
-        if bucket is not None and bucket.lower() not in text:
-            add(Finding("P07", "$.scratch_bucket_policy", "does not name the scratch bucket"))
-        for index, entry in enumerate(policy):
-            if (
-                isinstance(entry, str)
-                and entry in denial_lines([entry])
-                and not parse_denial(entry)
-            ):
-                add(
-                    Finding(
-                        "P07",
-                        f"$.scratch_bucket_policy[{index}]",
-                        f"{DENIAL_HELP}: {quote(entry)}",
-                    )
-                )
-            if (
-                isinstance(entry, str)
-                and re.search(r"(?<![\w-])tofu-state(?![\w-])", entry, re.I)
-                and not re.search(r"\bdeny\b|\bdenied\b|\bno access\b", entry, re.I)
-            ):
-                add(
-                    Finding(
-                        "P07",
-                        f"$.scratch_bucket_policy[{index}]",
-                        "mentions tofu-state without denying it",
-                    )
-                )
-
-    # P08 protected state denials.
-    if not denial_texts:
-        add(Finding("P08", "$.protected_state_denials", "no protected state denials"))
-    else:
-        for index, entry in enumerate(denial_texts):
-            if parse_denial(entry) is None:
-                add(
-                    Finding(
-                        "P08",
-                        f"$.protected_state_denials[{index}]",
-                        f"{DENIAL_HELP}: {quote(entry)}",
-                    )
-                )
-        if not any(
-            re.match(rf"deny\s+{PROTECTED_BUCKET}(\s+bucket)?\s*$", d.strip(), re.I)
-            for d in denial_texts
-        ):
-            add(
-                Finding(
-                    "P08", "$.protected_state_denials", "does not deny the active tofu-state bucket"
-                )
+        yield Finding("P07", "$.scratch_bucket_policy", "no scratch bucket policy")
+        return
+    text = " ".join(_strings(policy)).lower()
+    missing = [verb for verb in POLICY_VERBS if verb not in text]
+    if missing:
+        yield Finding("P07", "$.scratch_bucket_policy", f"does not allow {', '.join(missing)}")
+    bucket = present(data.get("scratch_bucket"))
+    if bucket is not None and bucket.lower() not in text:
+        yield Finding("P07", "$.scratch_bucket_policy", "does not name the scratch bucket")
+    for index, entry in enumerate(policy):
+        if not isinstance(entry, str):
+            continue
+        if denial_lines([entry]) and parse_denial(entry) is None:
+            yield Finding(
+                "P07", f"$.scratch_bucket_policy[{index}]", f"{DENIAL_HELP}: {quote(entry)}"
             )
-        for key in PROTECTED_STATE_KEYS:
-            if not any(
-                re.match(rf"deny\s+(\S+/)?{re.escape(key)}\s*$", d.strip(), re.I)
-                for d in denial_texts
-            ):
-                add(
-                    Finding(
-                        "P08", "$.protected_state_denials", f"does not deny the protected key {key}"
-                    )
-                )
+        tofu_state = re.search(r"(?<![\w-])tofu-state(?![\w-])", entry, re.I)
+        if tofu_state and not re.search(r"\bdeny\b|\bdenied\b|\bno access\b", entry, re.I):
+            yield Finding(
+                "P07", f"$.scratch_bucket_policy[{index}]", "mentions tofu-state without denying it"
+            )
 
-    # P09 recovery, locking, backend options.
-    recovery = data.get("bucket_recovery")
-    if not isinstance(recovery, Mapping):
-        add(Finding("P09", "$.bucket_recovery", "bucket recovery is not defined"))
-    else:
-        for part in ("versioning", "retention_or_backup", "restore_test"):
-            if blank(recovery.get(part)):
-                add(Finding("P09", f"$.bucket_recovery.{part}", "is not stated"))
+
+@PACKAGE.rule(
+    "P08",
+    "the protected state denials deny tofu-state and each protected state key, each one readable",
+)
+def _p08(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+    denials = _denial_texts(data)
+    where = "$.protected_state_denials"
+    if not denials:
+        yield Finding("P08", where, "no protected state denials")
+        return
+    for index, entry in enumerate(denials):
+        if parse_denial(entry) is None:
+            yield Finding("P08", f"{where}[{index}]", f"{DENIAL_HELP}: {quote(entry)}")
+    if not any(
+        re.match(rf"deny\s+{PROTECTED_BUCKET}(\s+bucket)?\s*$", d.strip(), re.I) for d in denials
+    ):
+        yield Finding("P08", where, "does not deny the active tofu-state bucket")
+    for key in PROTECTED_STATE_KEYS:
+        if not any(
+            re.match(rf"deny\s+(\S+/)?{re.escape(key)}\s*$", d.strip(), re.I) for d in denials
+        ):
+            yield Finding("P08", where, f"does not deny the protected key {key}")
+
+
+@PACKAGE.rule(
+    "P09",
+    "bucket recovery complete; state locking requires use_lockfile; backend options only the allowed settings, typed",
+)
+def _p09(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+    yield from stated_parts(
+        "P09", data, "bucket_recovery",
+        (("versioning", re.compile(r"."), ""), ("retention_or_backup", re.compile(r"."), ""),
+         ("restore_test", re.compile(r"."), "")),
+        undefined="bucket recovery is not defined", missing="is not stated", mismatch="",
+    )  # fmt: skip
     locking = present(data.get("state_locking"))
-    if locking is None or affirmed(locking, _LOCKFILE) is None:
-        add(
-            Finding("P09", "$.state_locking", "must require the OpenTofu S3 backend's use_lockfile")
+    if locking is None or affirmed(locking, USE_LOCKFILE) is None:
+        yield Finding(
+            "P09", "$.state_locking", "must require the OpenTofu S3 backend's use_lockfile"
         )
     options = data.get("backend_options")
-    if isinstance(options, Mapping):
-        for key, value in options.items():
-            option_type = BACKEND_OPTION_TYPES.get(key)
-            if key in PROOF_OWNED_BACKEND_SETTINGS:
-                add(
-                    Finding(
-                        "P09",
-                        f"$.backend_options.{key}",
-                        "cannot be set by the package: the proof sets it (OpenTofu's own requests "
-                        "must stay in the scratch scope)",
-                    )
-                )
-            elif option_type is None:
-                add(
-                    Finding(
-                        "P09",
-                        f"$.backend_options.{key}",
-                        "not a backend setting a package may set (bucket, key, region, endpoints, locking, credentials and TLS come from the proof)",
-                    )
-                )
-            elif type(value) is not option_type:
-                add(Finding("P09", f"$.backend_options.{key}", f"must be a {option_type.__name__}"))
+    for key, value in options.items() if isinstance(options, Mapping) else ():
+        problem = _backend_option_problem(key, value)
+        if problem:
+            yield Finding("P09", f"$.backend_options.{key}", problem)
 
-    # P10 maintenance proof and HA semantics.
-    maintenance = data.get("maintenance_proof")
-    if not isinstance(maintenance, Mapping):
-        add(Finding("P10", "$.maintenance_proof", "maintenance proof is not defined"))
-    else:
-        for part, pattern, what in MAINTENANCE_METHODS:
-            value = present(maintenance.get(part))
-            if value is None or not pattern.search(value):
-                add(Finding("P10", f"$.maintenance_proof.{part}", f"must name {what}"))
+
+def _backend_option_problem(key: str, value: Any) -> str | None:
+    if key in PROOF_OWNED_BACKEND_SETTINGS:
+        return (
+            "cannot be set by the package: the proof sets it (OpenTofu's own requests must stay "
+            "in the scratch scope)"
+        )
+    option_type = BACKEND_OPTION_TYPES.get(key)
+    if option_type is None:
+        return (
+            "not a backend setting a package may set (bucket, key, region, endpoints, locking, "
+            "credentials and TLS come from the proof)"
+        )
+    return None if type(value) is option_type else f"must be a {option_type.__name__}"
+
+
+@PACKAGE.rule(
+    "P10",
+    "the maintenance proof names a restart/managed method and a node/failure-domain method; managed HA semantics need a reference",
+)
+def _p10(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+    yield from stated_parts(
+        "P10", data, "maintenance_proof", MAINTENANCE_METHODS,
+        undefined="maintenance proof is not defined", missing="must name {what}", mismatch="must name {what}",
+    )  # fmt: skip
     semantics = data.get("ha_semantics")
     if (
         isinstance(semantics, Mapping)
         and semantics.get("kind") == "managed"
         and blank(semantics.get("reference"))
     ):
-        add(
-            Finding(
-                "P10",
-                "$.ha_semantics.reference",
-                "managed HA semantics need a documentation reference",
-            )
+        yield Finding(
+            "P10", "$.ha_semantics.reference", "managed HA semantics need a documentation reference"
         )
 
-    # P11 observability.
-    observability = data.get("observability")
-    if not isinstance(observability, list) or not observability:
-        add(Finding("P11", "$.observability", "no observability signals listed"))
-    else:
-        for what, pattern in OBSERVABILITY_SIGNALS:
-            if not covers(observability, pattern):
-                add(Finding("P11", "$.observability", f"does not cover {what}"))
 
-    # P12 authority separation; no cache/RBE authority claimed.
-    separation = data.get("authority_separation")
-    if not isinstance(separation, list) or not separation:
-        add(Finding("P12", "$.authority_separation", "no authority separation stated"))
-    else:
-        for what, pattern in SEPARATED_AUTHORITIES:
-            if not covers(separation, pattern):
-                add(Finding("P12", "$.authority_separation", f"does not separate {what}"))
-        for index, entry in enumerate(separation):
-            if isinstance(entry, str) and _CACHE_SURFACE.search(entry) and not negated(entry):
-                add(
-                    Finding(
-                        "P12",
-                        f"$.authority_separation[{index}]",
-                        f"does not separate: {quote(entry)}",
-                    )
-                )
+@PACKAGE.rule(
+    "P11", "observability covers failed auth, failed write, replication lag, delete behaviour"
+)
+def _p11(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+    yield from list_covers(
+        "P11",
+        data,
+        "observability",
+        OBSERVABILITY,
+        verb="cover",
+        empty="no observability signals listed",
+    )
+
+
+@PACKAGE.rule(
+    "P12",
+    "authority separation separates Attic, Bazel, BCR, RBE, CAS, action-cache; no cache/RBE authority claimed",
+)
+def _p12(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+    yield from list_covers(
+        "P12", data, "authority_separation", SEPARATION, verb="separate",
+        empty="no authority separation stated",
+    )  # fmt: skip
+    for index, entry in enumerate(_strings(data.get("authority_separation"))):
+        if CACHE_SURFACE_NAMES_OR_CAS.search(entry) and not negated(entry):
+            yield Finding(
+                "P12", f"$.authority_separation[{index}]", f"does not separate: {quote(entry)}"
+            )
     for key, value in data.items():
-        if key in _P12_EXEMPT:
-            continue
-        for path, text in iter_strings(value, f"$.{key}"):
-            clause = affirmed(text, _CACHE_SURFACE)
+        for path, text in iter_strings(value, f"$.{key}") if key not in _P12_EXEMPT else ():
+            clause = affirmed(text, CACHE_SURFACE_NAMES_OR_CAS)
             if clause is not None:
-                add(Finding("P12", path, f"claims a cache/RBE authority: {quote(clause)}"))
+                yield Finding("P12", path, f"claims a cache/RBE authority: {quote(clause)}")
 
-    # P13 proof commands.
+
+@PACKAGE.rule(
+    "P13",
+    "the proof commands include the proof with --endpoint-package --run-disposable-tofu --use-lockfile; none skips the lockfile",
+)
+def _p13(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
     commands = data.get("proof_commands")
     if not isinstance(commands, list) or not commands:
-        add(Finding("P13", "$.proof_commands", "no proof commands"))
-    else:
-        flags = ("--endpoint-package", "--run-disposable-tofu", "--use-lockfile")
-        if not any(isinstance(c, str) and all(f in c.split() for f in flags) for c in commands):
-            add(
-                Finding(
-                    "P13",
-                    "$.proof_commands",
-                    "no proof command runs with --endpoint-package --run-disposable-tofu --use-lockfile",
-                )
-            )
-        for index, command in enumerate(commands):
-            if (
-                isinstance(command, str)
-                and "--run-disposable-tofu" in command.split()
-                and "--use-lockfile" not in command.split()
-            ):
-                add(
-                    Finding(
-                        "P13",
-                        f"$.proof_commands[{index}]",
-                        "--run-disposable-tofu without --use-lockfile (endpoint readiness cannot skip state locking)",
-                    )
-                )
+        yield Finding("P13", "$.proof_commands", "no proof commands")
+        return
+    flags = ("--endpoint-package", "--run-disposable-tofu", "--use-lockfile")
+    words = [c.split() if isinstance(c, str) else [] for c in commands]
+    if not any(all(f in w for f in flags) for w in words):
+        yield Finding("P13", "$.proof_commands", f"no proof command runs with {' '.join(flags)}")
+    for index, command in enumerate(words):
+        if "--run-disposable-tofu" in command and "--use-lockfile" not in command:
+            yield Finding(
+                "P13", f"$.proof_commands[{index}]",
+                "--run-disposable-tofu without --use-lockfile (endpoint readiness cannot skip state locking)",
+            )  # fmt: skip
 
-    # P14 the candidate contract.
-    reference = data.get("candidate_contract")
-    if blank(reference):
-        add(Finding("P14", "$.candidate_contract", "required field is missing or blank"))
-    elif links.contract is not None:
-        if links.contract.problem:
-            add(Finding("P14", "$.candidate_contract", links.contract.problem))
-        for finding in links.contract.findings:
-            add(Finding("P14", "$.candidate_contract", f"contract refused: {finding}"))
-    return findings
+
+@PACKAGE.rule(
+    "P14", "the candidate contract resolves, passes the contract gate, and is not rejected-final"
+)
+def _p14(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
+    if blank(data.get("candidate_contract")):
+        yield Finding("P14", "$.candidate_contract", "required field is missing or blank")
+        return
+    linked = ctx.links.contract
+    if linked is not None and linked.problem:
+        yield Finding("P14", "$.candidate_contract", linked.problem)
+    for finding in linked.findings if linked is not None else ():
+        yield Finding("P14", "$.candidate_contract", f"contract refused: {finding}")
+
+
+@PACKAGE.rule(
+    "P15",
+    "every endpoint is a plain origin (no path, query, fragment, user-info) with no host label naming a protected bucket",
+)
+def _p15(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+    protected = ProtectedTargets.for_package(
+        _denial_texts(data), _strings(data.get("scratch_bucket_policy"))
+    )
+    endpoint = present(data.get("endpoint_url"))
+    urls = [("$.endpoint_url", endpoint)] if endpoint else []
+    urls += [(f"$.ha_endpoints[{i}]", u) for i, u in enumerate(_strings(data.get("ha_endpoints")))]
+    for path, url in urls:
+        problem = endpoint_origin_problem(url, protected)
+        if problem:
+            yield Finding("P15", path, problem)
+
+
+def check_package(
+    data: Mapping[str, Any], *, allow_template: bool = False, links: PackageLinks | None = None
+) -> list[Finding]:
+    """Every finding of rules P01-P15 on one endpoint package, in rule order."""
+    return PACKAGE.check(data, PackageContext(allow_template, links or PackageLinks()))

@@ -69,6 +69,13 @@ def present(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+# The names of cache and RBE surfaces (a state authority must not be one of them).
+CACHE_SURFACE_NAMES = re.compile(r"\b(attic|bazel|nix-cache|bcr|bzlmod|rbe|action-cache)\b", re.I)
+CACHE_SURFACE_NAMES_OR_CAS = re.compile(
+    r"\b(attic|bazel|nix-cache|bcr|bzlmod|rbe|cas|action-cache)\b", re.I
+)
+
+
 # --- clauses and negation -----------------------------------------------------------------
 
 _CLAUSE_SPLIT = re.compile(r"[;\n]|\.\s|\.$|:\s")
