@@ -100,6 +100,7 @@ lint:
     {{ python }} -m ruff format --check .
     {{ python }} -m mypy
     {{ python }} -m pytest_hastate schema --check
+    {{ python }} -m pytest_hastate rules --check README.md
 
 # Regenerate contracts/schema/ from the models.
 schemas:

@@ -318,71 +318,68 @@ def implied_phase(markexpr: str) -> str | None:
     return phases[0] if phases else None
 
 
+MODE_FLAGS = (
+    ("credential_boundary_check", Mode.BOUNDARY),
+    ("keep_scratch_bucket", Mode.PRE_MAINTENANCE),
+    ("verify_existing", Mode.POST_MAINTENANCE),
+    ("cleanup_checkpoint", Mode.CLEANUP),
+)
+NEEDS: tuple[tuple[str, Callable[[Mapping[str, Any]], bool], str], ...] = (
+    ("run_disposable_tofu", lambda v: bool(v["use_lockfile"]),
+     "--use-lockfile (endpoint readiness cannot skip state locking)"),
+    ("delete_scratch_bucket", lambda v: bool(v["cleanup_checkpoint"]), "--cleanup-checkpoint"),
+    ("keep_scratch_bucket", lambda v: v["checkpoint_file"] is not None,
+     "--checkpoint-file PATH (the kept sample must be recorded)"),
+    ("verify_existing", lambda v: v["from_checkpoint"] is not None, "--from-checkpoint PATH"),
+    ("cleanup_checkpoint", lambda v: v["from_checkpoint"] is not None, "--from-checkpoint PATH"),
+    ("from_checkpoint", lambda v: bool(v["verify_existing"] or v["cleanup_checkpoint"]),
+     "--verify-existing or --cleanup-checkpoint (or -m post_maintenance / -m cleanup)"),
+    ("maintenance_event", lambda v: bool(v["verify_existing"]),
+     "--verify-existing (it is declared with the post-maintenance run)"),
+    ("run_disposable_tofu", lambda v: v["endpoint_package"] is not None, "--endpoint-package PATH"),
+)  # fmt: skip
+"""(option, its requirement, what to add): each option that needs another."""
+
+
 def _mode(v: dict[str, Any], markexpr: str) -> Mode:
     sources = {name: f"--{name.replace('_', '-')}" for name in v}
-    phase_marker = implied_phase(markexpr)
-    if phase_marker is not None:
-        flag = PHASE_MARKERS[phase_marker][1]
-        others = [f for _mode_, f in PHASE_MARKERS.values() if f != flag]
-        chosen = [sources[f] for f in (*others, "credential_boundary_check") if v[f]]
-        if chosen:
-            raise SettingsError(
-                f"-m {phase_marker} and {chosen[0]} select different modes; run them separately"
-            )
-        if not v[flag]:
-            v[flag], sources[flag] = True, f"-m {phase_marker}"
-
-    def need(name: str, requirement: bool, required: str) -> None:
-        if v[name] and not requirement:
+    _imply_phase(v, sources, markexpr)
+    for name, satisfied, required in NEEDS:
+        if v[name] not in (None, False) and not satisfied(v):
             raise SettingsError(f"{sources[name]} needs {required}")
-
-    need("run_disposable_tofu", v["use_lockfile"],
-         "--use-lockfile (endpoint readiness cannot skip state locking)")  # fmt: skip
-    need("delete_scratch_bucket", v["cleanup_checkpoint"], "--cleanup-checkpoint")
-    need("keep_scratch_bucket", v["checkpoint_file"] is not None,
-         "--checkpoint-file PATH (the kept sample must be recorded)")  # fmt: skip
-    need("verify_existing", v["from_checkpoint"] is not None, "--from-checkpoint PATH")
-    need("cleanup_checkpoint", v["from_checkpoint"] is not None, "--from-checkpoint PATH")
-    if v["from_checkpoint"] is not None and not (v["verify_existing"] or v["cleanup_checkpoint"]):
-        raise SettingsError(
-            "--from-checkpoint needs --verify-existing or --cleanup-checkpoint "
-            "(or -m post_maintenance / -m cleanup)"
-        )
-
-    selected = [
-        (sources[flag], mode)
-        for flag, mode in (
-            ("credential_boundary_check", Mode.BOUNDARY),
-            ("keep_scratch_bucket", Mode.PRE_MAINTENANCE),
-            ("verify_existing", Mode.POST_MAINTENANCE),
-            ("cleanup_checkpoint", Mode.CLEANUP),
-        )
-        if v[flag]
-    ]
+    selected = [(sources[flag], mode) for flag, mode in MODE_FLAGS if v[flag]]
     if len(selected) > 1:
         raise SettingsError(
             f"{selected[0][0]} and {selected[1][0]} select different modes; run them separately"
-        )
-    if v["maintenance_event"] is not None and not v["verify_existing"]:
-        raise SettingsError(
-            "--maintenance-event is declared with --verify-existing (the post-maintenance run)"
         )
     if v["checkpoint_file"] is not None and (v["verify_existing"] or v["cleanup_checkpoint"]):
         raise SettingsError(
             "--checkpoint-file is for the boundary, live and pre-maintenance runs; later phases "
             "update --from-checkpoint"
         )
-    if v["run_disposable_tofu"] and (
-        v["verify_existing"] or v["cleanup_checkpoint"] or v["credential_boundary_check"]
-    ):
+    if v["run_disposable_tofu"] and selected and selected[0][1] is not Mode.PRE_MAINTENANCE:
         raise SettingsError(f"--run-disposable-tofu cannot be combined with {selected[0][0]}")
     if selected and v["endpoint_package"] is None:
         raise SettingsError(f"{selected[0][0]} needs --endpoint-package PATH")
-    if v["run_disposable_tofu"] and v["endpoint_package"] is None:
-        raise SettingsError("--run-disposable-tofu needs --endpoint-package PATH")
     if selected:
         return selected[0][1]
     return Mode.LIVE if v["endpoint_package"] is not None else Mode.STATIC
+
+
+def _imply_phase(v: dict[str, Any], sources: dict[str, str], markexpr: str) -> None:
+    """A phase marker alone stands for its phase's flag (and contradicts another mode's)."""
+    phase_marker = implied_phase(markexpr)
+    if phase_marker is None:
+        return
+    flag = PHASE_MARKERS[phase_marker][1]
+    others = [f for _mode_, f in PHASE_MARKERS.values() if f != flag]
+    chosen = [sources[f] for f in (*others, "credential_boundary_check") if v[f]]
+    if chosen:
+        raise SettingsError(
+            f"-m {phase_marker} and {chosen[0]} select different modes; run them separately"
+        )
+    if not v[flag]:
+        v[flag], sources[flag] = True, f"-m {phase_marker}"
 
 
 def _check_markexpr(markexpr: str, settings: Settings) -> None:

@@ -104,7 +104,7 @@ def test_disposable_tofu_adds_its_step_only_in_live_modes() -> None:
         ),
         (
             {"endpoint_package": "p", "maintenance_event": "restart"},
-            "--maintenance-event is declared with --verify-existing",
+            "--maintenance-event needs --verify-existing",
         ),
         ({"verify_existing": True, "from_checkpoint": "c"}, "needs --endpoint-package"),
         (

@@ -163,9 +163,7 @@ def client(
     s3: S3Client = session.client(
         "s3", endpoint_url=url, verify=access.verify, config=_config(access, attempts)
     )
-    _install_guard(
-        s3, scope, url, boundary_probes=boundary_probes, log=log, path_style=access.path_style
-    )
+    _GuardHooks(scope, url, boundary_probes, log).install(s3)
     if health is not None:
         _install_health(s3, url, health)
     return s3
@@ -208,27 +206,40 @@ def _install_health(s3: S3Client, endpoint: str, health: BackendHealth) -> None:
     s3.meta.events.register("after-call-error.s3", no_answer, unique_id="hastate-health-error")
 
 
-def _install_guard(
-    s3: S3Client,
-    scope: ScratchScope,
-    endpoint: str,
-    *,
-    boundary_probes: bool,
-    log: RequestLog | None,
-    path_style: bool,
-) -> None:
-    """The scratch guard as three botocore hooks: the parameters before serialisation, the
-    request botocore built before it is signed (every request, presigned ones included), and
-    any redirect answer before botocore would follow it."""
+@dataclass
+class _GuardHooks:
+    """The scratch guard as botocore hooks on one client: the parameters before serialisation
+    (first, before botocore's own handlers, so a refusal is always ours), the request botocore
+    built before it is signed (last: after every other handler; presigned ones included), the
+    request just before it is sent (it must be the judged one), and any redirect answer."""
 
-    def check_params(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    scope: ScratchScope
+    endpoint: str
+    boundary_probes: bool
+    log: RequestLog | None
+    judged: threading.local = field(default_factory=threading.local)
+
+    def install(self, s3: S3Client) -> None:
+        events = s3.meta.events
+        events.register_first(
+            "before-parameter-build.s3", self.check_params, unique_id="hastate-guard-params"
+        )
+        events.register_last(
+            "before-sign.s3", self.check_request, unique_id="hastate-guard-request"
+        )
+        events.register_last("before-send.s3", self.check_sent, unique_id="hastate-guard-send")
+        events.register_first("needs-retry.s3", self.refuse_redirect, unique_id="hastate-redirect")
+
+    def check_params(
+        self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
         target = Target.from_params(model.name, params)
-        scope.check_target(target, boundary_probe=boundary_probes)
+        self.scope.check_target(target, boundary_probe=self.boundary_probes)
         context["hastate_guarded"] = target
-        if log is not None:
-            log.add(endpoint, model.name, target.bucket, target.key)
+        if self.log is not None:
+            self.log.add(self.endpoint, model.name, target.bucket, target.key)
 
-    def check_request(request: Any, operation_name: str, **_: Any) -> None:
+    def check_request(self, request: Any, operation_name: str, **_: Any) -> None:
         context = getattr(request, "context", None) or {}
         target = context.get("hastate_guarded")
         post = context.get("s3-presign-post-fields")
@@ -238,46 +249,30 @@ def _install_guard(
             policy = context.get("s3-presign-post-policy") or {}
             target = Target("PutObject", target.bucket)
             post = {"fields": post, "conditions": policy.get("conditions")}
-        scope.check_request(
-            target, endpoint=endpoint, url=request.url,
-            copy_source_header=request.headers.get("x-amz-copy-source"),
-            presigned_post=post, boundary_probe=boundary_probes,
+        copy_source = _text(request.headers.get("x-amz-copy-source"))
+        self.scope.check_request(
+            target, endpoint=self.endpoint, url=request.url, copy_source_header=copy_source,
+            presigned_post=post, boundary_probe=self.boundary_probes,
         )  # fmt: skip
-        judged.url = request.url
-        judged.copy_source = _text(request.headers.get("x-amz-copy-source"))
+        self.judged.sent = (request.url, copy_source)
 
-    def check_sent(request: Any, **_: Any) -> None:
-        """Last, just before the bytes go out: exactly the request judged before signing."""
+    def check_sent(self, request: Any, **_: Any) -> None:
         sent = (request.url, _text(request.headers.get("x-amz-copy-source")))
-        if sent != (getattr(judged, "url", None), getattr(judged, "copy_source", None)):
+        if sent != getattr(self.judged, "sent", None):
             raise GuardRefusal("send", str(request.url), "the request changed after it was judged")
-        judged.url = judged.copy_source = None  # one judgement, one send
+        self.judged.sent = None  # one judgement, one send
 
-    def refuse_redirect(response: Any, operation: Any, **_: Any) -> None:
-        if response is None:
-            return
-        http = response[0]
-        if 300 <= http.status_code < 400:
+    def refuse_redirect(self, response: Any, operation: Any, **_: Any) -> None:
+        http = response[0] if response is not None else None
+        if http is not None and 300 <= http.status_code < 400:
             where = http.headers.get("Location") or response[1].get("Error", {}).get(
                 "Endpoint", "?"
             )
             raise GuardRefusal(
-                operation.name,
-                str(where),
-                f"the server answered {http.status_code} (a redirect): not followed; "
-                "every request goes only to the configured endpoint",
-            )
-
-    # First: before botocore's own parameter handlers, so a refusal is always ours.
-    s3.meta.events.register_first(
-        "before-parameter-build.s3", check_params, unique_id="hastate-guard-params"
-    )
-    # Last: after every other before-sign handler, so no later change goes unjudged; and the
-    # sent request must be the judged one.
-    judged = threading.local()
-    s3.meta.events.register_last("before-sign.s3", check_request, unique_id="hastate-guard-request")
-    s3.meta.events.register_last("before-send.s3", check_sent, unique_id="hastate-guard-send")
-    s3.meta.events.register_first("needs-retry.s3", refuse_redirect, unique_id="hastate-redirect")
+                operation.name, str(where),
+                f"the server answered {http.status_code} (a redirect): not followed; every "
+                "request goes only to the configured endpoint",
+            )  # fmt: skip
 
 
 def _text(value: str | bytes | None) -> str | None:

@@ -110,61 +110,72 @@ def chain_findings(
     never recorded, a criterion one file says passed and the other failed, a failure in any
     attempt that the latest verdict does not carry."""
     findings: list[BundleFinding] = []
-    last = {p.phase: (index, p) for index, p in enumerate(checkpoint.phases)}
+    last = {p.phase: index for index, p in enumerate(checkpoint.phases)}
     chain_phases = {"baseline", *POST_PHASES, "cleanup"} | set(last)
     for phase, record in sorted(records.items()):
-        name = f"verdict-{phase}.json"
-        if phase not in chain_phases:
-            continue  # separate evidence (the static gate, the credential boundary)
-        if record.run_id != checkpoint.run_id:
+        if phase in chain_phases:  # others are separate evidence (static gate, boundary)
+            findings += _phase_findings(
+                f"verdict-{phase}.json", record, checkpoint, last.get(phase)
+            )
+    findings += _latest_findings(directory / "verdict.json", checkpoint)
+    return findings
+
+
+def _phase_findings(
+    name: str, record: VerdictRecord, checkpoint: Checkpoint, index: int | None
+) -> list[BundleFinding]:
+    if record.run_id != checkpoint.run_id:
+        return [
+            BundleFinding(
+                name, f"from run {record.run_id}, the checkpoint is run {checkpoint.run_id}"
+            )
+        ]
+    if index is None:
+        return [BundleFinding(name, "its phase has no attempt in checkpoint.json")]
+    attempt = checkpoint.phases[index]
+    # The verdict of an attempt carries every earlier attempt: a failure stays a failure.
+    earlier_failed = {
+        cid
+        for p in checkpoint.phases[:index]
+        for cid, r in p.criteria.items()
+        if r.outcome is Outcome.FAILED
+    }
+    findings = []
+    for cid, result in attempt.criteria.items():
+        expected = "failed" if cid in earlier_failed else result.outcome.value
+        said = record.criteria.get(cid)
+        if said is not None and said != expected:
             findings.append(
                 BundleFinding(
-                    name, f"from run {record.run_id}, the checkpoint is run {checkpoint.run_id}"
+                    name,
+                    f"{cid} is {said}, the checkpoint's chain up to attempt {attempt.attempt} "
+                    f"of {attempt.phase} says {expected}",
                 )
             )
-            continue
-        if phase not in last:
-            findings.append(BundleFinding(name, "its phase has no attempt in checkpoint.json"))
-            continue
-        index, attempt = last[phase]
-        # The verdict of an attempt carries every earlier attempt: a failure stays a failure.
-        earlier_failed = {
-            cid
-            for p in checkpoint.phases[:index]
-            for cid, r in p.criteria.items()
-            if r.outcome is Outcome.FAILED
-        }
-        for cid, result in attempt.criteria.items():
-            expected = "failed" if cid in earlier_failed else result.outcome.value
-            said = record.criteria.get(cid)
-            if said is not None and said != expected:
-                findings.append(
-                    BundleFinding(
-                        name,
-                        f"{cid} is {said}, the checkpoint's chain up to attempt {attempt.attempt} "
-                        f"of {phase} says {expected}",
-                    )
-                )
+    return findings
+
+
+def _latest_findings(latest: Path, checkpoint: Checkpoint) -> list[BundleFinding]:
     failed = [
         f"{p.phase} attempt {p.attempt}: {cid}"
         for p in checkpoint.phases
         for cid, r in p.criteria.items()
         if r.outcome is Outcome.FAILED
     ]
-    latest = directory / "verdict.json"
-    if failed and latest.is_file():
-        try:
-            record = validate_model(read_json_object(latest, "verdict"), "verdict", VerdictRecord)
-        except InputError:
-            return findings
-        if record.run_id == checkpoint.run_id and record.verdict is not Status.STOP:
-            findings.append(
-                BundleFinding(
-                    "verdict.json",
-                    f"is {record.verdict.value}, but the chain failed ({'; '.join(failed[:3])})",
-                )
+    if not failed or not latest.is_file():
+        return []
+    try:
+        record = validate_model(read_json_object(latest, "verdict"), "verdict", VerdictRecord)
+    except InputError:
+        return []
+    if record.run_id == checkpoint.run_id and record.verdict is not Status.STOP:
+        return [
+            BundleFinding(
+                "verdict.json",
+                f"is {record.verdict.value}, but the chain failed ({'; '.join(failed[:3])})",
             )
-    return findings
+        ]
+    return []
 
 
 def scan_files(directory: Path, masker: Masker) -> list[BundleFinding]:

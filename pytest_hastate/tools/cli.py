@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pytest_hastate.errors import InputError
 from pytest_hastate.gates.files import gate_contract, gate_package, load_contract, load_package
@@ -32,7 +33,15 @@ def _parser() -> argparse.ArgumentParser:
         prog="hastate", description=__doc__.splitlines()[0] if __doc__ else None
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_gate, _add_lab, _add_evidence, _add_readiness, _add_demo, _add_inventory,
+        _add_migration_plan, _add_rules, _add_schema,
+    ):  # fmt: skip
+        add(commands)
+    return parser
 
+
+def _add_gate(commands: Any) -> None:
     gate = commands.add_parser("gate", help="run a static gate on a document")
     gates = gate.add_subparsers(dest="gate", required=True)
     contract = gates.add_parser("contract", help="candidate contract gate (C01-C12)")
@@ -45,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     package.add_argument("--allow-template", action="store_true", help="accept template sentinels")
 
+
+def _add_lab(commands: Any) -> None:
     lab = commands.add_parser("lab", help="the local HA lab (a real SeaweedFS cluster on loopback)")
     labs = lab.add_subparsers(dest="lab", required=True)
     for name, text in (
@@ -66,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
         if name in ("kill", "restart"):
             sub.add_argument("component")
 
+
+def _add_evidence(commands: Any) -> None:
     evidence = commands.add_parser("evidence", help="the evidence bundle")
     evidences = evidence.add_subparsers(dest="evidence", required=True)
     check = evidences.add_parser(
@@ -78,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
         help="a post-failure-domain phase must be present",
     )
 
+
+def _add_readiness(commands: Any) -> None:
     ready = commands.add_parser(
         "readiness", help="the verdict of the latest evidence: strict passes only on GO"
     )
@@ -86,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
         "--expect-interim", action="store_true", help="pass on INTERIM_ONLY, fail on GO and STOP"
     )
 
+
+def _add_demo(commands: Any) -> None:
     demo = commands.add_parser(
         "demo", help="the whole proof on a local lab, with an evidence bundle"
     )
@@ -105,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
         help="the gateway the ha maintenance kills (s3-1 serves the package's endpoint_url)",
     )
 
+
+def _add_inventory(commands: Any) -> None:
     inventory = commands.add_parser(
         "inventory", help="read-only inventory of object stores and storage classes"
     )
@@ -119,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 11 when no conditional candidate is found",
     )
 
+
+def _add_migration_plan(commands: Any) -> None:
     plan = commands.add_parser(
         "migration-plan", help="plan the protected migration of one stack (needs a GO)"
     )
@@ -131,12 +152,21 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--evidence", type=Path, default=Path("evidence"))
     plan.add_argument("--output-dir", type=Path, default=Path("migration"))
 
+
+def _add_rules(commands: Any) -> None:
+    rules = commands.add_parser(
+        "rules", help="the gates' rule tables (Markdown), or check them in a file"
+    )
+    rules.add_argument("--check", type=Path, default=None, help="fail if FILE's tables differ")
+    rules.add_argument("--write", type=Path, default=None, help="rewrite the tables in FILE")
+
+
+def _add_schema(commands: Any) -> None:
     schema = commands.add_parser("schema", help="write or check the JSON Schemas of our documents")
     schema.add_argument("--dir", type=Path, default=DEFAULT_SCHEMA_DIR)
     schema.add_argument(
         "--check", action="store_true", help="fail if the files differ from the models"
     )
-    return parser
 
 
 def _print_report(report: GateReport) -> int:
@@ -156,6 +186,23 @@ def _gate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _print_report(gate_contract(load_contract(path)))
     run = gate_package(load_package(path), allow_template=args.allow_template, roots=(Path.cwd(),))
     return _print_report(run.report)
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from pytest_hastate.gates.tables import check_tables, rule_tables, write_tables
+
+    if args.check is not None:
+        problem = check_tables(args.check)
+        if problem:
+            print(f"{args.check}: {problem} (run: hastate rules --write {args.check})")
+            return EXIT_REFUSED
+        return EXIT_OK
+    if args.write is not None:
+        write_tables(args.write)
+        print(f"wrote the rule tables into {args.write}")
+        return EXIT_OK
+    print(rule_tables())
+    return EXIT_OK
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -313,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evidence(args)
         if args.command == "readiness":
             return _readiness(args)
+        if args.command == "rules":
+            return _rules(args)
         if args.command == "demo":
             from pytest_hastate.tools.demo import run_demo
 

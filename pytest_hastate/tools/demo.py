@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +36,112 @@ def scrub_logs(lab: LabCluster, target: Path, masker: Masker) -> int:
     return len(logs)
 
 
+@dataclass
+class Demo:
+    """The stages of one demo, each timed and printed; the lab is always stopped."""
+
+    topology: str
+    evidence: Path
+    sample_objects: int
+    verify_timeout: float
+    lose: str
+    say: Callable[[str], None]
+    stages: list[tuple[str, float]] = field(default_factory=list)
+    lab: LabCluster | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def expect_interim(self) -> bool:
+        return self.topology == "singleton"
+
+    @property
+    def checkpoint(self) -> str:
+        return str(self.evidence / "checkpoint.json")
+
+    def stage(self, name: str, action: Callable[[], object]) -> None:
+        self.say(f"demo: [{len(self.stages) + 1}] {name} ...")
+        t0 = time.monotonic()
+        action()
+        self.stages.append((name, time.monotonic() - t0))
+        self.say(f"demo: [{len(self.stages)}] {name}: done in {self.stages[-1][1]:.1f} s")
+
+    def up(self, lab_dir: Path) -> None:
+        self.lab = start(lab_dir, self.topology, progress=self.say)
+        self.env = {**os.environ, **environment(self.lab)}
+
+    def proof(self, phase: str, *args: str, ok: tuple[int, ...]) -> None:
+        assert self.lab is not None
+        argv = [
+            sys.executable, "-m", "pytest", str(PROOFS), "--endpoint-package",
+            str(self.lab.package_path), "--evidence-dir", str(self.evidence), "-p",
+            "no:cacheprovider", "--junitxml", str(self.evidence / f"junit-{phase}.xml"),
+            *(["--expect-interim"] if self.expect_interim else []), *args,
+        ]  # fmt: skip
+        code = subprocess.run(argv, env=self.env, check=False).returncode
+        if code not in ok:
+            where = self.evidence / f"verdict-{phase}.json"
+            raise DemoFailed(f"the {phase} proof exited {code} (see {where})")
+
+    def chain(self) -> None:
+        """Pre-maintenance proof, the maintenance, the verify, the cleanup."""
+        self.stage(
+            "pre-maintenance proof (scratch S3, disposable OpenTofu, checkpoint)",
+            lambda: self.proof(
+                "baseline", "--run-disposable-tofu", "--use-lockfile", "--keep-scratch-bucket",
+                "--checkpoint-file", self.checkpoint, "--sample-objects", str(self.sample_objects),
+                ok=(0, 10),
+            ),
+        )  # fmt: skip
+        event = self.maintenance()
+        self.stage(
+            f"post-maintenance verify ({event})",
+            lambda: self.proof(
+                "post-maintenance", "--verify-existing", "--from-checkpoint", self.checkpoint,
+                "--maintenance-event", event, "--verify-timeout", str(self.verify_timeout), ok=(0,),
+            ),
+        )  # fmt: skip
+        self.stage(
+            "cleanup",
+            lambda: self.proof(
+                "cleanup", "--cleanup-checkpoint", "--delete-scratch-bucket", "--from-checkpoint",
+                self.checkpoint, ok=(0,),
+            ),
+        )  # fmt: skip
+
+    def maintenance(self) -> str:
+        lab = self.lab
+        assert lab is not None
+        if self.topology != "ha":
+            self.stage("maintenance: restart the S3 gateway", lambda: lab.restart("s3-1"))
+            return "restart"
+
+        def break_one_of_each() -> None:
+            lab.kill(self.lose)
+            lab.kill("volume-2")
+
+        self.stage(f"maintenance: kill the S3 gateway {self.lose} and volume-2", break_one_of_each)
+        return "endpoint-loss"
+
+    def down(self) -> None:
+        if self.lab is None:
+            return
+        stopped = self.lab.down()
+        self.say(f"demo: lab stopped ({len(stopped)} processes)")
+        copied = scrub_logs(self.lab, self.evidence / "lab-logs", Masker.from_environment(self.env))
+        self.say(f"demo: {copied} lab logs copied (scrubbed) into the bundle")
+
+    def finish(self, started: float) -> int:
+        findings = check_bundle(self.evidence, masker=Masker.from_environment(self.env))
+        for finding in findings:
+            self.say(f"demo: evidence check: {finding}")
+        ready = readiness(self.evidence, expect_interim=self.expect_interim)
+        times = ", ".join(f"{name.split(' (')[0]} {seconds:.1f} s" for name, seconds in self.stages)
+        self.say(f"demo: stages: {times}")
+        self.say(f"demo: total {time.monotonic() - started:.1f} s; evidence in {self.evidence}")
+        self.say(f"demo: verdict {ready.message}")
+        return 1 if findings else ready.exit_code
+
+
 def run_demo(
     topology: str = "ha",
     *,
@@ -50,132 +157,15 @@ def run_demo(
     stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%Sz")
     evidence = (evidence_root / f"demo-{topology}-{stamp}").resolve()
     evidence.mkdir(parents=True, exist_ok=True)
-    expect_interim = topology == "singleton"
-    stages: list[tuple[str, float]] = []
-    total = time.monotonic()
-
-    def stage(name: str, action: Callable[[], object]) -> None:
-        say(f"demo: [{len(stages) + 1}] {name} ...")
-        t0 = time.monotonic()
-        action()
-        stages.append((name, time.monotonic() - t0))
-        say(f"demo: [{len(stages)}] {name}: done in {stages[-1][1]:.1f} s")
-
+    demo = Demo(topology, evidence, sample_objects, verify_timeout, lose, say)
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hastate-demo-lab-") as lab_dir:
-        lab: LabCluster | None = None
-        env: dict[str, str] = {}
         try:
-
-            def up() -> None:
-                nonlocal lab, env
-                lab = start(Path(lab_dir), topology, progress=say)
-                env = {**os.environ, **environment(lab)}
-
-            stage(f"start the {topology} lab", up)
-            assert lab is not None
-            package = str(lab.package_path)
-            checkpoint = str(evidence / "checkpoint.json")
-            common = [
-                "--endpoint-package",
-                package,
-                "--evidence-dir",
-                str(evidence),
-                "-p",
-                "no:cacheprovider",
-            ]
-            if expect_interim:
-                common.append("--expect-interim")
-
-            def proof(phase: str, *args: str, ok: tuple[int, ...]) -> None:
-                argv = [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    str(PROOFS),
-                    *common,
-                    "--junitxml",
-                    str(evidence / f"junit-{phase}.xml"),
-                    *args,
-                ]
-                code = subprocess.run(argv, env=env, check=False).returncode
-                if code not in ok:
-                    raise DemoFailed(
-                        f"the {phase} proof exited {code} (see {evidence / f'verdict-{phase}.json'})"
-                    )
-
-            stage(
-                "pre-maintenance proof (scratch S3, disposable OpenTofu, checkpoint)",
-                lambda: proof(
-                    "baseline",
-                    "--run-disposable-tofu",
-                    "--use-lockfile",
-                    "--keep-scratch-bucket",
-                    "--checkpoint-file",
-                    checkpoint,
-                    "--sample-objects",
-                    str(sample_objects),
-                    ok=(0, 10),
-                ),
-            )
-            running: LabCluster = lab
-
-            def break_one_of_each() -> None:
-                running.kill(lose)
-                running.kill("volume-2")
-
-            def restart_gateway() -> None:
-                running.restart("s3-1")
-
-            if topology == "ha":
-                event = "endpoint-loss"
-                stage(f"maintenance: kill the S3 gateway {lose} and volume-2", break_one_of_each)
-            else:
-                event = "restart"
-                stage("maintenance: restart the S3 gateway", restart_gateway)
-            stage(
-                f"post-maintenance verify ({event})",
-                lambda: proof(
-                    "post-maintenance",
-                    "--verify-existing",
-                    "--from-checkpoint",
-                    checkpoint,
-                    "--maintenance-event",
-                    event,
-                    "--verify-timeout",
-                    str(verify_timeout),
-                    ok=(0,),
-                ),
-            )
-            stage(
-                "cleanup",
-                lambda: proof(
-                    "cleanup",
-                    "--cleanup-checkpoint",
-                    "--delete-scratch-bucket",
-                    "--from-checkpoint",
-                    checkpoint,
-                    ok=(0,),
-                ),
-            )
+            demo.stage(f"start the {topology} lab", lambda: demo.up(Path(lab_dir)))
+            demo.chain()
         except DemoFailed as exc:
             say(f"demo: STOPPED: {exc}")
             return 1
         finally:
-            if lab is not None:
-                stopped = lab.down()
-                say(f"demo: lab stopped ({len(stopped)} processes)")
-                copied = scrub_logs(lab, evidence / "lab-logs", Masker.from_environment(env))
-                say(f"demo: {copied} lab logs copied (scrubbed) into the bundle")
-    findings = check_bundle(evidence, masker=Masker.from_environment(env))
-    for finding in findings:
-        say(f"demo: evidence check: {finding}")
-    ready = readiness(evidence, expect_interim=expect_interim)
-    say(
-        "demo: stages: "
-        + ", ".join(f"{name.split(' (')[0]} {seconds:.1f} s" for name, seconds in stages)
-    )
-    say(f"demo: total {time.monotonic() - total:.1f} s; evidence in {evidence}")
-    say(f"demo: verdict {ready.message}")
-    if findings:
-        return 1
-    return ready.exit_code
+            demo.down()
+    return demo.finish(started)

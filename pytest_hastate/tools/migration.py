@@ -72,6 +72,39 @@ def make_plan(
 ) -> RenderedPlan:
     """Check every refusal rule, then write the two files (new files only)."""
     package = validate_model(package_document, "endpoint package", EndpointPackage)
+    key = _one_protected_key(state_keys, stack)
+    _check_target(target_bucket, package)
+    record = _go_record(evidence, package_document)
+    name = stack_of(key).replace("/", "-")
+    backend_file = output_dir / f"backend-{name}.s3.tfbackend"
+    plan_file = output_dir / f"migration-plan-{name}.json"
+    for path in (backend_file, plan_file):
+        if path.exists():
+            raise PlanRefused(
+                f"{path} exists: a plan is written as a new reviewable file, never over an existing one"
+            )
+    plan = {
+        "plan_schema": PLAN_SCHEMA,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "plan_id": short_id(f"{package_document.sha256}/{key}/{target_bucket}"),
+        "stack": stack_of(key),
+        "state_key": key,
+        "target_bucket": target_bucket,
+        "endpoint": package.endpoint_url,
+        "package": {"name": package.name, "sha256": package_document.sha256,
+                    "basename": package_document.path.name},
+        "evidence": {"verdict": record.verdict.value, "run_id": record.run_id, "phase": record.phase},
+        "backend_config_file": backend_file.name,
+        **_steps(key, backend_file.name, f"{name}-before-migration.tfstate"),
+        "non_secret": True,
+    }  # fmt: skip
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(backend_file, render_backend(package, target_bucket, key))
+    write_atomic(plan_file, json.dumps(plan, indent=2) + "\n")
+    return RenderedPlan(backend_file, plan_file)
+
+
+def _one_protected_key(state_keys: list[str], stack: str | None) -> str:
     if len(state_keys) != 1:
         raise PlanRefused(
             f"one stack per plan: got {len(state_keys)} state keys ({', '.join(state_keys)})"
@@ -85,73 +118,37 @@ def make_plan(
         raise PlanRefused(
             f"state key {key!r} belongs to the stack {stack_of(key)!r}, not to {stack!r}"
         )
+    return key
+
+
+def _check_target(target_bucket: str, package: EndpointPackage) -> None:
     problem = bucket_name_problem(target_bucket)
     if problem:
         raise PlanRefused(f"target bucket {target_bucket!r}: {problem}")
-    if target_bucket == package.scratch_bucket or target_bucket.startswith(
-        package.scratch_bucket + "-probe-"
-    ):
+    scratch = package.scratch_bucket
+    if target_bucket == scratch or target_bucket.startswith(scratch + "-probe-"):
         raise PlanRefused(
             f"target bucket {target_bucket!r} is the proof's scratch scope, not a state bucket"
         )
-    record = _go_record(evidence, package_document)
-    backend_file = output_dir / f"backend-{stack_of(key).replace('/', '-')}.s3.tfbackend"
-    plan_file = output_dir / f"migration-plan-{stack_of(key).replace('/', '-')}.json"
-    for path in (backend_file, plan_file):
-        if path.exists():
-            raise PlanRefused(
-                f"{path} exists: a plan is written as a new reviewable file, never over an existing one"
-            )
-    snapshot = f"{stack_of(key).replace('/', '-')}-before-migration.tfstate"
-    plan = {
-        "plan_schema": PLAN_SCHEMA,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "plan_id": short_id(f"{package_document.sha256}/{key}/{target_bucket}"),
-        "stack": stack_of(key),
-        "state_key": key,
-        "target_bucket": target_bucket,
-        "endpoint": package.endpoint_url,
-        "package": {
-            "name": package.name,
-            "sha256": package_document.sha256,
-            "basename": package_document.path.name,
-        },
-        "evidence": {
-            "verdict": record.verdict.value,
-            "run_id": record.run_id,
-            "phase": record.phase,
-        },
-        "backend_config_file": backend_file.name,
+
+
+def _steps(key: str, backend_file: str, snapshot: str) -> dict[str, list[dict[str, str]]]:
+    """The operator's steps, and the way back."""
+    return {
         "steps": [
-            {
-                "step": "freeze",
-                "run": f"stop every pipeline that applies the {stack_of(key)} stack",
-            },
+            {"step": "freeze", "run": f"stop every pipeline that applies the {stack_of(key)} stack"},
             {"step": "snapshot", "run": f"tofu state pull > {snapshot} && sha256sum {snapshot}"},
-            {
-                "step": "migrate",
-                "run": f"tofu init -migrate-state -backend-config={backend_file.name}",
-            },
-            {
-                "step": "verify",
-                "run": "tofu plan -detailed-exitcode  # must exit 0: the migrated state matches",
-            },
+            {"step": "migrate", "run": f"tofu init -migrate-state -backend-config={backend_file}"},
+            {"step": "verify",
+             "run": "tofu plan -detailed-exitcode  # must exit 0: the migrated state matches"},
             {"step": "unfreeze", "run": "re-enable the stack's pipelines on the new backend"},
         ],
         "rollback": [
             {"step": "restore backend", "run": "put the previous backend configuration back"},
-            {
-                "step": "migrate back",
-                "run": "tofu init -migrate-state  # or: tofu state push " + snapshot,
-            },
+            {"step": "migrate back", "run": "tofu init -migrate-state  # or: tofu state push " + snapshot},
             {"step": "verify", "run": "tofu plan -detailed-exitcode  # must exit 0"},
         ],
-        "non_secret": True,
-    }
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(backend_file, render_backend(package, target_bucket, key))
-    write_atomic(plan_file, json.dumps(plan, indent=2) + "\n")
-    return RenderedPlan(backend_file, plan_file)
+    }  # fmt: skip
 
 
 def _go_record(evidence: Path, package_document: LoadedDocument) -> VerdictRecord:

@@ -1,0 +1,117 @@
+"""The house rules, checked: short functions, one-way import arrows, one module per heavy
+library, and a static run (or importing the plugin) that loads none of them."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import PUBLIC_CONTRACT, REPO
+
+PACKAGE = REPO / "pytest_hastate"
+HEAVY = ("boto3", "botocore", "python_terraform", "kubernetes")
+MAX_FUNCTION_LINES = 60
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def imported(path: Path) -> set[str]:
+    """Every module ``path`` imports, at any depth of the file (lazy imports included)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def room(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return parts[0]
+
+
+def test_no_function_is_longer_than_sixty_lines() -> None:
+    long = [
+        f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})"
+        for path in modules()
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (node.end_lineno or 0) - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert long == []
+
+
+@pytest.mark.parametrize(
+    ("library", "home"),
+    [
+        ("boto3", "s3/client.py"),
+        ("botocore", "s3/client.py"),
+        ("python_terraform", "tofu/runner.py"),
+        ("kubernetes", "tools/inventory.py"),
+    ],
+)
+def test_one_module_imports_each_heavy_library(library: str, home: str) -> None:
+    importers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in modules()
+        if any(name == library or name.startswith(library + ".") for name in imported(path))
+    )
+    assert importers == [home]
+
+
+def test_the_arrows_run_one_way() -> None:
+    """Models import nothing of ours; the verdict's decision imports only models and steps;
+    nothing imports the plugin; the proofs' library never imports the lab or the tools."""
+    for path in modules():
+        ours = {n for n in imported(path) if n.startswith("pytest_hastate")}
+        where = path.relative_to(PACKAGE)
+        assert "pytest_hastate.plugin" not in ours, where
+        if room(path) == "models":
+            assert ours <= {
+                f"pytest_hastate.models.{m}"
+                for m in ("base", "contract", "package", "verdict", "checkpoint")
+            }, where
+        if where == Path("verdict/decide.py"):
+            assert ours <= {"pytest_hastate.models", "pytest_hastate.steps"}, ours
+        if room(path) not in ("lab", "tools", "__main__"):  # the entry points may
+            assert not {
+                n for n in ours if n.startswith(("pytest_hastate.lab", "pytest_hastate.tools"))
+            }, where
+
+
+def loaded_after(code: str, cwd: Path) -> set[str]:
+    """The heavy libraries in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    probe = f"{code}\nimport sys\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert done.stdout.strip(), done.stderr
+    return set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_plugin_loads_no_heavy_library(tmp_path: Path) -> None:
+    assert loaded_after("import pytest_hastate.plugin", tmp_path) == set()
+
+
+def test_a_static_run_loads_no_heavy_library(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(
+        REPO / "proofs", tmp_path / "proofs", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(PUBLIC_CONTRACT, tmp_path / "contract.json")
+    (tmp_path / "tox.ini").write_text("[pytest]\n")
+    code = (
+        "import pytest\n"
+        "code = pytest.main(['proofs/', '-m', 'static', '--contract', 'contract.json', '-q', "
+        "'-p', 'no:cacheprovider', '--expect-interim'])\n"
+        "assert code == 0, code"
+    )
+    assert loaded_after(code, tmp_path) == set()
