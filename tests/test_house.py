@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PUBLIC_CONTRACT, REPO
+from tests.support.helpers import PUBLIC_CONTRACT, REPO
 
 PACKAGE = REPO / "pytest_hastate"
 HEAVY = ("boto3", "botocore", "python_terraform", "kubernetes")

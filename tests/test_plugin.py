@@ -12,8 +12,7 @@ import pytest
 
 from pytest_hastate.steps import CATALOGUE
 from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY
-
-from .conftest import PUBLIC_CONTRACT, REPO, filled_package
+from tests.support.helpers import PUBLIC_CONTRACT, REPO, filled_package
 
 STATIC_PROOF = REPO / "proofs" / "test_1_static.py"
 

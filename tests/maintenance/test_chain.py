@@ -16,8 +16,7 @@ from pytest_hastate.models import Checkpoint, Status
 from pytest_hastate.s3.scratch import delete_everything_under
 from pytest_hastate.tools.bundle import check_bundle, readiness
 from pytest_hastate.tools.demo import run_demo
-
-from .conftest import assert_stop, faulty_proxy, lab_package, run_proofs
+from tests.support.helpers import assert_stop, faulty_proxy, lab_package, run_proofs
 
 
 @pytest.mark.parametrize("lose", ["s3-1", "s3-2"], ids=["primary-lost", "secondary-lost"])

@@ -12,8 +12,8 @@ from pytest_hastate.lab.artifacts import admin, environment, protected_snapshot
 from pytest_hastate.models import PROTECTED_BUCKET
 from pytest_hastate.s3.scratch import versions_under
 from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY
-
-from .conftest import (
+from tests.support.engines import StaleWindow, TlsMotoServer
+from tests.support.helpers import (
     ALL_PROOF_TESTS,
     LIVE_TESTS,
     assert_stop,
@@ -23,7 +23,6 @@ from .conftest import (
     moto_package,
     run_proofs,
 )
-from .engines import StaleWindow, TlsMotoServer
 
 
 def test_ha_lab_passes_steps_2a_2b_and_never_touches_protected_state(

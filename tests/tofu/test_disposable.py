@@ -16,8 +16,8 @@ from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.s3.scratch import delete_everything_under, versions_under
 from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY
-
-from .conftest import (
+from tests.support.engines import TlsMotoServer
+from tests.support.helpers import (
     ALL_PROOF_TESTS,
     FILLED_VALUES,
     LIVE_TESTS,
@@ -31,7 +31,6 @@ from .conftest import (
     moto_package,
     run_proofs,
 )
-from .engines import TlsMotoServer
 
 TOFU = ("--run-disposable-tofu", "--use-lockfile")
 TOFU_CRITERIA = ("tofu.version", "tofu.init", "tofu.first_write", "tofu.readback", "tofu.noop_plan",

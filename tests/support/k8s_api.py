@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .engines import BackgroundHttpServer
+from tests.support.engines import BackgroundHttpServer
 
 PATHS = {
     "statefulsets": ("/apis/apps/v1/statefulsets", "StatefulSetList", "apps/v1"),

@@ -31,8 +31,7 @@ from pytest_hastate.s3.guard import (
     parse_denial,
     segment_problem,
 )
-
-from .engines import RecordingS3Server, make_test_ca
+from tests.support.engines import RecordingS3Server, make_test_ca
 
 SCOPE = ScratchScope(
     bucket="darkmap-ha-state-proof",
@@ -557,8 +556,7 @@ def test_keys_read_from_files_must_be_this_runs(tmp_path: Path) -> None:
     from pytest_hastate.errors import InputError
     from pytest_hastate.io.checkpoints import check_checkpoint_scope
     from pytest_hastate.models import Checkpoint, EndpointPackage, PackageIdentity, SampleObject
-
-    from .conftest import filled_package
+    from tests.support.helpers import filled_package
 
     package = EndpointPackage.model_validate(filled_package())
     base = Checkpoint(

@@ -17,8 +17,7 @@ from pytest_hastate.tools.inventory import (
     EXIT_UNREACHABLE,
     INVENTORY_SCHEMA,
 )
-
-from .k8s_api import RecordedApiServer, cluster, storage_class, store, write_kubeconfig
+from tests.support.k8s_api import RecordedApiServer, cluster, storage_class, store, write_kubeconfig
 
 STORAGE = cluster(
     {"storageclasses": [

@@ -13,9 +13,8 @@ import pytest
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.s3.client import S3Errors
-
-from .conftest import lab_package, run_proofs
-from .engines import StallingGateway
+from tests.support.engines import StallingGateway
+from tests.support.helpers import lab_package, run_proofs
 
 TOFU = ("--run-disposable-tofu", "--use-lockfile")
 BOUND = 90.0  # the promise to an operator at 2 a.m.: STOP with its cause within this

@@ -13,9 +13,8 @@ import pytest
 from pytest_hastate.gates.files import gate_package, load_package
 from pytest_hastate.gates.package import check_package
 from pytest_hastate.models import EndpointPackage
-
-from .conftest import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO, TEMPLATE
-from .mutations import Doc, drop_entry, set_field, together
+from tests.support.helpers import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO, TEMPLATE
+from tests.support.mutations import Doc, drop_entry, set_field, together
 
 
 def gate(

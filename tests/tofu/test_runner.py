@@ -219,7 +219,7 @@ def test_runner_never_reads_a_local_state(tmp_path: Path) -> None:
 def test_non_aws_endpoints_default_to_what_they_need(
     endpoint: str, given: dict[str, object], expected: dict[str, object]
 ) -> None:
-    from .conftest import filled_package
+    from tests.support.helpers import filled_package
 
     package = EndpointPackage.model_validate(
         {**filled_package(), "endpoint_url": endpoint, "backend_options": given}

@@ -16,10 +16,9 @@ import pytest
 
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import environment
-
-from .conftest import REPO, lab_package
-from .k8s_api import RecordedApiServer, write_kubeconfig
-from .test_inventory import ALL
+from tests.support.helpers import REPO, lab_package
+from tests.support.k8s_api import RecordedApiServer, write_kubeconfig
+from tests.tools.test_inventory import ALL
 
 # The lab keeps the credentials an operator sources in these files, by design (0600).
 CREDENTIAL_FILES = frozenset({"lab.env", "credentials.json", "s3.json"})

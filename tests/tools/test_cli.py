@@ -11,8 +11,7 @@ import pytest
 
 from pytest_hastate.tools import schemas
 from pytest_hastate.tools.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED, main
-
-from .conftest import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO
+from tests.support.helpers import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO
 
 
 def test_contract_gate_passes_on_the_selected_contract(capsys: pytest.CaptureFixture[str]) -> None:

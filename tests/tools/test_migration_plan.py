@@ -16,8 +16,7 @@ from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.models import Status, VerdictRecord
 from pytest_hastate.tofu.runner import TofuRunner, find_binary, tofu_environment
 from pytest_hastate.tools.cli import main
-
-from .conftest import PUBLIC_CONTRACT, filled_package, lab_package, run_proofs
+from tests.support.helpers import PUBLIC_CONTRACT, filled_package, lab_package, run_proofs
 
 KEY = "attic/terraform.tfstate"
 

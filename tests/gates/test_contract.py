@@ -11,9 +11,8 @@ import pytest
 from pytest_hastate.gates.contract import check_contract, classify
 from pytest_hastate.gates.files import gate_contract, load_contract
 from pytest_hastate.models import CandidateClass
-
-from .conftest import PUBLIC_CONTRACT, REPO
-from .mutations import DELETE, Doc, append_entry, drop_entry, set_field, together
+from tests.support.helpers import PUBLIC_CONTRACT, REPO
+from tests.support.mutations import DELETE, Doc, append_entry, drop_entry, set_field, together
 
 
 def rules(doc: Doc) -> set[str]:

@@ -1,0 +1,1 @@
+"""The proof suite (proofs/) run for real against the labs."""

@@ -1,0 +1,1 @@
+"""Test support: real test engines, recorded API servers, helpers."""

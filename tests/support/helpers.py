@@ -1,0 +1,149 @@
+"""Shared test helpers: the public-format documents, filled variants of them, the lab's
+package in a test folder, running the proof suite, and the verdict assertions."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_hastate.lab import LabCluster
+from pytest_hastate.lab.artifacts import CONTRACT_FILE
+from tests.support.engines import FaultyGatewayProxy, TlsMotoServer
+
+REPO = Path(__file__).resolve().parents[2]
+# Real files in the public format operators already have, committed with the tests (a clone
+# has nothing beside it). The shipped selected contract must stay byte-identical to its copy here.
+PUBLIC_FORMAT = REPO / "tests" / "fixtures" / "public-format"
+PUBLIC_CONTRACT = PUBLIC_FORMAT / "ha-opentofu-state-managed-s3-candidate.json"
+PUBLIC_TEMPLATE = PUBLIC_FORMAT / "ha-opentofu-state-endpoint-package.template.json"
+PUBLIC_STATUS = PUBLIC_FORMAT / "ha-opentofu-state-live-candidate-status.json"
+SELECTED_CONTRACT = REPO / "contracts" / "ha-opentofu-state-managed-s3-candidate.json"
+TEMPLATE = REPO / "contracts" / "ha-opentofu-state-endpoint-package.template.json"
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+FILLED_VALUES: dict[str, Any] = {
+    "endpoint_url": "https://state-proof.example.com",
+    "network_audience": "tailnet operators of the repo-managed proof runner",
+    "credential_source": "dedicated state-only secret authority; no Attic, Bazel, BCR, RBE, or CAS credentials",
+    "rotation_owner": "infrastructure operators",
+    "restore_owner": "infrastructure operators",
+    "scratch_bucket_policy": [
+        "allow create/list/read/write/delete for darkmap-ha-state-proof only",
+        "deny tofu-state and protected stack prefixes",
+    ],
+    "bucket_recovery": {
+        "versioning": "enabled on every state bucket",
+        "retention_or_backup": "daily retained backup independent from Attic and Bazel cache storage",
+        "restore_test": "scratch and disposable OpenTofu restore test from object versions",
+    },
+    "maintenance_proof": {
+        "restart_or_managed_maintenance": "rolling restart of one gateway preserves head/list/read/write",
+        "node_or_failure_domain": "one node drained while the multi-node quorum keeps serving",
+    },
+    "observability": [
+        "failed auth alerts",
+        "failed write alerts",
+        "replication lag metric",
+        "delete behavior audit log",
+    ],
+}
+
+
+def filled_package() -> dict[str, Any]:
+    """The public-format template with every sentinel filled in: passes the package gate."""
+    package = load(PUBLIC_TEMPLATE)
+    package.update(copy.deepcopy(FILLED_VALUES))
+    package["candidate_contract"] = "contract.json"
+    return package
+
+
+# --- running the proof suite against real engines -------------------------------------------
+
+LIVE_TESTS = 12  # steps 1, 2a, 2b: 2 static + 1 boundary + 7 scratch + 2 bucket index
+TOFU_TESTS = 8  # step 3
+MAINTENANCE_TESTS = 6  # steps 4-6: 1 checkpoint + 4 verify + 1 cleanup
+ALL_PROOF_TESTS = LIVE_TESTS + TOFU_TESTS + MAINTENANCE_TESTS
+
+
+def lab_package(lab: LabCluster, folder: Path, **changes: Any) -> Path:
+    """The lab's package (with its contract and CA) copied into ``folder``, optionally changed."""
+    package = json.loads(lab.package_path.read_text())
+    package.update(changes)
+    for key, value in list(package.items()):
+        if value is None:
+            del package[key]
+    shutil.copy(lab.directory / CONTRACT_FILE, folder / CONTRACT_FILE)
+    shutil.copy(lab.ca, folder / "ca.pem")
+    path = folder / "endpoint-package.json"
+    path.write_text(json.dumps(package, indent=2))
+    return path
+
+
+def run_proofs(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    package: Path,
+    *args: str,
+) -> tuple[pytest.RunResult, dict[str, Any]]:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = pytester.runpytest(
+        "proofs/", "--endpoint-package", str(package), "-p", "no:cacheprovider", *args
+    )
+    verdict = json.loads((pytester.path / "evidence" / "verdict.json").read_text())
+    return result, verdict
+
+
+def moto_environment(server: TlsMotoServer) -> dict[str, str]:
+    """Proof credentials for moto's server (it does not check them, but they must be set)."""
+    return {
+        "TOFU_HA_STATE_ENDPOINT": server.endpoint,
+        "TOFU_HA_STATE_REGION": "us-east-1",
+        "TOFU_HA_STATE_ACCESS_KEY": "moto-proof-key",
+        "TOFU_HA_STATE_SECRET_KEY": "moto-proof-secret",
+    }
+
+
+def faulty_proxy(lab: LabCluster, gateway: int = 0, **behaviour: Any) -> FaultyGatewayProxy:
+    """A misbehaving gateway in front of one of the lab's gateways (see ``FaultyGatewayProxy``)."""
+    from pytest_hastate.lab.artifacts import environment
+
+    env = environment(lab)
+    return FaultyGatewayProxy(
+        lab.endpoints[gateway], ca=lab.ca, cert=lab.directory / "s3-cert.pem", key=lab.directory / "s3-key.pem",
+        access_key=env["TOFU_HA_STATE_ACCESS_KEY"], secret_key=env["TOFU_HA_STATE_SECRET_KEY"], region="us-east-1",
+        **behaviour,
+    )  # fmt: skip
+
+
+def moto_package(lab: LabCluster, folder: Path, server: TlsMotoServer, ca: Path) -> Path:
+    """The lab's package pointed at moto's TLS server, with moto's CA next to it."""
+    package = lab_package(lab, folder, endpoint_url=server.endpoint, name="moto-server")
+    shutil.copy(ca, folder / "ca.pem")
+    return package
+
+
+def assert_stop(
+    result: pytest.RunResult, verdict: dict[str, Any], criterion: str, *phrases: str
+) -> str:
+    """The run ended STOP (exit 1) because ``criterion`` failed, and that criterion's reason says
+    every one of ``phrases``. Returns the reason."""
+    assert result.ret == 1, verdict["reasons"]
+    assert verdict["verdict"] == "STOP"
+    assert verdict["criteria"][criterion] == "failed"
+    reasons = [r for r in verdict["reasons"] if r.startswith(f"{criterion} failed")]
+    assert reasons, verdict["reasons"]
+    for phrase in phrases:
+        assert phrase in reasons[0], (phrase, reasons[0])
+    return reasons[0]
