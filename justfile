@@ -1,18 +1,22 @@
 # Operator entry points of pytest-hastate. `just --list` shows them all.
 # `just` itself comes from the rust-just wheel (pip install -e '.[lab]').
+# Paths are the repository's own (source_directory()), so the recipes work from any folder and
+# from a justfile that imports this one; files an operator names stay relative to where they run.
 
 set positional-arguments
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-venv_python := justfile_directory() / ".venv/bin/python"
+root := source_directory()
+venv_python := root / ".venv/bin/python"
 python := if path_exists(venv_python) == "true" { venv_python } else { "python3" }
-selected_contract := "contracts/ha-opentofu-state-managed-s3-candidate.json"
+proofs := root / "proofs"
+selected_contract := root / "contracts/ha-opentofu-state-managed-s3-candidate.json"
 
 # List the recipes.
 default:
     @just --list
 
-# Contract gate (C01-C12): just ha-state-candidate-static-gate --contract FILE
+# Contract gate (C01-C12): just ha-state-candidate-static-gate [--contract] FILE
 ha-state-candidate-static-gate *args:
     {{ python }} -m pytest_hastate gate contract "$@"
 
@@ -20,13 +24,17 @@ ha-state-candidate-static-gate *args:
 ha-state-selected-candidate-static-gate:
     {{ python }} -m pytest_hastate gate contract {{ selected_contract }}
 
-# Endpoint package gate (P01-P15): just ha-state-endpoint-package-gate --package FILE [--allow-template]
+# Endpoint package gate (P01-P15): just ha-state-endpoint-package-gate [--package] FILE [--allow-template]
 ha-state-endpoint-package-gate *args:
+    {{ python }} -m pytest_hastate gate package "$@"
+
+# The same package gate, under the name the live-candidate status file uses.
+ha-state-endpoint-package-check *args:
     {{ python }} -m pytest_hastate gate package "$@"
 
 # The proof suite: just ha-state-candidate-proof --endpoint-package FILE [--run-disposable-tofu --use-lockfile] ...
 ha-state-candidate-proof *args:
-    {{ python }} -m pytest proofs/ "$@"
+    {{ python }} -m pytest {{ proofs }} "$@"
 
 # Proof step 2a alone, as the public package format names it:
 # just ha-state-credential-boundary-check [PACKAGE | --endpoint-package PACKAGE] [--checkpoint-file FILE] ...
@@ -35,20 +43,16 @@ ha-state-credential-boundary-check *args:
     set -euo pipefail
     args=()
     if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then args+=(--endpoint-package "$1"); shift; fi
-    exec {{ python }} -m pytest proofs/ --credential-boundary-check "${args[@]}" "$@"
+    exec {{ python }} -m pytest {{ proofs }} --credential-boundary-check "${args[@]}" "$@"
 
 # The static proof on the selected candidate contract (no network); ends INTERIM_ONLY by design.
 static-proof *args:
-    {{ python }} -m pytest proofs/ -m static --contract {{ selected_contract }} --expect-interim "$@"
+    {{ python }} -m pytest {{ proofs }} -m static --contract {{ selected_contract }} --expect-interim "$@"
 
-# The bucket-index consistency and bucket-lifecycle probe alone:
-# just rustfs-bucket-index-rca --scratch-probe --endpoint-package FILE
+# Root-cause look at the live store: the bucket-index probe plus what the store reported:
+# just rustfs-bucket-index-rca --scratch-probe [--since 30m] [--kubeconfig F] [--selector k=v] [--endpoint-package P]
 rustfs-bucket-index-rca *args:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    args=()
-    for arg in "$@"; do [ "$arg" = "--scratch-probe" ] || args+=("$arg"); done
-    exec {{ python }} -m pytest proofs/ -m bucket_index "${args[@]}"
+    {{ python }} -m pytest_hastate rca "$@"
 
 # Start the local HA lab (a real SeaweedFS cluster): just lab-up [--topology singleton] [--dir DIR]
 lab-up *args:
@@ -62,8 +66,8 @@ lab-down *args:
 lab-status *args:
     {{ python }} -m pytest_hastate lab status "$@"
 
-# The whole proof on a local HA lab: lab up, pre-maintenance proof, kill a gateway and a
-# volume server, post-maintenance verify, cleanup, lab down. Ends GO.
+# The whole proof on a local HA lab: lab up, pre-maintenance proof, kill the primary gateway and
+# a volume server, post-maintenance verify, cleanup, lab down. Ends GO.
 demo *args:
     {{ python }} -m pytest_hastate demo --topology ha "$@"
 
@@ -71,8 +75,8 @@ demo *args:
 demo-interim *args:
     {{ python }} -m pytest_hastate demo --topology singleton "$@"
 
-# Readiness from the latest evidence: strict passes only on GO.
-# just tofu-state-ha-readiness [--expect-interim] [--evidence DIR]
+# Readiness from the latest evidence (strict passes only on GO), or capture it first:
+# just tofu-state-ha-readiness [--expect-interim] [--evidence DIR] [--endpoint-package P]
 tofu-state-ha-readiness *args:
     {{ python }} -m pytest_hastate readiness "$@"
 
@@ -92,21 +96,21 @@ ha-state-migration-plan *args:
 
 # The project's own test suite, after the linters (CI runs exactly this).
 test *args: lint
-    {{ python }} -m pytest tests/ "$@"
+    cd {{ root }} && {{ python }} -m pytest tests/ "$@"
 
-# ruff and mypy, and the JSON Schemas in sync with the models.
+# ruff and mypy, the JSON Schemas in sync with the models, the README's rule tables in sync.
 lint:
-    {{ python }} -m ruff check .
-    {{ python }} -m ruff format --check .
-    {{ python }} -m mypy
-    {{ python }} -m pytest_hastate schema --check
-    {{ python }} -m pytest_hastate rules --check README.md
+    cd {{ root }} && {{ python }} -m ruff check .
+    cd {{ root }} && {{ python }} -m ruff format --check .
+    cd {{ root }} && {{ python }} -m mypy
+    cd {{ root }} && {{ python }} -m pytest_hastate schema --check
+    cd {{ root }} && {{ python }} -m pytest_hastate rules --check README.md
 
-# Regenerate contracts/schema/ from the models.
+# Regenerate contracts/schema/ from the models, and the README's rule tables.
 schemas:
-    {{ python }} -m pytest_hastate schema
+    cd {{ root }} && {{ python }} -m pytest_hastate schema
+    cd {{ root }} && {{ python }} -m pytest_hastate rules --write README.md
 
-# Benchmarks on a real lab: sample verify throughput, and the OpenTofu step's time split.
+# Benchmarks on real labs; results as JSON into bench/results/.
 bench *args:
-    {{ python }} bench/verify_throughput.py "$@"
-    {{ python }} bench/tofu_step.py
+    cd {{ root }} && {{ python }} bench/run.py "$@"

@@ -47,14 +47,16 @@ def test_bucket_index_agrees_on_every_endpoint(
         else ops.caller_owns(hastate_s3_primary, bucket)
     )
     hastate_run.record(
-        list_buckets_evidence=f"{'used' if owned else 'not used'}: {bucket} {why}"
-        + ("" if owned else " (ListBuckets lists only what the caller owns)")
+        list_buckets_evidence=f"{'used' if owned else 'not used'} as index evidence for {bucket}: "
+        + why
+        + ("" if owned else " (ListBuckets lists only the buckets the caller owns)")
     )
     prefix = hastate_scope.key("index", uuid.uuid4().hex[:8]) + "/"
     expected = sorted(f"{prefix}{i:02d}" for i in range(INDEX_OBJECTS))
     for key in expected:
         hastate_s3_primary.put_object(Bucket=bucket, Key=key, Body=key.encode())
     divergent: list[str] = []
+    views: dict[str, str] = {}
     for endpoint, s3 in hastate_s3.items():  # the first read: listings are current once acked
         head = ops.head_status(s3, bucket)
         listed = sorted(
@@ -64,8 +66,10 @@ def test_bucket_index_agrees_on_every_endpoint(
         in_list = bucket in ops.bucket_names(s3) if owned else True
         if not in_list:
             seen.append(f"ListBuckets misses it although {why}")
+        views[endpoint] = ", ".join(seen)
         if head != 200 or listed != expected or not in_list:
             divergent.append(f"{endpoint}: " + ", ".join(seen))
+    hastate_run.record(index_views=views)
     assert not divergent, f"bucket index diverges on {bucket}: " + "; ".join(divergent)
 
 

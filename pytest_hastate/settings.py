@@ -326,7 +326,8 @@ MODE_FLAGS = (
 )
 NEEDS: tuple[tuple[str, Callable[[Mapping[str, Any]], bool], str], ...] = (
     ("run_disposable_tofu", lambda v: bool(v["use_lockfile"]),
-     "--use-lockfile (endpoint readiness cannot skip state locking)"),
+     "--use-lockfile: add --use-lockfile to the command line (endpoint readiness cannot skip "
+     "state locking: the proof runs OpenTofu with its native S3 lockfile)"),
     ("delete_scratch_bucket", lambda v: bool(v["cleanup_checkpoint"]), "--cleanup-checkpoint"),
     ("keep_scratch_bucket", lambda v: v["checkpoint_file"] is not None,
      "--checkpoint-file PATH (the kept sample must be recorded)"),

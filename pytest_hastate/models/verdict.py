@@ -69,6 +69,9 @@ class RunFacts(_Document):
     read_after_write: ReadAfterWriteFacts | None = None
     unreachable_endpoints: list[str] = Field(default_factory=list)
     failover_wait_seconds: float | None = None
+    index_views: dict[str, str] = Field(
+        default_factory=dict, description="What each endpoint said of the scratch bucket's index."
+    )
     list_buckets_evidence: str | None = Field(
         default=None,
         description="Whether ListBuckets was used as bucket-index evidence, and why (ownership).",

@@ -199,8 +199,20 @@ class Readiness:
     message: str
 
 
+EXIT_NOT_READY = 1
+"""Not ready: a STOP, no evidence at all, or (with --expect-interim) a status that moved on."""
+
+
 def readiness(directory: Path, *, expect_interim: bool) -> Readiness:
-    """Strict: ready only on GO. With ``expect_interim``: INTERIM_ONLY passes, GO and STOP fail."""
+    """Strict: ready only on GO. With ``expect_interim``: INTERIM_ONLY passes, GO and STOP fail.
+    No evidence at all is an answer too: not ready."""
+    if not (directory / "verdict.json").is_file():
+        return Readiness(
+            False, EXIT_NOT_READY,
+            f"not ready: no proof evidence in {directory} (run: just ha-state-candidate-proof "
+            "--endpoint-package PACKAGE, or capture it now: just tofu-state-ha-readiness "
+            "--endpoint-package PACKAGE)",
+        )  # fmt: skip
     record = validate_model(
         read_json_object(directory / "verdict.json", "verdict"), "verdict", VerdictRecord
     )

@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (
         _add_gate, _add_lab, _add_evidence, _add_readiness, _add_demo, _add_inventory,
-        _add_migration_plan, _add_rules, _add_schema,
+        _add_migration_plan, _add_rules, _add_schema, _add_rca,
     ):  # fmt: skip
         add(commands)
     return parser
@@ -100,6 +100,11 @@ def _add_readiness(commands: Any) -> None:
     ready.add_argument(
         "--expect-interim", action="store_true", help="pass on INTERIM_ONLY, fail on GO and STOP"
     )
+    ready.add_argument(
+        "--endpoint-package", type=Path, default=None,
+        help="capture evidence now: run the live steps that need no OpenTofu (boundary, scratch, "
+        "bucket index) into a fresh folder under --evidence, and answer from it",
+    )  # fmt: skip
 
 
 def _add_demo(commands: Any) -> None:
@@ -167,6 +172,20 @@ def _add_schema(commands: Any) -> None:
     schema.add_argument(
         "--check", action="store_true", help="fail if the files differ from the models"
     )
+
+
+def _add_rca(commands: Any) -> None:
+    rca = commands.add_parser(
+        "rca",
+        help="root-cause look at a store: the bucket-index probe and the store's own reports "
+        "(other options go to pytest, e.g. --endpoint-package P)",
+    )
+    rca.add_argument("--scratch-probe", action="store_true", help="run the bucket-index probe")
+    rca.add_argument("--since", default="30m", help="the window: 30m, 2h, 45s (default 30m)")
+    rca.add_argument("--kubeconfig", type=Path, default=None)
+    rca.add_argument("--context", default=None)
+    rca.add_argument("--selector", default=None, help="the store's pods by label: k=v[,k=v]")
+    rca.add_argument("--evidence", type=Path, default=Path("evidence"))
 
 
 def _print_report(report: GateReport) -> int:
@@ -298,9 +317,27 @@ def _evidence(args: argparse.Namespace) -> int:
 def _readiness(args: argparse.Namespace) -> int:
     from pytest_hastate.tools.bundle import readiness
 
-    result = readiness(args.evidence, expect_interim=args.expect_interim)
+    evidence = args.evidence
+    if args.endpoint_package is not None:
+        evidence = _capture(args.endpoint_package, args.evidence, args.expect_interim)
+    result = readiness(evidence, expect_interim=args.expect_interim)
     print(f"readiness: {result.message}")
     return result.exit_code
+
+
+def _capture(package: Path, root: Path, expect_interim: bool) -> Path:
+    """The live proof without OpenTofu, into a fresh evidence folder; returns the folder."""
+    import subprocess
+    from datetime import UTC, datetime
+
+    from pytest_hastate.tools.paths import PROOFS
+
+    folder = root / f"readiness-{datetime.now(UTC).strftime('%Y%m%dt%H%M%Sz')}"
+    argv = [sys.executable, "-m", "pytest", str(PROOFS), "--endpoint-package", str(package),
+            "--evidence-dir", str(folder), "-p", "no:cacheprovider",
+            *(["--expect-interim"] if expect_interim else [])]  # fmt: skip
+    subprocess.run(argv, check=False)
+    return folder
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -346,7 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pytest_hastate.errors import LabError
 
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "rca":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "gate":
             return _gate(args, parser)
@@ -362,6 +401,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _readiness(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "rca":
+            from pytest_hastate.tools.rca_command import run_rca
+
+            return run_rca(args, extra, say=lambda line: print(line, flush=True))
         if args.command == "demo":
             from pytest_hastate.tools.demo import run_demo
 

@@ -22,8 +22,7 @@ from pytest_hastate.io.redact import Masker
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import environment
 from pytest_hastate.tools.bundle import check_bundle, readiness
-
-PROOFS = Path(__file__).resolve().parents[2] / "proofs"
+from pytest_hastate.tools.paths import PROOFS
 
 
 def scrub_logs(lab: LabCluster, target: Path, masker: Masker) -> int:

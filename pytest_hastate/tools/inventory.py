@@ -82,6 +82,7 @@ class Surface:
     classification: Classification = "rejected-final"
     candidate_class: str | None = None
     reasons: list[str] = field(default_factory=list)
+    pods: list[str] = field(default_factory=list)
 
 
 # --- reading the cluster ------------------------------------------------------------------------
@@ -96,65 +97,88 @@ RESOURCES = {
     "endpointslices": ("DiscoveryV1Api", "list_endpoint_slice_for_all_namespaces"),
     "persistentvolumeclaims": ("CoreV1Api", "list_persistent_volume_claim_for_all_namespaces"),
     "storageclasses": ("StorageV1Api", "list_storage_class"),
+    "events": ("CoreV1Api", "list_event_for_all_namespaces"),
 }
 
 
-def kubernetes_lister(kubeconfig: Path | None, context: str | None) -> tuple[Lister, str]:
-    """A read-only lister from the usual config sources: --kubeconfig, KUBECONFIG, in-cluster."""
-    import os
+class KubeReader:
+    """Read-only access to a cluster (list, get and pod logs; never a write, never exec),
+    from the usual config sources: --kubeconfig, KUBECONFIG, in-cluster."""
 
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
+    def __init__(self, kubeconfig: Path | None, context: str | None) -> None:
+        import os
 
-    try:
-        if (
-            kubeconfig is None
-            and not os.environ.get("KUBECONFIG")
-            and os.environ.get("KUBERNETES_SERVICE_HOST")
-        ):
-            config.load_incluster_config()  # type: ignore[no-untyped-call]
-            api_client = client.ApiClient()
-            where = "in-cluster"
-        else:
-            path = str(kubeconfig) if kubeconfig else None
-            if path is not None and not Path(path).is_file():
-                raise InputError(f"kubeconfig {path}", "", "file not found")
-            api_client = config.new_client_from_config(config_file=path, context=context)  # type: ignore[no-untyped-call]
-            where = context or "current context"
-    except ConfigException as exc:
-        raise InputError("kubeconfig", context or "", str(exc).splitlines()[0]) from None
-    api_client.configuration.retries = 1
-    host = api_client.configuration.host
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
 
-    def lister(resource: str) -> list[dict[str, Any]]:
+        try:
+            if (
+                kubeconfig is None
+                and not os.environ.get("KUBECONFIG")
+                and os.environ.get("KUBERNETES_SERVICE_HOST")
+            ):
+                config.load_incluster_config()  # type: ignore[no-untyped-call]
+                self.api_client = client.ApiClient()
+                where = "in-cluster"
+            else:
+                path = str(kubeconfig) if kubeconfig else None
+                if path is not None and not Path(path).is_file():
+                    raise InputError(f"kubeconfig {path}", "", "file not found")
+                self.api_client = config.new_client_from_config(config_file=path, context=context)  # type: ignore[no-untyped-call]
+                where = context or "current context"
+        except ConfigException as exc:
+            raise InputError("kubeconfig", context or "", str(exc).splitlines()[0]) from None
+        self.api_client.configuration.retries = 1
+        self.host = self.api_client.configuration.host
+        self.source = f"{where} ({self.host})"
+        self._client = client
+
+    def _call(self, what: str, api_name: str, method: str, *args: Any, **kwargs: Any) -> Any:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
-        api_name, method = RESOURCES[resource]
-        api = getattr(client, api_name)(api_client)
+        api = getattr(self._client, api_name)(self.api_client)
         try:
-            response = getattr(api, method)(
-                _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            return getattr(api, method)(
+                *args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs
             )
         except ApiException as exc:
             if exc.status in (401, 403):
                 raise InventoryError(
-                    f"forbidden: cannot list {resource} (all namespaces) on {host}: HTTP {exc.status} {exc.reason}",
+                    f"forbidden: cannot {what} on {self.host}: HTTP {exc.status} {exc.reason}",
                     EXIT_FORBIDDEN,
                 ) from None
             raise InventoryError(
-                f"listing {resource} on {host} failed: HTTP {exc.status} {exc.reason}",
+                f"{what} on {self.host} failed: HTTP {exc.status} {exc.reason}",
                 EXIT_UNREACHABLE,
             ) from None
         except (HTTPError, OSError) as exc:
             raise InventoryError(
-                f"cannot reach the Kubernetes API server at {host}: {type(exc).__name__}",
+                f"cannot reach the Kubernetes API server at {self.host}: {type(exc).__name__}",
                 EXIT_UNREACHABLE,
             ) from None
+
+    def list(self, resource: str) -> list[dict[str, Any]]:
+        """Every object of ``resource`` in every namespace (raw JSON)."""
+        api_name, method = RESOURCES[resource]
+        response = self._call(f"list {resource} (all namespaces)", api_name, method)
         items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
         return items
 
-    return lister, f"{where} ({host})"
+    def pod_log(self, namespace: str, pod: str, container: str, since_seconds: int) -> str:
+        """A container's log since ``since_seconds`` ago (at most the last 5000 lines)."""
+        response = self._call(
+            f"get the log of {namespace}/{pod}/{container}", "CoreV1Api", "read_namespaced_pod_log",
+            pod, namespace, container=container, since_seconds=since_seconds, tail_lines=5000,
+        )  # fmt: skip
+        data: bytes = response.data
+        return data.decode("utf-8", errors="replace")
+
+
+def kubernetes_lister(kubeconfig: Path | None, context: str | None) -> tuple[Lister, str]:
+    """A read-only lister (the inventory's view of a cluster)."""
+    reader = KubeReader(kubeconfig, context)
+    return reader.list, reader.source
 
 
 # --- classification --------------------------------------------------------------------------
@@ -260,6 +284,7 @@ def discover(list_: Lister) -> tuple[list[Surface], list[StorageClassView]]:
                     | endpoint_nodes
                 ),
                 volumes=volumes,
+                pods=[p["metadata"]["name"] for p in own_pods],
             )
             _classify(surface, {**_labels(workload), **_labels(template)}, storage)
             surfaces.append(surface)

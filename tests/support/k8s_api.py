@@ -7,10 +7,11 @@ The real kubernetes client reaches it through a real kubeconfig file. It records
 from __future__ import annotations
 
 import json
+import re
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from tests.support.engines import BackgroundHttpServer
 
@@ -30,12 +31,18 @@ PATHS = {
         "StorageClassList",
         "storage.k8s.io/v1",
     ),
+    "events": ("/api/v1/events", "EventList", "v1"),
 }
+_LOG_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/log$")
 
 
 class RecordedApiServer(BackgroundHttpServer):
     def __init__(
-        self, items: dict[str, list[dict[str, Any]]], *, forbidden: frozenset[str] = frozenset()
+        self,
+        items: dict[str, list[dict[str, Any]]],
+        *,
+        forbidden: frozenset[str] = frozenset(),
+        logs: dict[tuple[str, str, str], str] | None = None,
     ) -> None:
         self.requests: list[tuple[str, str]] = []
         by_path = {
@@ -48,8 +55,19 @@ class RecordedApiServer(BackgroundHttpServer):
                 return
 
             def _answer(self) -> None:
-                path = urlsplit(self.path).path
+                parts = urlsplit(self.path)
+                path = parts.path
                 server.requests.append((self.command, self.path))
+                log = _LOG_PATH.match(path)
+                if self.command == "GET" and log is not None and logs is not None:
+                    container = parse_qs(parts.query).get("container", [""])[0]
+                    text = logs.get((log.group(1), log.group(2), container), "").encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(text)))
+                    self.end_headers()
+                    self.wfile.write(text)
+                    return
                 if self.command != "GET" or path not in by_path:
                     self._send(
                         404 if self.command == "GET" else 405,

@@ -1,0 +1,91 @@
+"""Running ``hastate rca``: the probe as a pytest run, the store through a read-only reader,
+the RCA printed and written into the evidence folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pytest_hastate.errors import InputError, InventoryError
+from pytest_hastate.io.evidence import write_atomic
+from pytest_hastate.tools.paths import PROOFS
+from pytest_hastate.tools.rca import (
+    PodFindings,
+    ProbeResult,
+    document,
+    gather,
+    parse_selector,
+    parse_since,
+    render,
+    store_pods,
+)
+
+
+def run_rca(args: argparse.Namespace, extra: Sequence[str], *, say: Callable[[str], None]) -> int:
+    since = parse_since(args.since)
+    selector = parse_selector(args.selector) if args.selector else None
+    stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%Sz")
+    evidence = args.evidence / f"rca-{stamp}"
+    code, probe = 0, ProbeResult(ran=False)
+    if args.scratch_probe:
+        code, probe = _probe(evidence, extra)
+    pods, unavailable, source = _store(args, selector, since)
+    doc = document(probe, pods, unavailable, source, since)
+    write_atomic(evidence / "rca.json", json.dumps(doc, indent=2) + "\n")
+    for line in render(doc):
+        say(line)
+    say(f"rca: written to {evidence / 'rca.json'}")
+    return code
+
+
+def _probe(evidence: Path, extra: Sequence[str]) -> tuple[int, ProbeResult]:
+    argv = [sys.executable, "-m", "pytest", str(PROOFS), "-m", "bucket_index",
+            "--evidence-dir", str(evidence), "-p", "no:cacheprovider", *extra]  # fmt: skip
+    code = subprocess.run(argv, check=False).returncode
+    verdict = evidence / "verdict.json"
+    if not verdict.is_file():
+        return code, ProbeResult(ran=False)
+    record = json.loads(verdict.read_text("utf-8"))
+    facts = record.get("facts") or {}
+    criteria = {
+        c: record["criteria"].get(c, "missing")
+        for c in ("scratch.index_consistency", "scratch.bucket_lifecycle")
+    }
+    return code, ProbeResult(
+        ran=True, verdict=record["verdict"], criteria=criteria, reasons=record["reasons"],
+        views=facts.get("index_views") or {}, list_buckets=facts.get("list_buckets_evidence"),
+    )  # fmt: skip
+
+
+def _kubeconfig_available(kubeconfig: Path | None) -> bool:
+    return bool(
+        kubeconfig
+        or os.environ.get("KUBECONFIG")
+        or os.environ.get("KUBERNETES_SERVICE_HOST")
+        or (Path.home() / ".kube" / "config").is_file()
+    )
+
+
+def _store(
+    args: argparse.Namespace, selector: dict[str, str] | None, since: int
+) -> tuple[list[PodFindings] | None, str | None, str | None]:
+    if not _kubeconfig_available(args.kubeconfig):
+        return (
+            None,
+            "no kubeconfig (give --kubeconfig FILE, set KUBECONFIG, or run in-cluster)",
+            None,
+        )
+    from pytest_hastate.tools.inventory import KubeReader
+
+    try:
+        reader = KubeReader(args.kubeconfig, args.context)
+        pods = store_pods(reader, selector)
+        return gather(reader, pods, since, datetime.now(UTC)), None, reader.source
+    except (InventoryError, InputError) as exc:
+        return None, str(exc), None
