@@ -64,7 +64,7 @@ def test_a_held_lock_stops_a_second_run(hastate_tofu_workspace: DisposableState)
     ws = hastate_tofu_workspace
     lock_id = ws.put_synthetic_lock()
     try:
-        result = ws.plan_exit_code(ws.last_applied().nonce, lock_timeout="3s")
+        result = ws.plan_exit_code(ws.last_applied().nonce, lock_timeout="0s")
     finally:
         ws.remove_synthetic_lock()
     if result.code != 1:

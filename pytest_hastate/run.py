@@ -36,6 +36,7 @@ from pytest_hastate.models import (
 )
 from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.settings import Settings
+from pytest_hastate.timing import BusyTime
 from pytest_hastate.verdict.collector import Collector
 
 if TYPE_CHECKING:
@@ -154,6 +155,7 @@ class ProofRun:
     inputs: ProofInputs
     collector: Collector = field(default_factory=Collector)
     health: BackendHealth = field(default_factory=BackendHealth)
+    busy: BusyTime = field(default_factory=BusyTime)
     selection: Selection = field(default_factory=Selection)
     facts: RunFacts = field(default_factory=RunFacts)
     access: S3Access | None = None

@@ -76,6 +76,10 @@ class RunFacts(_Document):
         default=None,
         description="Whether ListBuckets was used as bucket-index evidence, and why (ownership).",
     )
+    timing: dict[str, float] = Field(
+        default_factory=dict,
+        description="Wall seconds; seconds waiting on OpenTofu, on S3 round-trips; the rest.",
+    )
 
 
 class VerdictInputs(_Document):

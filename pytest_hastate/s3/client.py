@@ -29,6 +29,7 @@ from pytest_hastate.errors import GuardRefusal, InputError
 from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
 from pytest_hastate.s3.guard import ScratchScope, Target, endpoint_origin_problem
 from pytest_hastate.s3.health import WRITE_OPERATIONS, BackendHealth
+from pytest_hastate.timing import BusyTime
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client as S3Client
@@ -135,6 +136,12 @@ def _config(access: S3Access, attempts: int) -> Config:
     )
 
 
+_SESSIONS: dict[tuple[str | None, ...], boto3.session.Session] = {}
+"""Sessions by identity: a client built from a session that already loaded the service model
+costs a third of one built from a new session."""
+_SESSION_LOCK = threading.Lock()
+
+
 def client(
     access: S3Access,
     scope: ScratchScope,
@@ -144,6 +151,7 @@ def client(
     log: RequestLog | None = None,
     attempts: int = 3,
     health: BackendHealth | None = None,
+    busy: BusyTime | None = None,
 ) -> S3Client:
     """A guarded client for one endpoint of the backend.
 
@@ -154,18 +162,25 @@ def client(
     problem = endpoint_origin_problem(url, scope.protected)
     if problem is not None:
         raise GuardRefusal("client", url, f"endpoint {problem}")
-    session = boto3.session.Session(
-        aws_access_key_id=access.access_key,
-        aws_secret_access_key=access.secret_key,
-        aws_session_token=access.session_token,
-        region_name=access.region,
-    )
-    s3: S3Client = session.client(
-        "s3", endpoint_url=url, verify=access.verify, config=_config(access, attempts)
-    )
+    with _SESSION_LOCK:  # building clients is not thread-safe; one session per identity
+        key = (access.access_key, access.secret_key, access.session_token, access.region)
+        session = _SESSIONS.get(key)
+        if session is None:
+            session = _SESSIONS[key] = boto3.session.Session(
+                aws_access_key_id=access.access_key,
+                aws_secret_access_key=access.secret_key,
+                aws_session_token=access.session_token,
+                region_name=access.region,
+            )
+        s3: S3Client = session.client(
+            "s3", endpoint_url=url, verify=access.verify, config=_config(access, attempts)
+        )
     _GuardHooks(scope, url, boundary_probes, log).install(s3)
     if health is not None:
         _install_health(s3, url, health)
+    if busy is not None:
+        s3.meta.events.register("before-send.s3", lambda **kw: busy.begin("s3"))
+        s3.meta.events.register("response-received.s3", lambda **kw: busy.end("s3"))
     return s3
 
 

@@ -89,6 +89,8 @@ class TofuRunner:
     """Called before every command; raises to refuse it (e.g. the backend already failed)."""
     time_left: Callable[[], float | None] = lambda: None
     """Seconds left in the step's budget: a command never gets more (None: no budget)."""
+    busy: Callable[[float, float], None] = lambda start, end: None
+    """Told when each command started and ended (where the run's time went)."""
     history: list[TofuResult] = field(default_factory=list)
 
     def _argv(self, command: str, args: Sequence[str], options: Mapping[str, Any]) -> list[str]:
@@ -123,9 +125,10 @@ class TofuRunner:
         self.progress(f"{shown} ...")
         start = time.monotonic()
         code, stdout, stderr = self._execute(argv, limit, shown)
-        seconds = time.monotonic() - start
+        ended = time.monotonic()
+        self.busy(start, ended)
+        seconds = ended - start
         done = subprocess.CompletedProcess(argv, code, stdout, stderr)
-        seconds = time.monotonic() - start
         result = TofuResult(
             command=shown,
             code=done.returncode,

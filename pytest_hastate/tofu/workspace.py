@@ -26,6 +26,7 @@ from pytest_hastate.s3.client import S3Access, S3Client, S3Errors, error_code
 from pytest_hastate.s3.guard import ScratchScope
 from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.s3.scratch import head_status
+from pytest_hastate.timing import BusyTime
 from pytest_hastate.tofu.runner import (
     TofuResult,
     TofuRunner,
@@ -232,6 +233,11 @@ class WorkspaceSpec:
     run_id: str
     evidence_label: str  # the run's phase: a post-maintenance run never overwrites the baseline's
     progress: Callable[[str], None] = lambda line: None
+    busy: BusyTime | None = None
+
+    def tofu_busy(self, start: float, end: float) -> None:
+        if self.busy is not None:
+            self.busy.add("tofu", start, end)
 
 
 @contextlib.contextmanager
@@ -261,6 +267,7 @@ def open_workspace(
             spec.binary, workdir, env, redact=spec.mask, progress=spec.progress,
             preflight=lambda: spec.health.check(endpoint, "PutObject"),
             time_left=spec.health.remaining,
+            busy=spec.tofu_busy,
         )  # fmt: skip
         yield DisposableState(
             runner=runner, bucket=scope.bucket, key=key, phase=phase, run_id=spec.run_id,

@@ -81,6 +81,7 @@ def finish(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
     if exitstatus in INCOMPLETE:
         teardown_before_deciding(run, session)
     results = run.collector.results()
+    run.record(timing=run.busy.summary())
     verdict = decide(_verdict_inputs(run, results, exitstatus))
     run.verdict = verdict.model_copy(update={"reasons": [run.mask(r) for r in verdict.reasons]})
     settings = run.settings
@@ -185,4 +186,17 @@ def summarise(run: ProofRun, terminalreporter: pytest.TerminalReporter) -> None:
     settings = run.settings
     terminalreporter.write_line(
         f"hastate: run {settings.run_id}, phase {settings.phase}, exit code {run.exit_code}{where}"
+    )
+    if line := time_line(run.facts.timing):
+        terminalreporter.write_line(line)
+
+
+def time_line(timing: dict[str, float]) -> str | None:
+    """Where the run's time went, in one line (only when it waited on something)."""
+    if not timing.get("tofu_seconds") and not timing.get("s3_seconds"):
+        return None
+    return (
+        f"hastate: {timing['wall_seconds']:.1f} s: waiting on OpenTofu "
+        f"{timing['tofu_seconds']:.1f} s, on S3 round-trips {timing['s3_seconds']:.1f} s, "
+        f"other {timing['outside_seconds']:.1f} s ({timing['outside_share']:.0%})"
     )

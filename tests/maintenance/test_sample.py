@@ -1,0 +1,88 @@
+"""The sample verify: one version listing per endpoint proves the sampled versions are current;
+where the listing is not answered, a HEAD per object proves it instead. Narrow unit tests on
+moto's in-process mock (the end-to-end cases run against SeaweedFS in test_chain.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from pytest_hastate.maintenance.reachability import EndpointAnswer
+from pytest_hastate.maintenance.sample import sample_prefix, verify_endpoint, write_sample
+
+BUCKET = "scratch"
+KEYS = [f"hastate/run-1/sample/{i:04d}" for i in range(6)]
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        yield client
+
+
+class ListingDenied:
+    """A client whose version listing answers 403 (a store that denies it to the identity)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.heads = 0
+
+    def get_paginator(self, name: str) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "ListObjectVersions")  # fmt: skip
+
+    def head_object(self, **kwargs: Any) -> Any:
+        self.heads += 1
+        return self.inner.head_object(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+ANSWER = EndpointAnswer("https://s3.example", 200, "200")
+
+
+def test_the_sample_folder_is_the_common_folder_of_its_keys() -> None:
+    assert sample_prefix(KEYS) == "hastate/run-1/sample/"
+    assert sample_prefix(["a/b/c", "a/bc/d"]) == "a/"
+    assert sample_prefix(["x", "y"]) == ""
+
+
+@pytest.mark.parametrize("listing", ["answered", "denied"])
+@pytest.mark.parametrize("change", [None, "overwrite", "delete"])
+def test_verify_names_the_changed_key_whichever_way_it_learns_the_current_version(
+    s3: Any, listing: str, change: str | None
+) -> None:
+    sample = write_sample(s3, BUCKET, KEYS)
+    if change == "overwrite":
+        s3.put_object(Bucket=BUCKET, Key=KEYS[3], Body=b"newer")
+    elif change == "delete":
+        s3.delete_object(Bucket=BUCKET, Key=KEYS[3])
+    client = s3 if listing == "answered" else ListingDenied(s3)
+    report = verify_endpoint(client, ANSWER, BUCKET, sample, retry_for=0)
+    if change is None:
+        assert (report.verified, report.wrong) == (len(KEYS), [])
+    else:
+        assert report.verified == len(KEYS) - 1
+        assert len(report.wrong) == 1, report.wrong
+        assert report.wrong[0].startswith(KEYS[3]), report.wrong
+        expected = "newer version" if change == "overwrite" else "delete"
+        assert expected in report.wrong[0], report.wrong
+    if isinstance(client, ListingDenied):
+        assert client.heads == len(KEYS)
+
+
+def test_verify_through_the_listing_sends_no_head(s3: Any) -> None:
+    sample = write_sample(s3, BUCKET, KEYS)
+    counting = ListingDenied(s3)
+    counting.get_paginator = s3.get_paginator  # type: ignore[method-assign]
+    report = verify_endpoint(counting, ANSWER, BUCKET, sample, retry_for=0)
+    assert report.verified == len(KEYS)
+    assert counting.heads == 0
