@@ -111,6 +111,8 @@ schemas:
     cd {{ root }} && {{ python }} -m pytest_hastate schema
     cd {{ root }} && {{ python }} -m pytest_hastate rules --write README.md
 
-# Benchmarks on real labs; results as JSON into bench/results/.
+# Benchmarks on real labs, ours beside a baseline; results as JSON into bench/results/, and
+# the verify plot when matplotlib is installed (pip install -e '.[bench]').
 bench *args:
     cd {{ root }} && {{ python }} bench/run.py "$@"
+    cd {{ root }} && ({{ python }} -c "import matplotlib" 2>/dev/null && {{ python }} bench/plot.py || echo "bench: no plot (pip install -e '.[bench]')")

@@ -1,24 +1,28 @@
 """pytest hooks of pytest-hastate, and nothing else.
 
-Importing this module does no work: no file reads, no clients, no subprocesses. The work is
-in plain modules: ``settings`` (options), ``run`` (inputs), ``selection`` (which tests run),
-``verdict.reporter`` (masking, deciding, writing the evidence).
+Importing this module does no work: no file reads, no clients, no subprocesses, and no heavy
+imports (every pytest session loads it). The work is in plain modules, imported only by a
+session whose options name something to prove: ``settings`` (options), ``run`` (inputs),
+``selection`` (which tests run), ``verdict.reporter`` (masking, deciding, writing the evidence).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_hastate import selection
 from pytest_hastate.errors import InputError, SettingsError
-from pytest_hastate.io.redact import Masker
-from pytest_hastate.run import RUN_KEY, ProofInputs, ProofRun
 from pytest_hastate.settings import CRITERION_MARKER, OPTIONS, resolve
+from pytest_hastate.stash import RUN_KEY
 from pytest_hastate.steps import STEPS
-from pytest_hastate.verdict import reporter
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from pytest_hastate.run import ProofRun
 
 pytest_plugins = [
     "pytest_hastate.fixtures.core",
@@ -68,6 +72,11 @@ def pytest_configure(config: pytest.Config) -> None:
             ini_dir=config.rootpath,
             markexpr=config.option.markexpr,
         )
+        if not settings.names_an_input:
+            return  # nothing to prove: collection refuses proof tests (see below)
+        from pytest_hastate.io.redact import Masker
+        from pytest_hastate.run import ProofInputs, ProofRun
+
         roots = tuple(dict.fromkeys((config.rootpath, config.invocation_params.dir)))
         inputs = ProofInputs.load(settings, roots, Masker.from_environment(os.environ))
     except (SettingsError, InputError) as exc:
@@ -106,18 +115,17 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 @pytest.hookimpl(trylast=True)  # after pytest's own -m / -k deselection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = config.stash.get(RUN_KEY, None)
-    if run is None:
-        return
-    dropped = selection.keep_mode_steps(run, items)
+    dropped = selection.keep_mode_steps(run, items) if run is not None else []
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     claims = any(selection.steps_of(i) or selection.criteria_of(i) for i in (*items, *dropped))
-    if claims and not run.inputs.has_input:
+    if claims and (run is None or not run.inputs.has_input):
         raise pytest.UsageError(
             f"{PREFIX}: nothing to prove: give --endpoint-package PATH (live proof) or --contract PATH (static gate)"
         )
-    selection.check_needs(config, run, items)
-    selection.check_backend(run, items)
+    if run is not None:
+        selection.check_needs(config, run, items)
+        selection.check_backend(run, items)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -159,6 +167,8 @@ class RunHooks:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        from pytest_hastate.verdict import reporter
+
         report = yield
         reporter.mask_report(report, self.run.mask)
         if call.excinfo is not None:
@@ -173,6 +183,8 @@ class RunHooks:
         self, session: pytest.Session, exitstatus: int
     ) -> Generator[None, None, None]:
         """Decide before junitxml and the terminal summary run; set the exit code after."""
+        from pytest_hastate.verdict import reporter
+
         reporter.finish(self.run, session, int(exitstatus))
         yield
         if self.run.exit_code is not None:
@@ -180,4 +192,6 @@ class RunHooks:
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        from pytest_hastate.verdict import reporter
+
         reporter.summarise(self.run, terminalreporter)

@@ -36,6 +36,7 @@ from pytest_hastate.models import (
 )
 from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.settings import Settings
+from pytest_hastate.stash import RUN_KEY
 from pytest_hastate.timing import BusyTime
 from pytest_hastate.verdict.collector import Collector
 
@@ -227,10 +228,6 @@ class ProofRun:
         """The cleanup's record, into the chain this run leaves."""
         assert self.checkpoint is not None  # cleanup runs from a checkpoint
         self.checkpoint = self.checkpoint.model_copy(update={"cleanup": cleanup})
-
-
-RUN_KEY = pytest.StashKey[ProofRun]()
-"""Where the session's ``ProofRun`` lives in ``config.stash``."""
 
 
 def run_of(config: pytest.Config) -> ProofRun:

@@ -3,11 +3,15 @@ stands on. Called by the collection hooks of ``plugin.py``; every refusal is a `
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from pytest_hastate.run import ProofRun
 from pytest_hastate.settings import CRITERION_ID, CRITERION_MARKER, PHASE_MARKERS
 from pytest_hastate.steps import BY_ID, BY_MARKER
+
+if TYPE_CHECKING:
+    from pytest_hastate.run import ProofRun
 
 PREFIX = "pytest-hastate"
 LIVE_STEPS = frozenset(BY_MARKER) - {"static"}

@@ -175,6 +175,20 @@ class Settings:
         return budget + (self.verify_timeout if step == POST_MAINTENANCE.marker else 0.0)
 
     @property
+    def names_an_input(self) -> bool:
+        """Whether the options name anything to prove or continue (a package, a contract, a
+        checkpoint); a session without one never loads the proof machinery."""
+        return any(
+            path is not None
+            for path in (
+                self.endpoint_package,
+                self.contract,
+                self.checkpoint_file,
+                self.from_checkpoint,
+            )
+        )
+
+    @property
     def steps(self) -> frozenset[str]:
         """The step markers this mode runs."""
         steps = set(MODE_STEPS[self.mode])

@@ -86,9 +86,9 @@ def test_the_arrows_run_one_way() -> None:
             }, where
 
 
-def loaded_after(code: str, cwd: Path) -> set[str]:
+def loaded_after(code: str, cwd: Path, heavy: tuple[str, ...] = HEAVY) -> set[str]:
     """The heavy libraries in ``sys.modules`` after running ``code`` in a fresh interpreter."""
-    probe = f"{code}\nimport sys\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r}))"
+    probe = f"{code}\nimport sys\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy)!r}))"
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
     )
@@ -98,6 +98,19 @@ def loaded_after(code: str, cwd: Path) -> set[str]:
 
 def test_importing_the_plugin_loads_no_heavy_library(tmp_path: Path) -> None:
     assert loaded_after("import pytest_hastate.plugin", tmp_path) == set()
+
+
+def test_a_session_that_proves_nothing_loads_no_proof_machinery(tmp_path: Path) -> None:
+    """Every pytest session loads the plugin: one without a package, contract or checkpoint
+    must not pay for the models (pydantic), the clients or the reporter."""
+    (tmp_path / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
+    (tmp_path / "tox.ini").write_text("[pytest]\n")
+    code = (
+        "import pytest\n"
+        "code = pytest.main(['test_trivial.py', '-q', '-p', 'no:cacheprovider'])\n"
+        "assert code == 0, code"
+    )
+    assert loaded_after(code, tmp_path, (*HEAVY, "pydantic")) == set()
 
 
 def test_a_static_run_loads_no_heavy_library(tmp_path: Path) -> None:

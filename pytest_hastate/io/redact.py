@@ -4,10 +4,13 @@ logs, the evidence bundle and the lab's logs — and finds them where they shoul
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_hastate.models import CREDENTIAL_ENV_NAMES, SESSION_TOKEN_ENV
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
 
 SECRET_ENV_NAMES = (
     CREDENTIAL_ENV_NAMES["access_key_env"],

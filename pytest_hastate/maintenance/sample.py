@@ -19,11 +19,13 @@ SIZES = (1, 100, 1_000, 10_000, 100_000, 1_000_000, 3_000_000)
 WORKERS = 8
 
 
-def sample_sizes(count: int) -> list[int]:
-    return [SIZES[i % len(SIZES)] for i in range(count)]
+def sample_sizes(count: int, sizes: Sequence[int] = SIZES) -> list[int]:
+    return [sizes[i % len(sizes)] for i in range(count)]
 
 
-def write_sample(s3: S3Client, bucket: str, keys: Sequence[str]) -> list[SampleObject]:
+def write_sample(
+    s3: S3Client, bucket: str, keys: Sequence[str], sizes: Sequence[int] = SIZES
+) -> list[SampleObject]:
     """PUT one random object per key, concurrently; record size, sha256, version id, etag."""
 
     def put(item: tuple[str, int]) -> SampleObject:
@@ -39,7 +41,7 @@ def write_sample(s3: S3Client, bucket: str, keys: Sequence[str]) -> list[SampleO
         )
 
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hastate-sample") as pool:
-        return list(pool.map(put, zip(keys, sample_sizes(len(keys)), strict=True)))
+        return list(pool.map(put, zip(keys, sample_sizes(len(keys), sizes), strict=True)))
 
 
 @dataclass

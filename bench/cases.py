@@ -1,0 +1,247 @@
+"""The benchmarks. Each runs our path and its baseline in the same run, on the same lab,
+alternating, and returns a JSON-ready dict."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bench.measure import ProcessRun, as_dict, run_process, runs_summary, spread
+from pytest_hastate.lab import LabCluster, start
+from pytest_hastate.lab.artifacts import admin, environment
+
+REPO = Path(__file__).resolve().parents[1]
+PROOFS = REPO / "proofs"
+LIVE = ("--run-disposable-tofu", "--use-lockfile")
+BENCH_SIZES = (1, 100, 1_000, 10_000, 100_000)
+"""Sizes cycled over the verify benchmark's objects (the product's own mix reaches 3 MB, which
+would make N = 5 000 a 3 GB benchmark); the per-object cost is what is compared."""
+
+
+@contextlib.contextmanager
+def lab(topology: str, **kwargs: Any) -> Iterator[LabCluster]:
+    with tempfile.TemporaryDirectory(prefix="hastate-bench-") as folder:
+        cluster = start(Path(folder), topology, die_with_parent=True, **kwargs)
+        try:
+            yield cluster
+        finally:
+            cluster.down()
+
+
+def proof_argv(package: Path, evidence: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest", str(PROOFS), "--endpoint-package", str(package),
+        *extra, "-p", "no:cacheprovider", "-q", "--evidence-dir", str(evidence),
+    ]  # fmt: skip
+
+
+def live(topology: str, rounds: int) -> dict[str, Any]:
+    """The whole live proof (incl. OpenTofu) vs the floor script, on a healthy lab."""
+    ours: list[ProcessRun] = []
+    floor: list[ProcessRun] = []
+    verdicts: list[str] = []
+    timing: list[dict[str, float]] = []
+    race_refused_max: list[float] = []
+    with lab(topology) as cluster, tempfile.TemporaryDirectory() as work:
+        env = {**os.environ, **environment(cluster)}
+        floor_argv = [sys.executable, str(REPO / "bench" / "floor.py"), str(cluster.package_path)]
+        env_floor = {**env, "PYTHONPATH": str(REPO)}
+        for round_no in range(rounds + 1):  # round 0 warms caches and is not counted
+            evidence = Path(work) / f"evidence-{round_no}"
+            run = run_process(proof_argv(cluster.package_path, evidence, *LIVE), env, Path(work))
+            base = run_process(floor_argv, env_floor, Path(work))
+            if base.exit_code != 0:
+                raise SystemExit(f"the floor script failed on the {topology} lab")
+            if round_no == 0:
+                continue
+            ours.append(run)
+            floor.append(base)
+            record = json.loads((evidence / "verdict.json").read_text())
+            verdicts.append(record["verdict"])
+            timing.append(record["facts"]["timing"])
+            race = record["facts"].get("conditional_race") or {}
+            race_refused_max.append(race.get("refused_seconds_max") or 0.0)
+    ours_wall = runs_summary(ours)["wall_seconds"]["median"]
+    return {
+        "topology": topology,
+        "rounds": rounds,
+        "hastate": runs_summary(ours),
+        "floor": runs_summary(floor),
+        "wall_ratio": round(ours_wall / runs_summary(floor)["wall_seconds"]["median"], 2),
+        "verdicts": verdicts,
+        "outside_share": spread([t["outside_share"] for t in timing]),
+        "tofu_seconds": spread([t["tofu_seconds"] for t in timing]),
+        "s3_seconds": spread([t["s3_seconds"] for t in timing]),
+        "race_loser_wait_max_seconds": spread(race_refused_max),
+    }
+
+
+def verify(counts: list[int], rounds: int) -> dict[str, Any]:
+    """The post-maintenance sample verify vs a plain concurrent boto3 GET loop, same objects,
+    same endpoint, same number of workers."""
+    import boto3
+    from botocore.config import Config
+
+    from pytest_hastate.maintenance.reachability import EndpointAnswer
+    from pytest_hastate.maintenance.sample import WORKERS, verify_endpoint, write_sample
+    from pytest_hastate.models import EndpointPackage
+    from pytest_hastate.s3.client import access_from, client
+    from pytest_hastate.s3.guard import ScratchScope
+
+    results: list[dict[str, Any]] = []
+    with lab("singleton") as cluster:
+        package = EndpointPackage.model_validate_json(cluster.package_path.read_text())
+        access = access_from(package, cluster.package_path, environment(cluster))
+        scope = ScratchScope(package.scratch_bucket, package.scratch_prefix, "bench-verify")
+        ours = client(access, scope)
+        plain = boto3.session.Session(
+            aws_access_key_id=access.access_key, aws_secret_access_key=access.secret_key,
+            region_name=access.region,
+        ).client("s3", endpoint_url=access.primary, verify=access.verify,
+                 config=Config(max_pool_connections=32, s3={"addressing_style": "path"}))  # fmt: skip
+        answer = EndpointAnswer(access.primary, 200, "200")
+        for count in counts:
+            keys = [scope.key(f"n{count}", f"{i:05d}") for i in range(count)]
+            sample = write_sample(ours, package.scratch_bucket, keys, BENCH_SIZES)
+
+            def get(key: str) -> int:
+                body = plain.get_object(Bucket=package.scratch_bucket, Key=key)["Body"].read()
+                return len(body)
+
+            hastate, loop = [], []
+            for _ in range(rounds):
+                report = verify_endpoint(ours, answer, package.scratch_bucket, sample)
+                if report.verified != count:
+                    raise SystemExit(f"verify found problems: {report.wrong[:3]}")
+                hastate.append(count / report.seconds)
+                t0 = time.monotonic()
+                with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                    list(pool.map(get, keys))
+                loop.append(count / (time.monotonic() - t0))
+            ratio = spread([h / p for h, p in zip(hastate, loop, strict=True)])
+            results.append({
+                "objects": count, "megabytes": round(sum(o.size for o in sample) / 1e6, 1),
+                "hastate_objects_per_second": spread(hastate),
+                "plain_objects_per_second": spread(loop), "ratio": ratio,
+            })  # fmt: skip
+    return {"engine": "SeaweedFS singleton lab", "workers": WORKERS, "sizes": BENCH_SIZES,
+            "rounds": rounds, "results": results}  # fmt: skip
+
+
+IMPORT_PROBE = """
+import sys, time
+t = time.perf_counter()
+import pytest_hastate.plugin
+took = time.perf_counter() - t
+heavy = [m for m in ("boto3", "botocore", "python_terraform", "kubernetes") if m in sys.modules]
+print(took, ",".join(heavy))
+"""
+
+
+def plugin(rounds: int) -> dict[str, Any]:
+    """``pytest --co`` on a trivial test file with the plugin vs ``-p no:hastate``; the
+    plugin's import time, and which heavy libraries it imports (none)."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work)
+        (folder / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
+        base = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
+        env = {**os.environ}
+        with_plugin, without = [], []
+        for round_no in range(rounds + 1):
+            a = run_process([*base, "test_trivial.py"], env, folder)
+            b = run_process([*base, "-p", "no:hastate", "test_trivial.py"], env, folder)
+            if round_no:
+                with_plugin.append(a.wall)
+                without.append(b.wall)
+        imports = []
+        heavy: set[str] = set()
+        for _ in range(rounds):
+            done = subprocess.run([sys.executable, "-c", IMPORT_PROBE], capture_output=True,
+                                  text=True, check=True, cwd=folder)  # fmt: skip
+            seconds, names = done.stdout.split()[0], done.stdout.split()[1:]
+            imports.append(float(seconds))
+            heavy.update(n for n in ",".join(names).split(",") if n)
+    added = [(a - b) * 1000 for a, b in zip(with_plugin, without, strict=True)]
+    return {
+        "rounds": rounds,
+        "collect_only_seconds_with_plugin": spread(with_plugin),
+        "collect_only_seconds_without": spread(without),
+        "added_milliseconds": spread(added),
+        "plugin_import_seconds": spread(imports),
+        "heavy_libraries_imported": sorted(heavy),
+    }
+
+
+def lab_cycle(rounds: int) -> dict[str, Any]:
+    """Cold start (until every endpoint answers, seeded, package written) and teardown."""
+    results: dict[str, Any] = {}
+    for topology in ("singleton", "ha"):
+        starts, stops = [], []
+        for _ in range(rounds):
+            with tempfile.TemporaryDirectory(prefix="hastate-bench-") as folder:
+                t0 = time.monotonic()
+                cluster = start(Path(folder), topology, die_with_parent=True)
+                t1 = time.monotonic()
+                cluster.down()
+                starts.append(t1 - t0)
+                stops.append(time.monotonic() - t1)
+        results[topology] = {"start_seconds": spread(starts), "teardown_seconds": spread(stops)}
+    return {"rounds": rounds, **results}
+
+
+def fail_fast(rounds: int) -> dict[str, Any]:
+    """Time to STOP, with the cause first, on two degraded backends."""
+    from tests.support.engines import StallingGateway
+    from tests.support.helpers import lab_package
+
+    out: dict[str, Any] = {"rounds": rounds}
+    with lab("singleton", volume_slots=8) as cluster, tempfile.TemporaryDirectory() as work:
+        fill(cluster)
+        out["exhausted_capacity"] = degraded(
+            rounds, cluster.package_path, {**os.environ, **environment(cluster)}, Path(work)
+        )
+    with lab("singleton") as cluster, tempfile.TemporaryDirectory() as work:
+        certs = (cluster.directory / "s3-cert.pem", cluster.directory / "s3-key.pem")
+        with StallingGateway(*certs) as gateway:
+            package = lab_package(cluster, Path(work), endpoint_url=gateway.endpoint)
+            env = {**os.environ, **environment(cluster), "TOFU_HA_STATE_ENDPOINT": gateway.endpoint}
+            out["gateway_never_answers"] = degraded(rounds, package, env, Path(work))
+    return out
+
+
+def fill(cluster: LabCluster) -> None:
+    s3 = admin(cluster)
+    for index in range(50):
+        try:
+            s3.create_bucket(Bucket=f"filler-{index}")
+            s3.put_object(Bucket=f"filler-{index}", Key="k", Body=b"x")
+        except Exception:  # the first refused write: capacity is exhausted
+            return
+    raise SystemExit("the lab never ran out of volume slots")
+
+
+def degraded(rounds: int, package: Path, env: dict[str, str], work: Path) -> dict[str, Any]:
+    runs: list[ProcessRun] = []
+    first_reasons: list[str] = []
+    for round_no in range(rounds):
+        evidence = work / f"evidence-{round_no}"
+        runs.append(run_process(proof_argv(package, evidence, *LIVE), env, work))
+        record = json.loads((evidence / "verdict.json").read_text())
+        if record["verdict"] != "STOP":
+            raise SystemExit(f"expected STOP, got {record['verdict']}")
+        first_reasons.append(record["reasons"][0])
+    return {
+        "time_to_stop_seconds": spread([r.wall for r in runs]),
+        "runs": [as_dict(r) for r in runs],
+        "first_reason": first_reasons[-1],
+    }
