@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_hastate.errors import DependencyFailed
 from pytest_hastate.steps import DISPOSABLE_TOFU, LOCKFILE_MINIMUM
 
 if TYPE_CHECKING:
@@ -35,10 +36,11 @@ def test_init_against_the_scratch_backend(hastate_tofu_workspace: DisposableStat
 def test_first_apply_writes_a_state(hastate_tofu_workspace: DisposableState) -> None:
     ws = hastate_tofu_workspace
     applied = ws.apply()
-    assert applied.serial >= 1, f"state serial is {applied.serial} after the first apply"
-    assert applied.lineage, "state has no lineage"
+    assert applied.serial >= 1, f"GET {ws.key} after the first apply: state serial {applied.serial}"
+    assert applied.lineage, f"GET {ws.key} after the first apply: the state has no lineage"
     assert applied.version_id not in ("", "null"), (
-        "the state object has no version id (versioning off?)"
+        f"GET {ws.key} after the first apply answered version id {applied.version_id!r} "
+        "(versioning off?)"
     )
 
 
@@ -96,24 +98,30 @@ def test_lock_is_released_and_taken_again(hastate_tofu_workspace: DisposableStat
     first = ws.last_applied()
     second = ws.apply()  # relock after the delete markers of earlier releases
     fail_on_stale()
-    assert second.lineage == first.lineage, "lineage changed between applies"
-    assert second.serial > first.serial, f"serial did not grow ({first.serial} -> {second.serial})"
+    assert second.lineage == first.lineage, (
+        f"GET {ws.key}: lineage {first.lineage} after one apply, {second.lineage} after the next"
+    )
+    assert second.serial > first.serial, (
+        f"GET {ws.key}: serial {first.serial} after one apply, {second.serial} after the next"
+    )
 
 
 @pytest.mark.hastate_criterion("tofu.restore")
 def test_restore_a_previous_state_version(hastate_tofu_workspace: DisposableState) -> None:
     ws = hastate_tofu_workspace
-    assert len(ws.applies) >= 2, (
-        "restore needs two applies (see tofu.first_write and tofu.lock_release)"
-    )
+    if len(ws.applies) < 2:
+        raise DependencyFailed(
+            f"restore needs two applied state versions, {len(ws.applies)} succeeded",
+            depends_on="tofu.lock_release" if ws.applies else "tofu.first_write",
+        )
     first, latest = ws.applies[0], ws.last_applied()
     assert hashlib.sha256(ws.version_bytes(first.version_id)).hexdigest() == first.sha256, (
-        "the first state version no longer has the bytes it was written with"
+        f"GET {ws.key} version {first.version_id}: other bytes than the first apply wrote"
     )
     ws.restore(first.version_id)
     body, _version = ws.current_object()
     assert hashlib.sha256(body).hexdigest() == first.sha256, (
-        "restored state differs from the version it was restored from"
+        f"GET {ws.key} after CopyObject of version {first.version_id}: other bytes than that version"
     )
     assert ws.outputs()["nonce"] == first.nonce
     result = ws.plan_exit_code(first.nonce)

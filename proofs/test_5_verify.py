@@ -35,7 +35,11 @@ def test_every_sample_object_is_intact_on_every_reachable_endpoint(
     reachable = [r for r in hastate_sample_verification if r.reachable]
     if not reachable:
         lost = ", ".join(r.endpoint for r in hastate_sample_verification)
-        pytest.fail(f"no endpoint answered ({lost}): the backend did not come back", pytrace=False)
+        pytest.fail(
+            f"HeadBucket after maintenance got no answer from any endpoint ({lost}): nothing could "
+            "be verified (no answer is not evidence that data is gone)",
+            pytrace=False,
+        )
     problems = [f"{r.endpoint}: {w}" for r in reachable for w in r.wrong]
     assert not problems, f"{len(problems)} sample problem(s): " + "; ".join(problems[:10])
 
@@ -47,7 +51,9 @@ def test_endpoint_loss_was_observed(
     lost = [r.endpoint for r in hastate_sample_verification if not r.reachable]
     if not lost:
         pytest.skip("every endpoint answered: no endpoint loss was observed during the verify")
-    assert any(r.reachable for r in hastate_sample_verification), "no endpoint answered"
+    assert any(r.reachable for r in hastate_sample_verification), (
+        f"HeadBucket after maintenance got no answer from any endpoint ({', '.join(lost)})"
+    )
 
 
 @pytest.mark.hastate_criterion("maintenance.verified")
@@ -78,7 +84,10 @@ def test_fresh_write_read_and_lock_cycle(
 ) -> None:
     phase, ops = hastate_run.settings.phase, hastate_scratch
     clients = hastate_reachability.clients
-    assert clients, "no endpoint to write through"
+    assert clients, (
+        "HeadBucket after maintenance got no answer from any endpoint "
+        f"({', '.join(hastate_reachability.unreachable)}): no endpoint to write through"
+    )
     bucket = hastate_scratch_bucket.name
     for writer, s3 in clients.items():
         key, body = hastate_scope.key(phase, "fresh", uuid.uuid4().hex), ops.payload(4096)

@@ -42,4 +42,7 @@ def test_cleanup_removes_everything_of_the_run(
     record = ops.clean_up(plan, hastate_reachability.clients, hastate_reachability.unreachable)
     hastate_run.finish_chain(record)
     assert not record.residue, f"cleanup left residue: {', '.join(record.residue[:20])}"
-    assert record.done, "no endpoint confirmed the cleanup"
+    assert record.done, (
+        "no endpoint answered the version listing of the run's keys after the deletes: "
+        "the cleanup is not confirmed"
+    )

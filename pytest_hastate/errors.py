@@ -44,13 +44,18 @@ class GuardRefusal(HastateError):
         super().__init__(f"scratch guard refused {operation} on {target}: {reason}")
 
 
-class BackendDegraded(HastateError):
-    """A request was not sent: its endpoint already failed hard in this run, or the proof step
-    used up its time budget. ``depends_on`` names the criterion whose test met the failure."""
+class DependencyFailed(HastateError):
+    """A check could not run because what it builds on failed first; ``depends_on`` names the
+    criterion whose test met that failure (the verdict says "by dependency on ...")."""
 
     def __init__(self, message: str, *, depends_on: str | None) -> None:
         super().__init__(message)
         self.depends_on = depends_on
+
+
+class BackendDegraded(DependencyFailed):
+    """A request was not sent: its endpoint already failed hard in this run, or the proof step
+    used up its time budget. ``depends_on`` names the criterion whose test met the failure."""
 
 
 class LabError(HastateError):

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pytest_hastate.errors import DependencyFailed
 from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.models import DisposableStateRecord
 from pytest_hastate.s3.client import S3Access, S3Client, S3Errors, error_code
@@ -125,7 +126,7 @@ class DisposableState:
 
     def last_applied(self) -> AppliedState:
         if not self.applies:
-            raise AssertionError("no apply has succeeded yet (see tofu.first_write)")
+            raise DependencyFailed("no apply has succeeded yet", depends_on="tofu.first_write")
         return self.applies[-1]
 
     # --- the objects in the bucket ----------------------------------------------------------

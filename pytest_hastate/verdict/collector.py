@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pytest_hastate.errors import BackendDegraded, HastateError
+from pytest_hastate.errors import DependencyFailed, HastateError
 from pytest_hastate.models import CriterionResult, Outcome
 from pytest_hastate.verdict.decide import fold
 
@@ -68,7 +68,7 @@ class Collector:
             self._messages[(nodeid, when)] = observed
         elif isinstance(error, HastateError):
             self._messages[(nodeid, when)] = str(error)
-        depends_on = error.depends_on if isinstance(error, BackendDegraded) else None
+        depends_on = error.depends_on if isinstance(error, DependencyFailed) else None
         first = self._first_seen.setdefault(id(error), (error, nodeid))
         if depends_on is None and first[1] != nodeid:
             earlier = self.criteria.get(first[1], ())

@@ -141,6 +141,8 @@ class FaultyGatewayProxy(BackgroundHttpServer):
     it), so the store behind acts as if it ignored conditional writes.
     ``drop_lock_deletes``: answer DELETE of ``*.tflock`` with 204 without forwarding it, so a
     released lock stays visible (``drop_deletes_matching`` sets any key pattern, at any time).
+    ``hide_buckets``: leave these buckets out of ListBuckets answers, as Ceph RGW and AWS do
+    for a bucket the caller does not own (one opened to it by a bucket policy).
     """
 
     def __init__(
@@ -156,6 +158,7 @@ class FaultyGatewayProxy(BackgroundHttpServer):
         strip_if_none_match: bool = True,
         drop_lock_deletes: bool = False,
         stale: StaleWindow | None = None,
+        hide_buckets: frozenset[str] = frozenset(),
     ) -> None:
         self.upstream = urlsplit(upstream)
         self.stripped = 0
@@ -260,6 +263,10 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                     and response.status == 200
                 ):
                     stale.wrote(proxy.endpoint, object_path)
+                if self.command == "GET" and path.path in ("", "/") and response.status == 200:
+                    for name in hide_buckets:  # ListBuckets
+                        entry = rf"<Bucket>\s*<Name>{re.escape(name)}</Name>.*?</Bucket>".encode()
+                        payload = re.sub(entry, b"", payload, flags=re.S)
                 self.send_response(response.status)
                 for name, value in response.getheaders():
                     if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
