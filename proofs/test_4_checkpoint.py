@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_hastate.errors import DependencyFailed
 from pytest_hastate.io.checkpoints import save_checkpoint
 from pytest_hastate.models import Outcome
 from pytest_hastate.s3.guard import ScratchScope
@@ -41,11 +40,8 @@ def test_write_durability_sample_and_checkpoint(
     settings = hastate_run.settings
     results = hastate_run.collector.results()
     failed = sorted(cid for cid, r in results.items() if r.outcome is Outcome.FAILED)
-    if failed:
-        raise DependencyFailed(
-            f"live steps failed ({', '.join(failed)}): no durability sample is worth keeping",
-            depends_on=next((c for c in failed if not results[c].depends_on), failed[0]),
-        )
+    if failed:  # durability is its own fact: the sample is written, the failures stay in the chain
+        hastate_progress(f"the chain carries failed criteria ({', '.join(failed)})")
     keys = [hastate_scope.key("sample", f"{i:04d}") for i in range(settings.sample_objects)]
     hastate_progress(f"writing a durability sample of {len(keys)} objects")
     sample = hastate_maintenance.write_sample(hastate_s3_primary, hastate_scratch_bucket.name, keys)

@@ -127,6 +127,8 @@ class LabState:
     components: dict[str, Component] = field(default_factory=dict)
     proof_extra_actions: list[str] = field(default_factory=list)
     started_at: float = 0.0
+    engine: str = "seaweedfs"
+    osd_uuids: dict[str, str] = field(default_factory=dict)  # Ceph: an OSD's identity
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -146,6 +148,10 @@ def write_private(path: Path, text: str) -> None:
 
 class LabCluster:
     """Start, inspect, break and stop a local SeaweedFS cluster. Works without pytest."""
+
+    engine = "seaweedfs"
+    kinds: tuple[str, ...] = KINDS
+    """Component kinds in start order (stopped in reverse)."""
 
     def __init__(
         self,
@@ -483,7 +489,7 @@ class LabCluster:
         # time once the masters are gone, so they are asked while the masters still answer.
         ours: dict[int, str] = {}
         outcome: dict[int, str] = {}
-        for kind in reversed(KINDS):
+        for kind in reversed(self.kinds):
             group = {
                 c.pid: c.name for c in self._of_kind(kind) if c.pid is not None and self._is_ours(c)
             }

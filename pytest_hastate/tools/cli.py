@@ -25,6 +25,7 @@ EXIT_USAGE = 2
 EXIT_BAD_INPUT = 4
 DEFAULT_SCHEMA_DIR = Path("contracts/schema")
 DEFAULT_LAB_DIR = Path(".lab")
+ENGINES = ("seaweedfs", "ceph")
 EXIT_LAB = 3
 
 
@@ -56,13 +57,15 @@ def _add_gate(commands: Any) -> None:
 
 
 def _add_lab(commands: Any) -> None:
-    lab = commands.add_parser("lab", help="the local HA lab (a real SeaweedFS cluster on loopback)")
+    lab = commands.add_parser(
+        "lab", help="the local HA lab (a real SeaweedFS or Ceph RGW cluster on loopback)"
+    )
     labs = lab.add_subparsers(dest="lab", required=True)
     for name, text in (
         ("up", "start a lab, seed tofu-state, write the package and env file"),
         ("down", "stop every process of the lab"),
         ("status", "show the lab's components and endpoints"),
-        ("kill", "SIGKILL one component (s3-1, volume-2, master-leader, ...)"),
+        ("kill", "SIGKILL one component (s3-1, volume-2, master-leader, osd-1, ...)"),
         ("restart", "start one component again"),
     ):
         sub = labs.add_parser(name, help=text)
@@ -74,6 +77,10 @@ def _add_lab(commands: Any) -> None:
         )
         if name == "up":
             sub.add_argument("--topology", choices=("ha", "singleton"), default="ha")
+            sub.add_argument(
+                "--engine", choices=ENGINES, default="seaweedfs",
+                help="seaweedfs (pip only, the default) or ceph (Debian's Ceph 16.2 packages)",
+            )  # fmt: skip
         if name in ("kill", "restart"):
             sub.add_argument("component")
 
@@ -112,6 +119,7 @@ def _add_demo(commands: Any) -> None:
         "demo", help="the whole proof on a local lab, with an evidence bundle"
     )
     demo.add_argument("--topology", choices=("ha", "singleton"), default="ha")
+    demo.add_argument("--engine", choices=ENGINES, default="seaweedfs")
     demo.add_argument(
         "--evidence",
         type=Path,
@@ -341,7 +349,8 @@ def _capture(package: Path, root: Path, expect_interim: bool) -> Path:
 
 
 def _lab(args: argparse.Namespace) -> int:
-    from pytest_hastate.lab import LabCluster, start
+    from pytest_hastate.lab import start
+    from pytest_hastate.lab.artifacts import open_lab
 
     def say(line: str) -> None:
         print(line, flush=True)
@@ -349,13 +358,13 @@ def _lab(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     if args.lab == "up":
         t0 = time.monotonic()
-        lab = start(directory, args.topology, progress=say)
-        say(f"lab: {args.topology} lab up in {time.monotonic() - t0:.1f} s")
+        lab = start(directory, args.topology, engine=args.engine, progress=say)
+        say(f"lab: {args.engine} {args.topology} lab up in {time.monotonic() - t0:.1f} s")
         say(f"lab: endpoints {' '.join(lab.endpoints)}")
         say(f"lab: package {lab.package_path}")
         say(f"lab: credentials: source {lab.env_path}")
         return EXIT_OK
-    lab = LabCluster(directory, progress=say)
+    lab = open_lab(directory, progress=say)
     if args.lab == "down":
         stopped = lab.down()
         for line in stopped:
@@ -367,7 +376,9 @@ def _lab(args: argparse.Namespace) -> int:
         running = lab.running()
         leader = lab.leader()
         for name, up in running.items():
-            marks = " (raft leader)" if name == leader else ""
+            marks = (
+                f" ({'raft ' if lab.engine == 'seaweedfs' else ''}leader)" if name == leader else ""
+            )
             say(f"{name:10} {'running' if up else 'stopped'}{marks}")
         say(f"endpoints: {' '.join(lab.endpoints)}")
         return EXIT_OK if any(running.values()) else EXIT_LAB
@@ -409,7 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pytest_hastate.tools.demo import run_demo
 
             return run_demo(
-                args.topology, evidence_root=args.evidence, sample_objects=args.sample_objects,
+                args.topology, engine=args.engine, evidence_root=args.evidence,
+                sample_objects=args.sample_objects,
                 verify_timeout=args.verify_timeout, lose=args.lose,
                 say=lambda line: print(line, flush=True),
             )  # fmt: skip
