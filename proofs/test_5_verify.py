@@ -73,7 +73,7 @@ def test_disposable_state_still_plans_clean(
     assert not ws.stale, f"stale lock after release: {ws.stale[0]}"
 
 
-@pytest.mark.hastate_criterion("maintenance.verified")
+@pytest.mark.hastate_criterion("maintenance.writable")
 def test_fresh_write_read_and_lock_cycle(
     hastate_run: ProofRun,
     hastate_scope: ScratchScope,

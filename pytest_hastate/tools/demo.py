@@ -1,7 +1,9 @@
 """``hastate demo``: the whole proof on a local lab, stage by stage, with an evidence bundle.
 
 ha:        lab up -> pre-maintenance proof (OpenTofu, checkpoint) -> kill one S3 gateway and one
-           volume server -> post-maintenance verify (endpoint-loss) -> cleanup -> lab down: GO.
+           volume server (Ceph: one OSD) -> post-maintenance verify (endpoint-loss) -> cleanup
+           -> lab down: GO on SeaweedFS; STOP on Ceph RGW 16 (conditional writes are ignored in
+           a versioned bucket, so OpenTofu's lockfile cannot lock), as expected.
 singleton: the same, with a gateway restart as the maintenance: INTERIM_ONLY (one endpoint).
 """
 
@@ -40,6 +42,7 @@ class Demo:
     """The stages of one demo, each timed and printed; the lab is always stopped."""
 
     topology: str
+    engine: str
     evidence: Path
     sample_objects: int
     verify_timeout: float
@@ -51,7 +54,16 @@ class Demo:
 
     @property
     def expect_interim(self) -> bool:
-        return self.topology == "singleton"
+        return self.topology == "singleton" and self.engine == "seaweedfs"
+
+    @property
+    def expect_stop(self) -> bool:
+        """Ceph RGW 16 cannot hold OpenTofu's lockfile in a versioned bucket: STOP is the
+        verdict a careful tool owes it, and the demo ends as expected when it says so."""
+        return self.engine == "ceph"
+
+    def ok(self, *codes: int) -> tuple[int, ...]:
+        return (*codes, 1) if self.expect_stop else codes
 
     @property
     def checkpoint(self) -> str:
@@ -65,7 +77,7 @@ class Demo:
         self.say(f"demo: [{len(self.stages)}] {name}: done in {self.stages[-1][1]:.1f} s")
 
     def up(self, lab_dir: Path) -> None:
-        self.lab = start(lab_dir, self.topology, progress=self.say)
+        self.lab = start(lab_dir, self.topology, engine=self.engine, progress=self.say)
         self.env = {**os.environ, **environment(self.lab)}
 
     def proof(self, phase: str, *args: str, ok: tuple[int, ...]) -> None:
@@ -88,7 +100,7 @@ class Demo:
             lambda: self.proof(
                 "baseline", "--run-disposable-tofu", "--use-lockfile", "--keep-scratch-bucket",
                 "--checkpoint-file", self.checkpoint, "--sample-objects", str(self.sample_objects),
-                ok=(0, 10),
+                ok=self.ok(0, 10),
             ),
         )  # fmt: skip
         event = self.maintenance()
@@ -96,14 +108,15 @@ class Demo:
             f"post-maintenance verify ({event})",
             lambda: self.proof(
                 "post-maintenance", "--verify-existing", "--from-checkpoint", self.checkpoint,
-                "--maintenance-event", event, "--verify-timeout", str(self.verify_timeout), ok=(0,),
+                "--maintenance-event", event, "--verify-timeout", str(self.verify_timeout),
+                ok=self.ok(0),
             ),
         )  # fmt: skip
         self.stage(
             "cleanup",
             lambda: self.proof(
                 "cleanup", "--cleanup-checkpoint", "--delete-scratch-bucket", "--from-checkpoint",
-                self.checkpoint, ok=(0,),
+                self.checkpoint, ok=self.ok(0),
             ),
         )  # fmt: skip
 
@@ -114,11 +127,13 @@ class Demo:
             self.stage("maintenance: restart the S3 gateway", lambda: lab.restart("s3-1"))
             return "restart"
 
+        node = "osd-1" if self.engine == "ceph" else "volume-2"
+
         def break_one_of_each() -> None:
             lab.kill(self.lose)
-            lab.kill("volume-2")
+            lab.kill(node)
 
-        self.stage(f"maintenance: kill the S3 gateway {self.lose} and volume-2", break_one_of_each)
+        self.stage(f"maintenance: kill the S3 gateway {self.lose} and {node}", break_one_of_each)
         return "endpoint-loss"
 
     def down(self) -> None:
@@ -137,6 +152,11 @@ class Demo:
         times = ", ".join(f"{name.split(' (')[0]} {seconds:.1f} s" for name, seconds in self.stages)
         self.say(f"demo: stages: {times}")
         self.say(f"demo: total {time.monotonic() - started:.1f} s; evidence in {self.evidence}")
+        if self.expect_stop:
+            stopped = ready.message.startswith("not ready: STOP")
+            ended = "ended as expected" if stopped else "expected STOP, got"
+            self.say(f"demo: {ended}: {ready.message.removeprefix('not ready: ')}")
+            return 1 if findings or not stopped else 0
         self.say(f"demo: verdict {ready.message}")
         return 1 if findings else ready.exit_code
 
@@ -144,6 +164,7 @@ class Demo:
 def run_demo(
     topology: str = "ha",
     *,
+    engine: str = "seaweedfs",
     evidence_root: Path = Path("evidence"),
     sample_objects: int = 64,
     verify_timeout: float = 20.0,
@@ -154,13 +175,14 @@ def run_demo(
     for singleton). ``lose`` is the gateway the ha maintenance kills: ``s3-1`` serves the
     package's ``endpoint_url`` (the primary), ``s3-2`` a secondary."""
     stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%Sz")
-    evidence = (evidence_root / f"demo-{topology}-{stamp}").resolve()
+    label = topology if engine == "seaweedfs" else f"{engine}-{topology}"
+    evidence = (evidence_root / f"demo-{label}-{stamp}").resolve()
     evidence.mkdir(parents=True, exist_ok=True)
-    demo = Demo(topology, evidence, sample_objects, verify_timeout, lose, say)
+    demo = Demo(topology, engine, evidence, sample_objects, verify_timeout, lose, say)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hastate-demo-lab-") as lab_dir:
         try:
-            demo.stage(f"start the {topology} lab", lambda: demo.up(Path(lab_dir)))
+            demo.stage(f"start the {engine} {topology} lab", lambda: demo.up(Path(lab_dir)))
             demo.chain()
         except DemoFailed as exc:
             say(f"demo: STOPPED: {exc}")

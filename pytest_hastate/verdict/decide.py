@@ -64,7 +64,7 @@ def _ha_proven(results: Mapping[str, CriterionResult], inputs: VerdictInputs) ->
         result = results.get(cid)
         return result is not None and result.outcome is Outcome.PASSED
 
-    verified = passed("maintenance.verified")
+    verified = passed("maintenance.verified") and passed("maintenance.writable")
     by_endpoints = (
         passed("endpoints.independent")
         and verified
@@ -148,7 +148,8 @@ def _interim_reasons(results: Mapping[str, CriterionResult], inputs: VerdictInpu
 
 
 HA_NOT_PROVEN = (
-    "HA not proven: needs endpoints.independent and maintenance.verified after an endpoint or "
+    "HA not proven: needs endpoints.independent, maintenance.verified and maintenance.writable "
+    "after an endpoint or "
     "node loss (observed, or --maintenance-event endpoint-loss|node-loss), or "
     "ha_semantics.kind=managed with a reference and a verify after a declared managed event"
 )

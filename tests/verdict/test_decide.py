@@ -15,7 +15,11 @@ F = CriterionResult(outcome=Outcome.FAILED, message="boom")
 S = CriterionResult(outcome=Outcome.SKIPPED, message="no OpenTofu binary")
 
 STEPS_1_3 = dict.fromkeys(REQUIRED_FOR_GO, P)
-HA_BY_LOSS = {"maintenance.verified": P, "maintenance.endpoint_loss_observed": P}
+HA_BY_LOSS = {
+    "maintenance.verified": P,
+    "maintenance.writable": P,
+    "maintenance.endpoint_loss_observed": P,
+}
 
 
 def v(**kwargs: Any) -> tuple[Status, list[str]]:
@@ -34,26 +38,40 @@ CASES: list[tuple[str, dict[str, Any], Status, str]] = [
     ),
     (
         "declared endpoint loss",
-        {"results": {**STEPS_1_3, "maintenance.verified": P}, "maintenance_event": "endpoint-loss"},
+        {
+            "results": {**STEPS_1_3, "maintenance.verified": P, "maintenance.writable": P},
+            "maintenance_event": "endpoint-loss",
+        },
         Status.GO,
         "",
     ),
     (
         "declared node loss",
-        {"results": {**STEPS_1_3, "maintenance.verified": P}, "maintenance_event": "node-loss"},
+        {
+            "results": {**STEPS_1_3, "maintenance.verified": P, "maintenance.writable": P},
+            "maintenance_event": "node-loss",
+        },
         Status.GO,
         "",
     ),
     (
         "restart is not a loss",
-        {"results": {**STEPS_1_3, "maintenance.verified": P}, "maintenance_event": "restart"},
+        {
+            "results": {**STEPS_1_3, "maintenance.verified": P, "maintenance.writable": P},
+            "maintenance_event": "restart",
+        },
         Status.INTERIM_ONLY,
         "HA not proven",
     ),
     (
         "single endpoint with loss declared",
         {
-            "results": {**STEPS_1_3, "endpoints.independent": S, "maintenance.verified": P},
+            "results": {
+                **STEPS_1_3,
+                "endpoints.independent": S,
+                "maintenance.verified": P,
+                "maintenance.writable": P,
+            },
             "maintenance_event": "endpoint-loss",
         },
         Status.INTERIM_ONLY,
@@ -62,7 +80,12 @@ CASES: list[tuple[str, dict[str, Any], Status, str]] = [
     (
         "managed semantics with reference",
         {
-            "results": {**STEPS_1_3, "endpoints.independent": S, "maintenance.verified": P},
+            "results": {
+                **STEPS_1_3,
+                "endpoints.independent": S,
+                "maintenance.verified": P,
+                "maintenance.writable": P,
+            },
             "maintenance_event": "managed",
             "ha_semantics": HaSemantics(kind="managed", reference="https://docs.example.com/ha"),
         },
@@ -72,7 +95,7 @@ CASES: list[tuple[str, dict[str, Any], Status, str]] = [
     (
         "managed semantics, all steps passed",
         {
-            "results": {**STEPS_1_3, "maintenance.verified": P},
+            "results": {**STEPS_1_3, "maintenance.verified": P, "maintenance.writable": P},
             "maintenance_event": "managed",
             "ha_semantics": HaSemantics(kind="managed", reference="https://docs.example.com/ha"),
         },
@@ -82,7 +105,7 @@ CASES: list[tuple[str, dict[str, Any], Status, str]] = [
     (
         "managed semantics without reference",
         {
-            "results": {**STEPS_1_3, "maintenance.verified": P},
+            "results": {**STEPS_1_3, "maintenance.verified": P, "maintenance.writable": P},
             "maintenance_event": "managed",
             "ha_semantics": HaSemantics(kind="managed"),
         },
@@ -208,7 +231,8 @@ def test_go_says_how_ha_was_proven() -> None:
     assert observed.reasons[0].endswith("an endpoint loss was observed during the verify")
     declared = decide(
         VerdictInputs(
-            results={**STEPS_1_3, "maintenance.verified": P}, maintenance_event="endpoint-loss"
+            results={**STEPS_1_3, "maintenance.verified": P, "maintenance.writable": P},
+            maintenance_event="endpoint-loss",
         )
     )
     assert declared.status is Status.GO
