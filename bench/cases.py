@@ -183,19 +183,25 @@ def plugin(rounds: int) -> dict[str, Any]:
 
 
 def lab_cycle(rounds: int) -> dict[str, Any]:
-    """Cold start (until every endpoint answers, seeded, package written) and teardown."""
+    """Cold start (until every endpoint answers, seeded, package written) and teardown, for
+    each engine whose binaries are here."""
+    from pytest_hastate.lab.ceph import missing_binaries
+
+    engines = ["seaweedfs"] + ([] if missing_binaries() else ["ceph"])
     results: dict[str, Any] = {}
-    for topology in ("singleton", "ha"):
-        starts, stops = [], []
-        for _ in range(rounds):
-            with tempfile.TemporaryDirectory(prefix="hastate-bench-") as folder:
-                t0 = time.monotonic()
-                cluster = start(Path(folder), topology, die_with_parent=True)
-                t1 = time.monotonic()
-                cluster.down()
-                starts.append(t1 - t0)
-                stops.append(time.monotonic() - t1)
-        results[topology] = {"start_seconds": spread(starts), "teardown_seconds": spread(stops)}
+    for engine in engines:
+        for topology in ("singleton", "ha"):
+            starts, stops = [], []
+            for _ in range(rounds):
+                with tempfile.TemporaryDirectory(prefix="hastate-bench-") as folder:
+                    t0 = time.monotonic()
+                    cluster = start(Path(folder), topology, engine=engine, die_with_parent=True)
+                    t1 = time.monotonic()
+                    cluster.down()
+                    starts.append(t1 - t0)
+                    stops.append(time.monotonic() - t1)
+            name = topology if engine == "seaweedfs" else f"{engine}-{topology}"
+            results[name] = {"start_seconds": spread(starts), "teardown_seconds": spread(stops)}
     return {"rounds": rounds, **results}
 
 

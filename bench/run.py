@@ -81,7 +81,7 @@ def headline(name: str, data: dict[str, Any]) -> dict[str, Any]:
             "heavy": data["heavy_libraries_imported"],
         }
     if name == "lab":
-        return {t: {k: v["median"] for k, v in data[t].items()} for t in ("singleton", "ha")}
+        return {t: {k: v["median"] for k, v in d.items()} for t, d in data.items() if t != "rounds"}
     return {k: v["time_to_stop_seconds"]["median"] for k, v in data.items() if k != "rounds"}
 
 
