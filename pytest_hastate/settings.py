@@ -110,6 +110,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "seconds the post-maintenance verify waits for the backend",
         default="60",
     ),
+    OptionSpec(
+        "watch-log",
+        "path",
+        "the watched window's log to check in the verify (default: watch-<run-id>.jsonl in the "
+        "evidence folder, when there)",
+    ),
 )
 BY_NAME: Mapping[str, OptionSpec] = {o.name: o for o in OPTIONS}
 
@@ -164,6 +170,7 @@ class Settings:
     evidence_dir: Path
     sample_objects: int
     verify_timeout: float
+    watch_log: Path | None
     mode: Mode
     run_id: str
 

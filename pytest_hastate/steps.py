@@ -96,12 +96,18 @@ class Criterion:
     step: Step
     proves: str
     how_to_prove: str
+    optional: bool = False  # proven when its evidence exists; never asked for by GO
 
 
 _PROVE_LIVE = "run the live proof: pytest proofs/ --endpoint-package PACKAGE"
 _PROVE_TOFU = (
     "run the live proof with --run-disposable-tofu --use-lockfile and an OpenTofu >= 1.10 "
     "(or Terraform >= 1.11) binary"
+)
+
+_WATCH = (
+    "watch the maintenance window: hastate watch --endpoint-package P --from-checkpoint CP, "
+    "then verify (or give --watch-log PATH)"
 )
 
 CATALOGUE: tuple[Criterion, ...] = (
@@ -142,11 +148,21 @@ CATALOGUE: tuple[Criterion, ...] = (
               "after maintenance, run with --verify-existing --from-checkpoint PATH"),
     Criterion("maintenance.endpoint_loss_observed", POST_MAINTENANCE, "an endpoint was down during verify",
               "verify while an endpoint or node is lost, or declare --maintenance-event"),
+    Criterion("watch.acknowledged_writes_survive", POST_MAINTENANCE,
+              "every write acknowledged during the watched window is served with its bytes afterwards, and no older version came back as latest",
+              _WATCH, optional=True),
+    Criterion("watch.lock_exclusive", POST_MAINTENANCE,
+              "no two contenders held the lock at the same instant during the watched window",
+              _WATCH, optional=True),
+    Criterion("watch.service_continuity", POST_MAINTENANCE,
+              "some endpoint served reads or writes at every instant of the watched window, but for windows within maintenance_proof.max_unavailable_seconds",
+              _WATCH, optional=True),
     Criterion("cleanup.complete", CLEANUP, "every scratch object of the run is gone",
               "run with --cleanup-checkpoint --from-checkpoint PATH"),
 )  # fmt: skip
 BY_ID: Mapping[str, Criterion] = {c.id: c for c in CATALOGUE}
 REQUIRED_FOR_GO: tuple[str, ...] = tuple(c.id for c in CATALOGUE if c.step.required_for_go)
+OPTIONAL: frozenset[str] = frozenset(c.id for c in CATALOGUE if c.optional)
 
 LOCKFILE_MINIMUM: Mapping[str, tuple[int, int, int]] = {
     "OpenTofu": (1, 10, 0),

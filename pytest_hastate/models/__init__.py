@@ -51,6 +51,7 @@ from pytest_hastate.models.verdict import (
     Verdict,
     VerdictInputs,
     VerdictRecord,
+    WatchFacts,
 )
 
 __all__ = [
@@ -85,5 +86,6 @@ __all__ = [
     "Verdict",
     "VerdictInputs",
     "VerdictRecord",
+    "WatchFacts",
     "is_aws_endpoint",
 ]

@@ -21,6 +21,13 @@ class CredentialInjection(_Document):
 class MaintenanceProof(_Document):
     restart_or_managed_maintenance: str
     node_or_failure_domain: str
+    max_unavailable_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="The longest window in a watched maintenance in which no endpoint may serve "
+        "reads or writes (watch.service_continuity).",
+    )
 
 
 class HaSemantics(_Document):

@@ -61,6 +61,35 @@ class ReadAfterWriteFacts(_Document):
     )
 
 
+class WatchFacts(_Document):
+    """What the watched maintenance window measured (``hastate watch`` and its checker)."""
+
+    log: str
+    duration_seconds: float
+    operations: int
+    acknowledged_writes: int
+    lock_rounds: int = Field(description="Acquire attempts by every contender.")
+    lock_holds: int
+    contended_rounds: int = Field(description="Acquires refused because the lock was held (412).")
+    possible_overlaps: int = Field(
+        description="Overlaps involving an acquire without an answer (facts, not violations)."
+    )
+    outage_seconds: dict[str, float] = Field(
+        description="Per endpoint: the longest window with no served read or write."
+    )
+    outage_windows: dict[str, list[float]] = Field(
+        description="Per endpoint: that window, [start, end] in seconds since the watch started."
+    )
+    backend_outage_seconds: float
+    backend_outage_window: list[float]
+    max_unavailable_seconds: float
+    latency_seconds: dict[str, dict[str, float | None]] = Field(
+        description="p50/p99 of acknowledged operations before, during and after the marks."
+    )
+    marks: list[str] = Field(default_factory=list)
+    picture: str | None = None
+
+
 class RunFacts(_Document):
     """What a run measured, beside its criteria."""
 
@@ -76,6 +105,7 @@ class RunFacts(_Document):
         default=None,
         description="Whether ListBuckets was used as bucket-index evidence, and why (ownership).",
     )
+    watch: WatchFacts | None = None
     timing: dict[str, float] = Field(
         default_factory=dict,
         description="Wall seconds; seconds waiting on OpenTofu, on S3 round-trips; the rest.",

@@ -120,13 +120,13 @@ class RequestLog:
             self.entries.append((endpoint, operation, bucket, key))
 
 
-def _config(access: S3Access, attempts: int) -> Config:
+def _config(access: S3Access, attempts: int, timeout: float | None = None) -> Config:
     when: Literal["when_supported", "when_required"] = (
         "when_required" if access.checksum_when_required else "when_supported"
     )
     return Config(
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
+        connect_timeout=min(CONNECT_TIMEOUT, timeout or CONNECT_TIMEOUT),
+        read_timeout=timeout or READ_TIMEOUT,
         retries={"max_attempts": attempts, "mode": "standard"},
         s3={"addressing_style": "path" if access.path_style else "auto"},
         request_checksum_calculation=when,
@@ -152,6 +152,7 @@ def client(
     attempts: int = 3,
     health: BackendHealth | None = None,
     busy: BusyTime | None = None,
+    timeout: float | None = None,
 ) -> S3Client:
     """A guarded client for one endpoint of the backend.
 
@@ -173,8 +174,9 @@ def client(
                 region_name=access.region,
             )
         s3: S3Client = session.client(
-            "s3", endpoint_url=url, verify=access.verify, config=_config(access, attempts)
-        )
+            "s3", endpoint_url=url, verify=access.verify,
+            config=_config(access, attempts, timeout),
+        )  # fmt: skip
     _GuardHooks(scope, url, boundary_probes, log).install(s3)
     if health is not None:
         _install_health(s3, url, health)

@@ -36,10 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (
         _add_gate, _add_lab, _add_evidence, _add_readiness, _add_demo, _add_inventory,
-        _add_migration_plan, _add_rules, _add_schema, _add_rca,
+        _add_migration_plan, _add_rules, _add_schema, _add_rca, _add_watch,
     ):  # fmt: skip
         add(commands)
     return parser
+
+
+def _add_watch(commands: Any) -> None:
+    from pytest_hastate.tools.watch_command import add_parser
+
+    add_parser(commands)
 
 
 def _add_gate(commands: Any) -> None:
@@ -416,6 +422,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pytest_hastate.tools.rca_command import run_rca
 
             return run_rca(args, extra, say=lambda line: print(line, flush=True))
+        if args.command == "watch":
+            from pytest_hastate.tools.watch_command import run_watch_command
+
+            return run_watch_command(args, say=lambda line: print(line, flush=True))
         if args.command == "demo":
             from pytest_hastate.tools.demo import run_demo
 

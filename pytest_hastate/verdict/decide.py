@@ -22,7 +22,7 @@ from pytest_hastate.models import (
     Verdict,
     VerdictInputs,
 )
-from pytest_hastate.steps import BY_ID, REQUIRED_FOR_GO
+from pytest_hastate.steps import BY_ID, OPTIONAL, REQUIRED_FOR_GO
 
 LOSS_EVENTS = frozenset({"endpoint-loss", "node-loss"})
 
@@ -142,7 +142,9 @@ def _interim_reasons(results: Mapping[str, CriterionResult], inputs: VerdictInpu
     for cid, result in results.items():
         if cid == "maintenance.endpoint_loss_observed" and declared_loss:
             continue  # the loss was declared: observing it is one way of two (SPEC 6)
-        if cid not in REQUIRED_FOR_GO and result.outcome is Outcome.SKIPPED:
+        if cid in REQUIRED_FOR_GO or cid in OPTIONAL:
+            continue  # required ones are reported above; optional ones prove only when present
+        if result.outcome is Outcome.SKIPPED:
             reasons.append(f"{cid} skipped, not proven: {result.message or 'no reason given'}")
     return reasons
 

@@ -76,6 +76,10 @@ TABLE = [
     Row("test_5_verify::test_fresh_write_read_and_lock_cycle", "HeadBucket after maintenance", "HeadBucket", "no answer"),
     Row("test_5_verify::test_fresh_write_read_and_lock_cycle", "lock cycle through", "lock cycle", "answered"),
     Row("test_5_verify::test_fresh_write_read_and_lock_cycle", "stale read:", "first read", "served"),
+    Row("test_5_watch::test_acknowledged_writes_survive_the_window", "GET after the window", "GET", "answered"),
+    Row("test_5_watch::test_acknowledged_writes_survive_the_window", "{len(problems)} of the {acked} writes acknowledged", "acknowledged", "served"),
+    Row("test_5_watch::test_no_two_contenders_held_the_lock_at_once", "PUT If-None-Match: * acknowledged to two contenders", "PUT If-None-Match", "held the lock"),
+    Row("test_5_watch::test_some_endpoint_served_throughout_the_window", "no endpoint served a read or a write", "read or a write", "served"),
     Row("test_6_cleanup::test_cleanup_removes_everything_of_the_run", "cleanup left residue", "cleanup", "residue"),
     Row("test_6_cleanup::test_cleanup_removes_everything_of_the_run", "no endpoint answered the version listing", "version listing", "answered"),
 ]  # fmt: skip
@@ -85,6 +89,11 @@ HELPERS = {
     "; '.join(problems)": REPO / "proofs" / "test_2a_boundary.py",
     "{len(problems)} sample problem": REPO / "pytest_hastate" / "maintenance" / "sample.py",
     "lock cycle through": REPO / "pytest_hastate" / "maintenance" / "sample.py",
+    "{len(problems)} of the {acked}": REPO / "pytest_hastate" / "maintenance" / "watch_check.py",
+    "PUT If-None-Match: * acknowledged": REPO
+    / "pytest_hastate"
+    / "maintenance"
+    / "watch_verify.py",
     "hastate_package_gate.report.summary": REPO / "pytest_hastate" / "gates" / "text.py",
     "hastate_contract_gate.summary": REPO / "pytest_hastate" / "gates" / "text.py",
 }

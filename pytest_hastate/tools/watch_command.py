@@ -1,0 +1,93 @@
+"""``hastate watch``: the watched maintenance window (recipe ``ha-state-maintenance-watch``).
+
+Started after the pre-maintenance phase, it runs the watch workload until SIGINT / SIGTERM,
+``--duration`` or ``--until-file``, and writes ``watch-<run-id>.jsonl`` into the evidence
+folder, where the post-maintenance verify finds it and checks it. ``--mark TEXT`` appends a
+mark (e.g. "killed s3-1") to the running watch's log and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_USAGE, EXIT_BAD_INPUT = 0, 2, 4
+
+
+def add_parser(commands: Any) -> None:
+    watch = commands.add_parser(
+        "watch", help="watch the maintenance window: a bounded OpenTofu-like workload, recorded"
+    )
+    watch.add_argument("--endpoint-package", type=Path, required=True)
+    watch.add_argument("--from-checkpoint", type=Path, required=True)
+    watch.add_argument("--evidence-dir", type=Path, default=Path("evidence"))
+    watch.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+    watch.add_argument("--until-file", type=Path, default=None, help="stop when this file appears")
+    watch.add_argument("--interval", type=float, default=0.25, help="seconds between rounds")
+    watch.add_argument("--timeout", type=float, default=2.0, help="seconds per operation")
+    watch.add_argument("--max-ops", type=int, default=50_000)
+    watch.add_argument("--mark", default=None, help="append a mark to the running watch and exit")
+
+
+def run_watch_command(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    from pytest_hastate.gates.files import PACKAGE, load_package
+    from pytest_hastate.io.checkpoints import (
+        check_checkpoint_scope,
+        check_package_digest,
+        load_checkpoint,
+    )
+    from pytest_hastate.io.documents import validate_model
+    from pytest_hastate.maintenance.watch_log import append_mark, log_path
+    from pytest_hastate.models import EndpointPackage
+
+    package_doc = load_package(args.endpoint_package)
+    checkpoint = load_checkpoint(args.from_checkpoint)
+    check_package_digest(checkpoint, package_doc, args.from_checkpoint)
+    package = validate_model(package_doc, PACKAGE, EndpointPackage)
+    check_checkpoint_scope(checkpoint, package, args.from_checkpoint)
+    path = log_path(args.evidence_dir, checkpoint.run_id)
+    if args.mark is not None:
+        if not path.is_file():
+            say(f"hastate watch: no watch log at {path}: start the watch first")
+            return EXIT_USAGE
+        append_mark(path, args.mark)
+        return EXIT_OK
+    return _watch(args, package, checkpoint.run_id, path, say)
+
+
+def _watch(args: argparse.Namespace, package: Any, run_id: str, path: Path,
+           say: Callable[[str], None]) -> int:  # fmt: skip
+    from pytest_hastate.maintenance.watch import Watch, WatchPlan
+    from pytest_hastate.maintenance.watch_log import WatchHeader, WatchLog
+    from pytest_hastate.s3.client import access_from, client
+    from pytest_hastate.s3.guard import ProtectedTargets, ScratchScope
+
+    access = access_from(package, args.endpoint_package, os.environ)
+    scope = ScratchScope(
+        bucket=package.scratch_bucket, prefix=package.scratch_prefix, run_id=run_id,
+        protected=ProtectedTargets.for_package(package.protected_state_denials, package.scratch_bucket_policy),
+    )  # fmt: skip
+    clients = {
+        e: client(access, scope, e, attempts=1, timeout=args.timeout) for e in access.endpoints
+    }
+    plan = WatchPlan(interval=args.interval, max_ops=args.max_ops, duration=args.duration,
+                     until_file=str(args.until_file) if args.until_file else None)  # fmt: skip
+    started = time.monotonic()
+    header = WatchHeader(run_id, package.scratch_bucket, scope.run_prefix, list(access.endpoints),
+                         time.time(), {"interval": plan.interval, "timeout": args.timeout,
+                                       "max_ops": plan.max_ops})  # fmt: skip
+    log = WatchLog(path, header)
+    watch = Watch(clients, package.scratch_bucket, scope, log, plan, started)
+    watch.progress = say
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: watch.stop.set())
+    say(f"hastate watch: run {run_id}, {len(clients)} endpoint(s), log {path} (Ctrl-C stops)")
+    why = watch.run()
+    log.close(why, watch.now())
+    say(f"hastate watch: stopped ({why}) after {watch.now():.1f} s, {log.count} operations")
+    return EXIT_OK
