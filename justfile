@@ -75,6 +75,17 @@ demo *args:
 demo-interim *args:
     {{ python }} -m pytest_hastate demo --topology singleton "$@"
 
+# Watch the maintenance window (after the pre-maintenance phase; Ctrl-C, --duration S or
+# --until-file F stops it; the verify checks it):
+# just ha-state-maintenance-watch --endpoint-package P --from-checkpoint CP [--evidence-dir D]
+ha-state-maintenance-watch *args:
+    {{ python }} -m pytest_hastate watch "$@"
+
+# One page for an operator or auditor from an evidence folder (Markdown for a CI job summary):
+# just ha-state-report EVIDENCE_DIR [--format markdown|html] [--output FILE]
+ha-state-report *args:
+    {{ python }} -m pytest_hastate report "$@"
+
 # Readiness from the latest evidence (strict passes only on GO), or capture it first:
 # just tofu-state-ha-readiness [--expect-interim] [--evidence DIR] [--endpoint-package P]
 tofu-state-ha-readiness *args:

@@ -25,6 +25,7 @@ from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import environment
 from pytest_hastate.tools.bundle import check_bundle, readiness
 from pytest_hastate.tools.paths import PROOFS
+from pytest_hastate.tools.watched import watching
 
 
 def scrub_logs(lab: LabCluster, target: Path, masker: Masker) -> int:
@@ -121,20 +122,31 @@ class Demo:
         )  # fmt: skip
 
     def maintenance(self) -> str:
+        """The maintenance, watched (``hastate watch`` records the window around it)."""
         lab = self.lab
         assert lab is not None
         if self.topology != "ha":
-            self.stage("maintenance: restart the S3 gateway", lambda: lab.restart("s3-1"))
-            return "restart"
+            name, event = "restart the S3 gateway s3-1", "restart"
 
-        node = "osd-1" if self.engine == "ceph" else "volume-2"
+            def act() -> None:
+                lab.restart("s3-1")
 
-        def break_one_of_each() -> None:
-            lab.kill(self.lose)
-            lab.kill(node)
+        else:
+            node = "osd-1" if self.engine == "ceph" else "volume-2"
+            name, event = f"kill the S3 gateway {self.lose} and {node}", "endpoint-loss"
 
-        self.stage(f"maintenance: kill the S3 gateway {self.lose} and {node}", break_one_of_each)
-        return "endpoint-loss"
+            def act() -> None:
+                lab.kill(self.lose)
+                lab.kill(node)
+
+        def watched() -> None:
+            with watching(lab.package_path, Path(self.checkpoint), self.evidence, self.env,
+                          self.say) as mark:  # fmt: skip
+                mark(name)
+                act()
+
+        self.stage(f"maintenance, watched: {name}", watched)
+        return event
 
     def down(self) -> None:
         if self.lab is None:

@@ -63,7 +63,8 @@ def draw_timeline(record: WatchRecord, path: Path) -> bool:
     axes.set_xlim(0, end)
     axes.set_xlabel("seconds since the watch started")
     axes.set_title(f"watched window of run {record.header.run_id}", fontsize=9)
-    legend = [Patch(color=c, label=f"read/write {o}") for o, c in COLOURS.items()]
+    words = {"ok": "ok", "refused": "refused (4xx)", "error": "error (5xx)", "timeout": "no answer"}
+    legend = [Patch(color=c, label=f"read/write {words[o]}") for o, c in COLOURS.items()]
     legend += [Patch(color="#1565c0", label="lock held"),
                Patch(facecolor="none", edgecolor="#1565c0", hatch="///", label="lock possibly held")]  # fmt: skip
     axes.legend(handles=legend, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))

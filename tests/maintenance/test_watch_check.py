@@ -5,6 +5,7 @@ model of "held twice at one instant"."""
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -101,9 +102,7 @@ def brute_force_held_twice(ops: list[Op]) -> bool:
     """Sample every interesting instant: was the lock certainly held by two contenders?"""
     found = [h for h in holds(ops) if h.certain]
     points = sorted({p for h in found for p in (h.start, h.end) if math.isfinite(p)})
-    probes = [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)] + [
-        p + 1e-6 for p in points
-    ]
+    probes = [(a + b) / 2 for a, b in pairwise(points)] + [p + 1e-6 for p in points]
     for t in probes:
         holders = {h.contender for h in found if h.start <= t < h.end}
         if len(holders) > 1:

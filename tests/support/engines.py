@@ -143,6 +143,10 @@ class FaultyGatewayProxy(BackgroundHttpServer):
     released lock stays visible (``drop_deletes_matching`` sets any key pattern, at any time).
     ``hide_buckets``: leave these buckets out of ListBuckets answers, as Ceph RGW and AWS do
     for a bucket the caller does not own (one opened to it by a bucket policy).
+    ``drop_puts_matching`` (a key pattern, settable at any time): answer such a PUT with 200, an
+    ETag and a made-up version id, without forwarding it (an acknowledged write that is lost).
+    ``racy_if_none_match`` (settable at any time): a conditional PUT becomes "HEAD, wait, PUT"
+    (not atomic), so two contenders can both be told they created the object.
     """
 
     def __init__(
@@ -164,10 +168,14 @@ class FaultyGatewayProxy(BackgroundHttpServer):
         self.stripped = 0
         self.dropped_deletes = 0
         self.drop_deletes_matching: str | None = r"\.tflock$" if drop_lock_deletes else None
+        self.drop_puts_matching: str | None = None
+        self.racy_if_none_match = False
+        self.dropped_puts = 0
         # (method, pattern on the raw path and query, status): answer with that error instead.
         self.fail_matching: tuple[str, str, int] | None = None
         upstream_context = ssl.create_default_context(cafile=str(ca))
         credentials = Credentials(access_key, secret_key)
+        self._context, self._credentials, self._region = upstream_context, credentials, region
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -231,8 +239,30 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                dropped = DROPPED if strip_if_none_match else DROPPED - {"if-none-match"}
-                if strip_if_none_match and "If-None-Match" in self.headers:
+                pattern = proxy.drop_puts_matching
+                if pattern and self.command == "PUT" and re.search(pattern, unquote(path.path)):
+                    proxy.dropped_puts += 1
+                    self.send_response(200)
+                    self.send_header("ETag", '"00000000000000000000000000000000"')
+                    self.send_header("x-amz-version-id", f"dropped{proxy.dropped_puts}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                strip = strip_if_none_match
+                if (
+                    proxy.racy_if_none_match
+                    and self.command == "PUT"
+                    and "If-None-Match" in self.headers
+                ):
+                    if proxy.upstream_exists(self.path):
+                        self.send_response(412)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    time.sleep(0.3)  # the window in which a second contender gets in
+                    strip = True
+                dropped = DROPPED if strip else DROPPED - {"if-none-match"}
+                if strip and "If-None-Match" in self.headers:
                     proxy.stripped += 1
                 headers = {
                     k: v for k, v in self.headers.items() if k.lower() not in dropped | HOP_BY_HOP
@@ -292,6 +322,20 @@ class FaultyGatewayProxy(BackgroundHttpServer):
     @property
     def endpoint(self) -> str:
         return f"https://127.0.0.1:{self.port}"
+
+    def upstream_exists(self, raw_path: str) -> bool:
+        """HEAD of the object upstream, signed like every forwarded request."""
+        url = f"{self.upstream.scheme}://{self.upstream.netloc}{raw_path}"
+        request = AWSRequest(method="HEAD", url=url, headers={})
+        KeepPayloadHashSigner(self._credentials, self._region, None).add_auth(request)
+        connection = http.client.HTTPSConnection(
+            self.upstream.netloc, context=self._context, timeout=30
+        )
+        try:
+            connection.request("HEAD", raw_path, headers=dict(request.headers.items()))
+            return connection.getresponse().status == 200
+        finally:
+            connection.close()
 
 
 class StallingGateway(BackgroundHttpServer):
