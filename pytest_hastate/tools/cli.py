@@ -36,10 +36,39 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (
         _add_gate, _add_lab, _add_evidence, _add_readiness, _add_demo, _add_inventory,
-        _add_migration_plan, _add_rules, _add_schema, _add_rca, _add_watch,
+        _add_migration_plan, _add_rules, _add_schema, _add_rca, _add_watch, _add_report,
     ):  # fmt: skip
         add(commands)
     return parser
+
+
+def _add_report(commands: Any) -> None:
+    report = commands.add_parser(
+        "report", help="one page from an evidence folder (Markdown for a CI job summary, or HTML)"
+    )
+    report.add_argument("dir", type=Path)
+    report.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    report.add_argument(
+        "--output", default=None,
+        help="file to write (default DIR/report.md or DIR/report.html; - for stdout)",
+    )  # fmt: skip
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pytest_hastate.tools.report import render
+
+    text = render(args.dir, args.format)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    target = (
+        Path(args.output)
+        if args.output
+        else args.dir / f"report.{'md' if args.format == 'markdown' else 'html'}"
+    )
+    target.write_text(text, "utf-8")
+    print(f"hastate report: wrote {target}")
+    return EXIT_OK
 
 
 def _add_watch(commands: Any) -> None:
@@ -422,6 +451,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pytest_hastate.tools.rca_command import run_rca
 
             return run_rca(args, extra, say=lambda line: print(line, flush=True))
+        if args.command == "report":
+            return _report(args)
         if args.command == "watch":
             from pytest_hastate.tools.watch_command import run_watch_command
 

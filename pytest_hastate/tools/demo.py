@@ -156,6 +156,10 @@ class Demo:
         copied = scrub_logs(self.lab, self.evidence / "lab-logs", Masker.from_environment(self.env))
         self.say(f"demo: {copied} lab logs copied (scrubbed) into the bundle")
 
+    def picture(self) -> str:
+        found = sorted(self.evidence.glob("watch-*.png"))
+        return str(found[-1]) if found else "none (pip install 'pytest-hastate[report]')"
+
     def finish(self, started: float) -> int:
         findings = check_bundle(self.evidence, masker=Masker.from_environment(self.env))
         for finding in findings:
@@ -164,6 +168,7 @@ class Demo:
         times = ", ".join(f"{name.split(' (')[0]} {seconds:.1f} s" for name, seconds in self.stages)
         self.say(f"demo: stages: {times}")
         self.say(f"demo: total {time.monotonic() - started:.1f} s; evidence in {self.evidence}")
+        self.say(f"demo: report {write_reports(self.evidence)}; picture {self.picture()}")
         if self.expect_stop:
             stopped = ready.message.startswith("not ready: STOP")
             ended = "ended as expected" if stopped else "expected STOP, got"
@@ -171,6 +176,16 @@ class Demo:
             return 1 if findings or not stopped else 0
         self.say(f"demo: verdict {ready.message}")
         return 1 if findings else ready.exit_code
+
+
+def write_reports(evidence: Path) -> Path:
+    """report.md and report.html into the bundle; returns the HTML one."""
+    from pytest_hastate.tools.report import render
+
+    (evidence / "report.md").write_text(render(evidence, "markdown"), "utf-8")
+    html = evidence / "report.html"
+    html.write_text(render(evidence, "html"), "utf-8")
+    return html
 
 
 def run_demo(

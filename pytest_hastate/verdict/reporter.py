@@ -143,6 +143,7 @@ def _junit_properties(session: pytest.Session, record: VerdictRecord) -> None:
         ("hastate_run_id", record.run_id),
         ("hastate_phase", record.phase),
         ("hastate_package_digest", record.package_digest or ""),
+        *([("hastate_watch", record.facts.watch.model_dump_json())] if record.facts.watch else []),
     ):
         xml.add_global_property(name, value)
 

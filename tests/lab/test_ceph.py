@@ -24,7 +24,7 @@ from pytest_hastate.lab.ceph import INSTALL, missing_binaries
 from pytest_hastate.models import Checkpoint
 from pytest_hastate.tools.bundle import check_bundle
 from pytest_hastate.tools.demo import run_demo
-from tests.support.helpers import run_proofs
+from tests.support.helpers import check_evidence_pages, run_proofs
 
 TOFU = ("--run-disposable-tofu", "--use-lockfile")
 needs_ceph = pytest.mark.skipif(
@@ -88,6 +88,7 @@ def test_ceph_demo_ends_stop_as_expected_and_the_sample_survives(tmp_path: Path)
     assert final["verdict"] == "STOP"  # the failure stays in the chain
     assert final["reasons"][0].startswith("scratch.conditional_write failed: ")
     assert final["criteria"]["maintenance.verified"] == "passed"
+    check_evidence_pages(bundle)
 
 
 @needs_ceph

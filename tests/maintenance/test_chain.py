@@ -16,7 +16,13 @@ from pytest_hastate.models import Checkpoint, Status
 from pytest_hastate.s3.scratch import delete_everything_under
 from pytest_hastate.tools.bundle import check_bundle, readiness
 from pytest_hastate.tools.demo import run_demo
-from tests.support.helpers import assert_stop, faulty_proxy, lab_package, run_proofs
+from tests.support.helpers import (
+    assert_stop,
+    check_evidence_pages,
+    faulty_proxy,
+    lab_package,
+    run_proofs,
+)
 
 
 @pytest.mark.parametrize("lose", ["s3-1", "s3-2"], ids=["primary-lost", "secondary-lost"])
@@ -59,6 +65,25 @@ def test_demo_on_the_ha_lab_ends_go(tmp_path: Path, lose: str) -> None:
     assert final["maintenance_event"] == "endpoint-loss"  # remembered from the chain
     assert len(list((bundle / "lab-logs").glob("*.log"))) == 10
     assert any(line.startswith("demo: verdict ready: GO") for line in lines)
+    # the watched window: checked in the verify, pictured, in the report
+    for criterion in (
+        "watch.acknowledged_writes_survive",
+        "watch.lock_exclusive",
+        "watch.service_continuity",
+    ):
+        assert post.criteria[criterion].outcome.value == "passed", criterion
+    watch = post.facts.watch
+    assert watch is not None
+    killed = checkpoint.endpoints[killed_index]
+    assert watch.outage_seconds[killed] >= 3.0  # the killed gateway: out from the kill on
+    assert all(s < 3.0 for e, s in watch.outage_seconds.items() if e != killed), (
+        watch.outage_seconds
+    )
+    assert watch.backend_outage_seconds < 3.0
+    assert (bundle / f"watch-{checkpoint.run_id}.jsonl").is_file()
+    assert (bundle / f"watch-{checkpoint.run_id}.png").is_file()
+    assert (bundle / "report.md").is_file()
+    check_evidence_pages(bundle)
 
 
 def test_demo_on_the_singleton_lab_ends_interim_only(tmp_path: Path) -> None:
@@ -73,6 +98,10 @@ def test_demo_on_the_singleton_lab_ends_interim_only(tmp_path: Path) -> None:
     assert verdict["criteria"]["endpoints.independent"] == "skipped"
     strict = readiness(bundle, expect_interim=False)
     assert not strict.ok
+    watch = json.loads((bundle / "verdict-post-maintenance.json").read_text())["facts"]["watch"]
+    assert watch["backend_outage_seconds"] > 0.5  # the one gateway's restart: a full outage
+    assert verdict["criteria"]["watch.service_continuity"] == "passed"  # within the 30 s limit
+    check_evidence_pages(bundle)
     assert strict.exit_code == 10
 
 

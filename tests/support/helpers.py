@@ -147,3 +147,46 @@ def assert_stop(
     for phrase in phrases:
         assert phrase in reasons[0], (phrase, reasons[0])
     return reasons[0]
+
+
+def check_evidence_pages(bundle: Path) -> None:
+    """The bundle's report as a reader meets it: the Markdown through a Markdown parser, the
+    HTML in a real browser (headless Chromium, when installed), every junit file through an
+    independent junit parser: its verdict property is its phase's verdict, and every failed
+    criterion shows as a failing test case."""
+    import subprocess
+
+    from junitparser import JUnitXml
+    from markdown_it import MarkdownIt
+
+    from pytest_hastate.tools.report import render
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(render(bundle, "markdown"))
+    assert any(t.type == "table_open" for t in tokens)
+    assert tokens[0].type == "heading_open"
+    for junit in sorted(bundle.glob("junit-*.xml")):
+        phase = junit.stem.removeprefix("junit-")
+        verdict = json.loads((bundle / f"verdict-{phase}.json").read_text())
+        suite = next(iter(JUnitXml.fromfile(str(junit))))
+        properties = {p.name: p.value for p in suite.properties()}
+        assert properties["hastate_verdict"] == verdict["verdict"], junit
+        failing = [case for case in suite if not case.is_passed and not case.is_skipped]
+        phases = json.loads((bundle / "checkpoint.json").read_text())["phases"]
+        own = [p for p in phases if p["phase"] == phase][-1]["criteria"]  # this run's, not carried
+        failed = [cid for cid, result in own.items() if result["outcome"] == "failed"]
+        if failed:  # a failed criterion is a failing test case GitLab and GitHub display
+            assert failing, (junit, failed)
+    html = bundle / "report.html"
+    html.write_text(render(bundle, "html"), "utf-8")
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return  # the browser check is not run without Chromium (CI installs it)
+    shot = bundle / "report-screenshot.png"
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         f"--screenshot={shot}", "--window-size=1200,1600", html.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert shot.stat().st_size > 10_000
+    assert "Uncaught" not in done.stderr
