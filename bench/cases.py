@@ -95,6 +95,7 @@ def verify(counts: list[int], rounds: int) -> dict[str, Any]:
     from pytest_hastate.models import EndpointPackage
     from pytest_hastate.s3.client import access_from, client
     from pytest_hastate.s3.guard import ScratchScope
+    from pytest_hastate.s3.scratch import ensure_bucket
 
     results: list[dict[str, Any]] = []
     with lab("singleton") as cluster:
@@ -108,6 +109,7 @@ def verify(counts: list[int], rounds: int) -> dict[str, Any]:
         ).client("s3", endpoint_url=access.primary, verify=access.verify,
                  config=Config(max_pool_connections=32, s3={"addressing_style": "path"}))  # fmt: skip
         answer = EndpointAnswer(access.primary, 200, "200")
+        ensure_bucket(ours, package.scratch_bucket)  # a fresh lab: the proof would create it
         for count in counts:
             keys = [scope.key(f"n{count}", f"{i:05d}") for i in range(count)]
             sample = write_sample(ours, package.scratch_bucket, keys, BENCH_SIZES)

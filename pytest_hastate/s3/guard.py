@@ -25,6 +25,7 @@ never written.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -79,6 +80,11 @@ _PLAIN_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _VERSION_QUERY = re.compile(r"^versionId=[A-Za-z0-9._+=-]{1,1024}$")
 
 
+CACHE = 16384
+"""Entries of each pure name check's cache: every request asks them twice or more, and the
+same protected keys every time (a verify of thousands of objects runs them per object)."""
+
+
 def is_read_only(operation: str) -> bool:
     return operation.startswith(("Head", "Get", "List"))
 
@@ -93,6 +99,7 @@ def fully_decoded(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=CACHE)
 def normalize_key(key: str) -> str:
     """The form a key is compared in: decoded, NFKC, look-alikes folded, path-normalised, casefolded."""
     text = unicodedata.normalize("NFKC", fully_decoded(key)).translate(_CONFUSABLES)
@@ -111,6 +118,7 @@ def normalize_key(key: str) -> str:
     return "/".join(parts).casefold()
 
 
+@functools.lru_cache(maxsize=CACHE)
 def normalize_bucket(bucket: str) -> str:
     return normalize_key(bucket).replace("/", "").strip(". ")
 
@@ -123,6 +131,7 @@ def is_canonical_key(key: str) -> bool:
     return all(seg not in ("", ".", "..") for seg in segments)  # no //, leading or trailing /
 
 
+@functools.lru_cache(maxsize=CACHE)
 def plain_bucket_problem(bucket: str) -> str | None:
     """Why ``bucket`` is not a plain S3 bucket name (ARN, access point, look-alike ...)."""
     if ":" in bucket:
@@ -140,6 +149,7 @@ def plain_bucket_problem(bucket: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=CACHE)
 def segment_problem(value: str, *, trailing_slash: bool = False) -> str | None:
     """Why a key (or prefix) would climb or fold on a hop that resolves paths: a ``.``, ``..``
     or empty segment, also percent-encoded or with ``\\``; control characters."""
