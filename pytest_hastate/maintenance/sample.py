@@ -117,22 +117,37 @@ def verify_endpoint(
     if not answer.answered:
         return report
     t0 = time.monotonic()
-    listing = latest_versions(s3, bucket, [item.key for item in sample], retry_for=retry_for)
 
-    def check(item: SampleObject) -> str | None:
+    def bytes_problem(item: SampleObject) -> str | None:
         body = read_version(s3, bucket, item, retry_for)
         if isinstance(body, str):
             return f"{item.key}: {body}"
         if hashlib.sha256(body).hexdigest() != item.sha256 or len(body) != item.size:
             return f"{item.key}: bytes differ from the checkpoint ({len(body)} bytes, expected {item.size})"
-        return current_problem(s3, bucket, item, listing)
+        return None
 
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hastate-verify") as pool:
-        for problem in pool.map(check, sample):
-            if problem:
-                report.wrong.append(problem)
-            else:
-                report.verified += 1
+    # The version listing runs beside the reads, on its own thread (a few sequential pages
+    # the reads do not need), and is consulted once both are done.
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="hastate-list") as lister,
+        ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hastate-verify") as pool,
+    ):
+        listed = lister.submit(
+            latest_versions, s3, bucket, [item.key for item in sample], retry_for=retry_for
+        )
+        read_problems = list(pool.map(bytes_problem, sample))
+        listing = listed.result()
+        problems = list(
+            pool.map(
+                lambda pair: pair[1] or current_problem(s3, bucket, pair[0], listing),
+                zip(sample, read_problems, strict=True),
+            )
+        )
+    for problem in problems:
+        if problem:
+            report.wrong.append(problem)
+        else:
+            report.verified += 1
     report.seconds = time.monotonic() - t0
     return report
 
