@@ -128,3 +128,18 @@ def test_a_static_run_loads_no_heavy_library(tmp_path: Path) -> None:
         "assert code == 0, code"
     )
     assert loaded_after(code, tmp_path) == set()
+
+
+def test_the_proof_counts_the_tests_use_match_the_proof_modules() -> None:
+    """The outcome counts the suite asserts stay in step with the proof modules they count."""
+    from tests.support.helpers import ALL_PROOF_TESTS, TOFU_TESTS
+
+    def tests_in(pattern: str) -> int:
+        return sum(
+            isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+            for path in (REPO / "proofs").glob(pattern)
+            for node in ast.parse(path.read_text("utf-8")).body
+        )
+
+    assert tests_in("test_*.py") == ALL_PROOF_TESTS
+    assert tests_in("test_3_*.py") == TOFU_TESTS

@@ -65,9 +65,22 @@ class BackgroundHttpServer:
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, daemon=True)
 
+    def _serve_tls(self, handler: type[BaseHTTPRequestHandler], cert: Path, key: Path) -> None:
+        """Serve ``handler`` over HTTPS with the lab CA's leaf (the way a gateway would)."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(cert), str(key))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._serve(server)
+
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -313,15 +326,7 @@ class FaultyGatewayProxy(BackgroundHttpServer):
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(str(cert), str(key))
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        self._serve(server)
-
-    @property
-    def endpoint(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        self._serve_tls(Handler, cert, key)
 
     def upstream_exists(self, raw_path: str) -> bool:
         """HEAD of the object upstream, signed like every forwarded request."""
@@ -361,16 +366,7 @@ class StallingGateway(BackgroundHttpServer):
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _hold
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(str(cert), str(key))
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        self._serve(server)
-
-    @property
-    def endpoint(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        self._serve_tls(Handler, cert, key)
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()
@@ -436,13 +432,4 @@ class RecordingS3Server(BackgroundHttpServer):
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _record
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(str(cert), str(key))
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        self._serve(server)
-
-    @property
-    def endpoint(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        self._serve_tls(Handler, cert, key)

@@ -72,7 +72,8 @@ def filled_package() -> dict[str, Any]:
 LIVE_TESTS = 12  # steps 1, 2a, 2b: 2 static + 1 boundary + 7 scratch + 2 bucket index
 TOFU_TESTS = 8  # step 3
 MAINTENANCE_TESTS = 6  # steps 4-6: 1 checkpoint + 4 verify + 1 cleanup
-ALL_PROOF_TESTS = LIVE_TESTS + TOFU_TESTS + MAINTENANCE_TESTS
+WATCH_TESTS = 3  # step 5, the watched window's checker (optional criteria)
+ALL_PROOF_TESTS = LIVE_TESTS + TOFU_TESTS + MAINTENANCE_TESTS + WATCH_TESTS
 
 
 def lab_package(lab: LabCluster, folder: Path, **changes: Any) -> Path:
