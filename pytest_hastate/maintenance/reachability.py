@@ -112,7 +112,11 @@ def bucket_problem(answers: Sequence[EndpointAnswer], bucket: str, *, gone_ok: b
 
 
 REACH_GRACE = 10.0
-"""Once one endpoint answers, the seconds the others get to answer too."""
+"""Once one endpoint answers, the seconds the others get to answer too (a node of the backend
+may still be coming back when the verify starts)."""
+CLEANUP_GRACE = 3.0
+"""The same for cleanup: the verify before it already gave every endpoint its time; cleanup
+deletes through whichever answers and confirms through every one that does."""
 
 
 def ask_every_endpoint(
@@ -121,8 +125,9 @@ def ask_every_endpoint(
     bucket: str,
     *,
     timeout: float,
+    grace: float = REACH_GRACE,
 ) -> Reachability:
     """``probes`` (clients that may fail) ask; ``build`` makes the clients the run then works
     through, for the endpoints that answered."""
-    answers = reachability(probes, bucket, timeout=timeout, grace=min(REACH_GRACE, timeout))
+    answers = reachability(probes, bucket, timeout=timeout, grace=min(grace, timeout))
     return Reachability(answers, {a.endpoint: build(a.endpoint) for a in answers if a.answered})
