@@ -41,6 +41,7 @@ from pytest_hastate.timing import BusyTime
 from pytest_hastate.verdict.collector import Collector
 
 if TYPE_CHECKING:
+    from pytest_hastate.maintenance.watch_log import WatchRecord
     from pytest_hastate.s3.client import S3Access
     from pytest_hastate.s3.lifecycle import ScratchLifecycle
 
@@ -56,6 +57,7 @@ class ProofInputs:
     package_model: EndpointPackage | None = None  # None when it fails validation: the gate says why
     checkpoint: Checkpoint | None = None
     static_stops: tuple[str, ...] = ()
+    watch: WatchRecord | None = None  # the watched window's log, checked (post-maintenance)
 
     @classmethod
     def load(cls, settings: Settings, roots: tuple[Path, ...], mask: Masker) -> ProofInputs:
@@ -70,7 +72,10 @@ class ProofInputs:
             # Later phases address the same scratch objects: the run id is the checkpoint's.
             settings = dataclasses.replace(settings, run_id=checkpoint.run_id)
         stops = _static_stops(contract, linked)
-        return cls(settings, roots, mask, package, contract, linked, model, checkpoint, stops)
+        watch = _watch_record(settings, checkpoint)
+        return cls(
+            settings, roots, mask, package, contract, linked, model, checkpoint, stops, watch
+        )
 
     @property
     def has_input(self) -> bool:
@@ -130,6 +135,27 @@ def _earlier_checkpoint(settings: Settings, package: LoadedDocument | None) -> C
     if settings.mode is Mode.POST_MAINTENANCE:
         check_verifiable(checkpoint, settings.from_checkpoint)
     return checkpoint
+
+
+def _watch_record(settings: Settings, checkpoint: Checkpoint | None) -> WatchRecord | None:
+    """The watched window's log for a verify: ``--watch-log``, or the run's own log in the
+    evidence folder when there; read and scope-checked now, so a bad log is a usage error."""
+    from pytest_hastate.settings import Mode
+
+    if checkpoint is None or settings.mode is not Mode.POST_MAINTENANCE:
+        return None
+    from pytest_hastate.maintenance.watch_log import check_watch_scope, log_path, read_watch
+
+    path = settings.watch_log or log_path(settings.evidence_dir, checkpoint.run_id)
+    if settings.watch_log is None and not path.exists():
+        return None
+    record = read_watch(path)
+    check_watch_scope(
+        record, path, run_id=checkpoint.run_id, bucket=checkpoint.scratch_bucket,
+        run_prefix=f"{checkpoint.scratch_prefix}{checkpoint.run_id}/",
+        endpoints=checkpoint.endpoints,
+    )  # fmt: skip
+    return record
 
 
 def _static_stops(*documents: LoadedDocument | None) -> tuple[str, ...]:

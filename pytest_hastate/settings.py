@@ -358,6 +358,8 @@ NEEDS: tuple[tuple[str, Callable[[Mapping[str, Any]], bool], str], ...] = (
      "--verify-existing or --cleanup-checkpoint (or -m post_maintenance / -m cleanup)"),
     ("maintenance_event", lambda v: bool(v["verify_existing"]),
      "--verify-existing (it is declared with the post-maintenance run)"),
+    ("watch_log", lambda v: bool(v["verify_existing"]),
+     "--verify-existing (the watched window is checked in the post-maintenance run)"),
     ("run_disposable_tofu", lambda v: v["endpoint_package"] is not None, "--endpoint-package PATH"),
 )  # fmt: skip
 """(option, its requirement, what to add): each option that needs another."""

@@ -684,3 +684,69 @@ def test_deselected_criteria_are_named_as_deselected(proof: pytest.Pytester) -> 
         "not proven: static.package (its tests were deselected by the selection)"
         in record["reasons"]
     )
+
+
+RUN = "20261127t000000z-0123abcd"
+RUN_PREFIX = f".gloriousflywheel/ha-state-candidate/{RUN}/"
+ENDPOINT = "https://state-proof.example.com"
+
+
+def watch_log(header: object = None, *ops: object) -> str:
+    header = header if header is not None else {
+        "run_id": RUN, "bucket": "darkmap-ha-state-proof", "prefix": RUN_PREFIX,
+        "endpoints": [ENDPOINT], "wall_start": 1.0, "limits": {},
+    }  # fmt: skip
+    lines = [{"header": header}, *ops, {"stop": "duration", "at": 1.0}]
+    return "".join(json.dumps(line) + "\n" for line in lines)
+
+
+def write_op(key: str, endpoint: str = ENDPOINT) -> dict[str, object]:
+    return {"t0": 0.1, "t1": 0.2, "endpoint": endpoint, "kind": "write", "key": key,
+            "outcome": "ok", "seq": 1, "version": "v1", "sha256": "00"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "not a regular file"),  # a folder
+        ("root:x:0:0:root:/root:/bin/bash\nbin:x:1:1::/:\n", "line 1: not JSON"),
+        ('{"header": 1}\n', "line 1: $.header: not a JSON object"),
+        (watch_log({"run_id": RUN}), "line 1: $.header: missing field 'bucket'"),
+        (watch_log(None, {"t0": 0.1}), "line 2: missing field 't1'"),
+        (watch_log(None, write_op("attic/terraform.tfstate")), "operation 1: key: is not under"),
+        (watch_log(None, write_op(RUN_PREFIX + "watch/../../x")), "operation 1: key: is not under"),
+        (watch_log(None, write_op(RUN_PREFIX + "watch/s", "https://elsewhere.example.com")),
+         "operation 1: endpoint: is not in the header"),
+        (watch_log({"run_id": "20261127t000000z-ffffffff", "bucket": "darkmap-ha-state-proof",
+                    "prefix": RUN_PREFIX, "endpoints": [ENDPOINT], "wall_start": 1.0,
+                    "limits": {}}), "$.header.run_id: watched run 20261127t000000z-ffffffff"),
+    ],
+)  # fmt: skip
+def test_bad_watch_logs_are_one_line_usage_errors(
+    full_proofs: pytest.Pytester, content: str | None, message: str
+) -> None:
+    """A watch log steers reads after the window: a file that is not one, or one that names
+    keys, endpoints or a run outside this run's scope, is refused before anything is sent."""
+    checkpoint_for(full_proofs)
+    log = full_proofs.path / "watch.jsonl"
+    if content is None:
+        log.mkdir()
+    else:
+        log.write_text(content)
+    result = full_proofs.runpytest(
+        "proofs/", "--endpoint-package", "package.json", "-m", "post_maintenance",
+        "--from-checkpoint", "cp.json", "--watch-log", str(log),
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: pytest-hastate: --watch-log *watch.jsonl: *{message}*"])
+    assert "Traceback" not in result.stderr.str()
+    assert not (full_proofs.path / "evidence").exists()
+
+
+def test_a_watch_log_outside_a_verify_is_a_usage_error(full_proofs: pytest.Pytester) -> None:
+    (full_proofs.path / "watch.jsonl").write_text(watch_log())
+    result = full_proofs.runpytest(
+        "proofs/", "--endpoint-package", "package.json", "--watch-log", "watch.jsonl"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--watch-log needs --verify-existing*"])

@@ -315,8 +315,15 @@ def start(
     volume_slots: int = VOLUME_SLOTS,
     **kwargs: Any,
 ) -> LabCluster:
-    """Start a lab, seed it and write its artifacts; on any failure nothing keeps running."""
+    """Start a lab, seed it and write its artifacts; on any failure nothing keeps running.
+    A folder holding a stopped lab is refused: its volumes, buckets and seeded ``tofu-state``
+    would be reused silently (nothing of it is deleted here)."""
     lab = lab_class(engine)(directory, **kwargs)
+    if lab.state is not None and not any(lab.running().values()):
+        raise LabError(
+            f"{directory} holds a stopped lab's data (volumes, buckets, seeded tofu-state): "
+            f"remove it (rm -rf {directory}) or choose another --dir"
+        )
     lab.up(topology, volume_slots=volume_slots)  # type: ignore[arg-type]
     try:
         seed(lab)

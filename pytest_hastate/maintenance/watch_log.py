@@ -8,11 +8,14 @@ import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pytest_hastate.maintenance.watch_check import Op
+from pytest_hastate.errors import InputError
+from pytest_hastate.maintenance.watch_check import Op, OpKind, Outcome
+from pytest_hastate.s3.guard import is_canonical_key
 
 FSYNC_EVERY = 0.5  # seconds between fsyncs of the operations written so far
 
@@ -83,29 +86,127 @@ def append_mark(path: Path, text: str) -> None:
         os.close(fd)
 
 
-def read_watch(path: Path) -> WatchRecord:
-    """Everything recorded so far; raises ValueError when the file has no header."""
-    lines = path.read_text("utf-8").split("\n")
-    documents = []
-    for line in lines:
+SOURCE = "--watch-log"
+_HEADER_TYPES: dict[str, type | tuple[type, ...]] = {
+    "run_id": str, "bucket": str, "prefix": str, "endpoints": list,
+    "wall_start": (int, float), "limits": dict,
+}  # fmt: skip
+_OP_TYPES: dict[str, type | tuple[type, ...]] = {
+    "t0": (int, float), "t1": (int, float), "endpoint": str, "kind": str, "key": str,
+    "outcome": str, "code": str, "seq": int, "version": str, "sha256": str, "contender": int,
+    "holds": bool,
+}  # fmt: skip
+_OP_REQUIRED = ("t0", "t1", "endpoint", "kind", "key", "outcome")
+_KINDS = frozenset(get_args(OpKind))
+_OUTCOMES = frozenset(get_args(Outcome))
+
+
+def _fields(
+    document: Any, types: dict[str, type | tuple[type, ...]], required: Sequence[str], where: str
+) -> str | None:
+    """Why ``document`` is not an object of exactly these fields and types (None: it is)."""
+    if not isinstance(document, dict):
+        return f"{where}: not a JSON object"
+    unknown = sorted(set(document) - set(types))
+    if unknown:
+        return f"{where}: unknown field {unknown[0]!r}"
+    for name in required:
+        if name not in document:
+            return f"{where}: missing field {name!r}"
+    for name, value in document.items():
+        wanted = types[name]
+        if isinstance(value, bool) and wanted is not bool:
+            return f"{where}.{name}: wrong type"
+        if not isinstance(value, wanted):
+            return f"{where}.{name}: wrong type"
+    return None
+
+
+def _op(document: dict[str, Any], where: str, path: Path) -> Op:
+    problem = _fields(document, _OP_TYPES, _OP_REQUIRED, where)
+    if problem is None and document["kind"] not in _KINDS:
+        problem = f"{where}.kind: not one of {sorted(_KINDS)}"
+    if problem is None and document["outcome"] not in _OUTCOMES:
+        problem = f"{where}.outcome: not one of {sorted(_OUTCOMES)}"
+    if problem is not None:
+        raise InputError(f"{SOURCE} {path}", problem, "not a watch log line")
+    return Op(**document)
+
+
+def _documents(path: Path) -> list[tuple[int, Any]]:
+    """(line number, JSON value) of every complete line; the last line may be partial."""
+    if not path.is_file():
+        raise InputError(f"{SOURCE} {path}", "", "not a regular file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{SOURCE} {path}", "", f"cannot be read as text ({exc})") from None
+    lines = text.split("\n")
+    documents: list[tuple[int, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
         try:
-            documents.append(json.loads(line))
+            documents.append((number, json.loads(line)))
         except ValueError:
-            continue  # the line being written, or an empty one
-    if not documents or "header" not in documents[0]:
-        raise ValueError(f"{path}: not a watch log (no header line)")
-    header = WatchHeader(**documents[0]["header"])
+            if number == len(lines):
+                continue  # the line still being written
+            raise InputError(f"{SOURCE} {path}", f"line {number}", "not JSON") from None
+    return documents
+
+
+def read_watch(path: Path) -> WatchRecord:
+    """Everything recorded so far, every line checked; a file that is not a watch log (or a
+    line that is not one of its kinds) raises ``InputError`` naming the line."""
+    documents = _documents(path)
+    first = documents[0][1] if documents else None
+    if not isinstance(first, dict) or set(first) != {"header"}:
+        raise InputError(f"{SOURCE} {path}", "line 1", "not a watch log (no header line)")
+    problem = _fields(first["header"], _HEADER_TYPES, tuple(_HEADER_TYPES), "line 1: $.header")
+    if problem is not None:
+        raise InputError(f"{SOURCE} {path}", problem, "not a watch log header")
+    header = WatchHeader(**first["header"])
     record = WatchRecord(header)
-    for document in documents[1:]:
-        if "mark" in document:
+    for number, document in documents[1:]:
+        where = f"line {number}"
+        if isinstance(document, dict) and set(document) == {"mark", "wall"}:
+            if not isinstance(document["wall"], (int, float)):
+                raise InputError(f"{SOURCE} {path}", f"{where}.wall", "wrong type")
             record.marks.append(
                 (float(document["wall"]) - header.wall_start, str(document["mark"]))
             )
-        elif "stop" in document:
+        elif isinstance(document, dict) and set(document) == {"stop", "at"}:
+            if not isinstance(document["at"], (int, float)):
+                raise InputError(f"{SOURCE} {path}", f"{where}.at", "wrong type")
             record.stopped = str(document["stop"])
             record.end = max(record.end, float(document["at"]))
-        elif "t0" in document:
-            op = Op(**document)
+        else:
+            op = _op(document, where, path)
             record.ops.append(op)
             record.end = max(record.end, op.t1)
     return record
+
+
+def check_watch_scope(
+    record: WatchRecord, path: Path, *, run_id: str, bucket: str, run_prefix: str,
+    endpoints: Sequence[str],
+) -> None:  # fmt: skip
+    """A watch log steers reads after the window: it must be this run's, in its scratch scope,
+    through the package's endpoints — an edited log must never send a read anywhere else."""
+    source = f"{SOURCE} {path}"
+    header = record.header
+    if header.run_id != run_id:
+        raise InputError(source, "$.header.run_id", f"watched run {header.run_id}, not {run_id}")
+    if header.bucket != bucket:
+        raise InputError(source, "$.header.bucket", "is not the package's scratch bucket")
+    if header.prefix != run_prefix:
+        raise InputError(source, "$.header.prefix", "is not this run's scratch prefix")
+    if not set(header.endpoints) <= set(endpoints):
+        raise InputError(source, "$.header.endpoints", "are not the package's endpoints")
+    for index, op in enumerate(record.ops):
+        if not op.key.startswith(run_prefix) or not is_canonical_key(op.key):
+            raise InputError(
+                source, f"operation {index + 1}: key", "is not under this run's prefix"
+            )
+        if op.endpoint not in header.endpoints:
+            raise InputError(source, f"operation {index + 1}: endpoint", "is not in the header")

@@ -426,7 +426,7 @@ def _lab(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pytest_hastate.errors import LabError
+    from pytest_hastate.errors import HastateError, LabError
 
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
@@ -473,6 +473,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabError as exc:
         print(f"hastate: {exc}", file=sys.stderr)
         return EXIT_LAB
+    except HastateError as exc:  # e.g. a guard refusal: one line, never a traceback
+        print(f"hastate: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ mark (e.g. "killed s3-1") to the running watch's log and exits.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import time
@@ -16,7 +17,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_USAGE, EXIT_BAD_INPUT = 0, 2, 4
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_BAD_INPUT = 0, 1, 2, 4
+MAX_DURATION = 24 * 3600.0
+"""A watch longer than a day is a mistake, not a maintenance window."""
+
+
+def positive_seconds(text: str) -> float:
+    """A finite number of seconds > 0 (argparse type: nan, inf, 0 and negatives are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0 or value > MAX_DURATION:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected seconds > 0 and <= {MAX_DURATION:.0f}"
+        )
+    return value
+
+
+def positive_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected at least 1")
+    return value
 
 
 def add_parser(commands: Any) -> None:
@@ -26,16 +52,22 @@ def add_parser(commands: Any) -> None:
     watch.add_argument("--endpoint-package", type=Path, required=True)
     watch.add_argument("--from-checkpoint", type=Path, required=True)
     watch.add_argument("--evidence-dir", type=Path, default=Path("evidence"))
-    watch.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+    watch.add_argument(
+        "--duration", type=positive_seconds, default=None, help="stop after S seconds"
+    )
     watch.add_argument("--until-file", type=Path, default=None, help="stop when this file appears")
-    watch.add_argument("--interval", type=float, default=0.25, help="seconds between rounds")
-    watch.add_argument("--timeout", type=float, default=2.0, help="seconds per operation")
-    watch.add_argument("--max-ops", type=int, default=50_000)
+    watch.add_argument(
+        "--interval", type=positive_seconds, default=0.25, help="seconds between rounds"
+    )
+    watch.add_argument(
+        "--timeout", type=positive_seconds, default=2.0, help="seconds per operation"
+    )
+    watch.add_argument("--max-ops", type=positive_count, default=50_000)
     watch.add_argument("--mark", default=None, help="append a mark to the running watch and exit")
 
 
 def run_watch_command(args: argparse.Namespace, say: Callable[[str], None]) -> int:
-    from pytest_hastate.gates.files import PACKAGE, load_package
+    from pytest_hastate.gates.files import PACKAGE, gate_package, load_package
     from pytest_hastate.io.checkpoints import (
         check_checkpoint_scope,
         check_package_digest,
@@ -46,6 +78,11 @@ def run_watch_command(args: argparse.Namespace, say: Callable[[str], None]) -> i
     from pytest_hastate.models import EndpointPackage
 
     package_doc = load_package(args.endpoint_package)
+    gate = gate_package(package_doc, allow_template=False, roots=(Path.cwd(),)).report
+    if not gate.passed:  # the proof's own gate: a refused package is never watched through
+        for line in gate.lines():
+            say(f"hastate watch: {line}")
+        return EXIT_REFUSED
     checkpoint = load_checkpoint(args.from_checkpoint)
     check_package_digest(checkpoint, package_doc, args.from_checkpoint)
     package = validate_model(package_doc, PACKAGE, EndpointPackage)
@@ -56,6 +93,7 @@ def run_watch_command(args: argparse.Namespace, say: Callable[[str], None]) -> i
             say(f"hastate watch: no watch log at {path}: start the watch first")
             return EXIT_USAGE
         append_mark(path, args.mark)
+        say(f"hastate watch: marked {args.mark!r} in {path}")
         return EXIT_OK
     return _watch(args, package, checkpoint.run_id, path, say)
 

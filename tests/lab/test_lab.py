@@ -59,6 +59,12 @@ def test_cli_lifecycle_leaves_no_process(tmp_path: Path) -> None:
     assert down.stdout.count("lab: stopped ") == 5  # four processes and the summary line
     assert not [pid for pid in pids if alive(pid)]
     assert hastate("lab", "status", "--dir", str(lab_dir)).returncode == 3
+    reuse = hastate("lab", "up", "--topology", "singleton", "--dir", str(lab_dir))
+    assert reuse.returncode == 3
+    assert reuse.stderr.strip() == (
+        f"hastate: {lab_dir} holds a stopped lab's data (volumes, buckets, seeded tofu-state): "
+        f"remove it (rm -rf {lab_dir}) or choose another --dir"
+    )
     secrets = json.loads((lab_dir / "credentials.json").read_text())
     for output in (up.stdout, up.stderr, down.stdout):
         for value in secrets.values():

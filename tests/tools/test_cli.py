@@ -83,3 +83,60 @@ def test_console_script_runs_as_a_module() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_watch_runs_the_package_gate_before_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package the proof refuses is never watched through (here: a prefix inside a stack)."""
+    import shutil
+
+    from tests.support.helpers import filled_package
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(PUBLIC_CONTRACT, tmp_path / "contract.json")
+    package = filled_package()
+    package["scratch_prefix"] = "attic/"
+    (tmp_path / "package.json").write_text(json.dumps(package))
+    code = main(["watch", "--endpoint-package", "package.json", "--from-checkpoint",
+                 "missing.json", "--duration", "1"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == EXIT_REFUSED
+    assert "P06 $.scratch_prefix" in out
+    assert not (tmp_path / "evidence").exists()
+
+
+@pytest.mark.parametrize("option", ["--duration", "--interval", "--timeout"])
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5", "abc", "90000"])
+def test_watch_refuses_seconds_that_are_not_a_bounded_positive_number(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["watch", "--endpoint-package", "p.json", "--from-checkpoint", "c.json",
+              option, value])  # fmt: skip
+    assert exited.value.code == 2
+    assert f"argument {option}: " in capsys.readouterr().err
+
+
+def test_watch_refuses_max_ops_below_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["watch", "--endpoint-package", "p.json", "--from-checkpoint", "c.json",
+              "--max-ops", "0"])  # fmt: skip
+    assert "argument --max-ops: '0': expected at least 1" in capsys.readouterr().err
+
+
+def test_an_unexpected_refusal_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any HastateError a command raises (a guard refusal, say) is one line, exit 1."""
+    from pytest_hastate.errors import GuardRefusal
+    from pytest_hastate.tools import watch_command
+
+    def refuse(*_: object, **__: object) -> int:
+        raise GuardRefusal("PutObject", "tofu-state/x", "the protected bucket")
+
+    monkeypatch.setattr(watch_command, "run_watch_command", refuse)
+    code = main(["watch", "--endpoint-package", "p.json", "--from-checkpoint", "c.json"])
+    err = capsys.readouterr().err
+    assert code == EXIT_REFUSED
+    assert err == "hastate: scratch guard refused PutObject on tofu-state/x: the protected bucket\n"
