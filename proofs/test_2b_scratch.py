@@ -72,13 +72,17 @@ def test_object_put_head_get_delete(
     bucket, key = hastate_scratch_bucket.name, hastate_scope.key("object-cycle", uuid.uuid4().hex)
     body = ops.payload(65536)
     put = s3.put_object(Bucket=bucket, Key=key, Body=body)
-    assert put.get("VersionId"), f"PUT {key} in a versioned bucket returned no version id"
+    version = put.get("VersionId")
+    assert version, f"PUT {key} in a versioned bucket returned no version id"
+    where = f"through the same endpoint right after PUT {key} answered 200 (version {version})"
+    code = ops.head_status(s3, bucket, key)
+    assert code == 200, f"HEAD answered {code} {where}"
     head = s3.head_object(Bucket=bucket, Key=key)
     assert head["ContentLength"] == len(body), (
-        f"HEAD {key}: {head['ContentLength']} bytes, PUT {len(body)}"
+        f"HEAD answered {head['ContentLength']} bytes {where} with {len(body)} bytes"
     )
     got = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    assert ops.sha256(got) == ops.sha256(body), f"GET {key} returned other bytes than were PUT"
+    assert ops.sha256(got) == ops.sha256(body), f"GET answered other bytes {where}"
     s3.delete_object(Bucket=bucket, Key=key)
     for endpoint, other in hastate_s3.items():
         code = ops.head_status(other, bucket, key)

@@ -51,16 +51,21 @@ def ensure_bucket(s3: S3Client, bucket: str) -> ScratchBucket:
 def versioning_in_effect(
     s3: S3Client, bucket: str, key: str, timeout: float = 30.0
 ) -> float | None:
-    """Seconds until a PUT through ``s3`` gets a version id (then the probe is removed), or None.
+    """Seconds until a PUT through ``s3`` gets a version id and a HEAD through it serves that
+    version (then the probe is removed), or None.
 
     Gateways cache bucket configuration: right after versioning is enabled, writes can still
-    be unversioned although GetBucketVersioning already says Enabled.
+    be unversioned although GetBucketVersioning already says Enabled, and the read path may
+    still look for an unversioned object for a moment after the write path versions.
     """
 
     def put() -> bool:
         try:
-            return bool(
-                s3.put_object(Bucket=bucket, Key=key, Body=b"versioning probe").get("VersionId")
+            version = s3.put_object(Bucket=bucket, Key=key, Body=b"versioning probe").get(
+                "VersionId"
+            )
+            return (
+                bool(version) and s3.head_object(Bucket=bucket, Key=key).get("VersionId") == version
             )
         except S3Errors:
             return False
