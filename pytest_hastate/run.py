@@ -149,9 +149,10 @@ def _watch_record(settings: Settings, checkpoint: Checkpoint | None) -> WatchRec
     path = settings.watch_log or log_path(settings.evidence_dir, checkpoint.run_id)
     if settings.watch_log is None and not path.exists():
         return None
-    record = read_watch(path)
+    label = "--watch-log" if settings.watch_log else "watch log"
+    record = read_watch(path, label)
     check_watch_scope(
-        record, path, run_id=checkpoint.run_id, bucket=checkpoint.scratch_bucket,
+        record, f"{label} {path}", run_id=checkpoint.run_id, bucket=checkpoint.scratch_bucket,
         run_prefix=f"{checkpoint.scratch_prefix}{checkpoint.run_id}/",
         endpoints=checkpoint.endpoints,
     )  # fmt: skip

@@ -324,6 +324,11 @@ def start(
             f"{directory} holds a stopped lab's data (volumes, buckets, seeded tofu-state): "
             f"remove it (rm -rf {directory}) or choose another --dir"
         )
+    if lab.state is None and directory.is_dir() and any(directory.iterdir()):
+        raise LabError(
+            f"{directory} is not empty and holds no lab: a lab starts in a new or empty folder "
+            "(its data would be mixed with what is there)"
+        )
     lab.up(topology, volume_slots=volume_slots)  # type: ignore[arg-type]
     try:
         seed(lab)

@@ -5,6 +5,7 @@ it grows (a partial last line is ignored). Line kinds: the header (first), opera
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -49,7 +50,7 @@ class WatchLog:
     def __init__(self, path: Path, header: WatchHeader) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self._lock = threading.Lock()
         self._synced = time.monotonic()
         self.count = 0
@@ -86,7 +87,6 @@ def append_mark(path: Path, text: str) -> None:
         os.close(fd)
 
 
-SOURCE = "--watch-log"
 _HEADER_TYPES: dict[str, type | tuple[type, ...]] = {
     "run_id": str, "bucket": str, "prefix": str, "endpoints": list,
     "wall_start": (int, float), "limits": dict,
@@ -122,78 +122,93 @@ def _fields(
     return None
 
 
-def _op(document: dict[str, Any], where: str, path: Path) -> Op:
+def _op(document: dict[str, Any], where: str, source: str) -> Op:
     problem = _fields(document, _OP_TYPES, _OP_REQUIRED, where)
     if problem is None and document["kind"] not in _KINDS:
         problem = f"{where}.kind: not one of {sorted(_KINDS)}"
     if problem is None and document["outcome"] not in _OUTCOMES:
         problem = f"{where}.outcome: not one of {sorted(_OUTCOMES)}"
     if problem is not None:
-        raise InputError(f"{SOURCE} {path}", problem, "not a watch log line")
+        raise InputError(source, problem, "not a watch log line")
     return Op(**document)
 
 
-def _documents(path: Path) -> list[tuple[int, Any]]:
+def _documents(path: Path, source: str) -> list[tuple[int, Any]]:
     """(line number, JSON value) of every complete line; the last line may be partial."""
     if not path.is_file():
-        raise InputError(f"{SOURCE} {path}", "", "not a regular file")
+        raise InputError(source, "", "not a regular file")
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{SOURCE} {path}", "", f"cannot be read as text ({exc})") from None
+        raise InputError(source, "", f"cannot be read as text ({exc})") from None
     lines = text.split("\n")
     documents: list[tuple[int, Any]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            documents.append((number, json.loads(line)))
+            documents.append(
+                (number, json.loads(line, parse_constant=_no_constant, parse_float=_finite))
+            )
         except ValueError:
             if number == len(lines):
                 continue  # the line still being written
-            raise InputError(f"{SOURCE} {path}", f"line {number}", "not JSON") from None
+            raise InputError(source, f"line {number}", "not JSON (or NaN/Infinity)") from None
     return documents
 
 
-def read_watch(path: Path) -> WatchRecord:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a time")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a time")
+    return value
+
+
+def read_watch(path: Path, label: str = "watch log") -> WatchRecord:
     """Everything recorded so far, every line checked; a file that is not a watch log (or a
-    line that is not one of its kinds) raises ``InputError`` naming the line."""
-    documents = _documents(path)
+    line that is not one of its kinds) raises ``InputError`` naming ``label``, the file and
+    the line."""
+    source = f"{label} {path}"
+    documents = _documents(path, source)
     first = documents[0][1] if documents else None
     if not isinstance(first, dict) or set(first) != {"header"}:
-        raise InputError(f"{SOURCE} {path}", "line 1", "not a watch log (no header line)")
+        raise InputError(source, "line 1", "not a watch log (no header line)")
     problem = _fields(first["header"], _HEADER_TYPES, tuple(_HEADER_TYPES), "line 1: $.header")
     if problem is not None:
-        raise InputError(f"{SOURCE} {path}", problem, "not a watch log header")
+        raise InputError(source, problem, "not a watch log header")
     header = WatchHeader(**first["header"])
     record = WatchRecord(header)
     for number, document in documents[1:]:
         where = f"line {number}"
         if isinstance(document, dict) and set(document) == {"mark", "wall"}:
             if not isinstance(document["wall"], (int, float)):
-                raise InputError(f"{SOURCE} {path}", f"{where}.wall", "wrong type")
+                raise InputError(source, f"{where}.wall", "wrong type")
             record.marks.append(
                 (float(document["wall"]) - header.wall_start, str(document["mark"]))
             )
         elif isinstance(document, dict) and set(document) == {"stop", "at"}:
             if not isinstance(document["at"], (int, float)):
-                raise InputError(f"{SOURCE} {path}", f"{where}.at", "wrong type")
+                raise InputError(source, f"{where}.at", "wrong type")
             record.stopped = str(document["stop"])
             record.end = max(record.end, float(document["at"]))
         else:
-            op = _op(document, where, path)
+            op = _op(document, where, source)
             record.ops.append(op)
             record.end = max(record.end, op.t1)
     return record
 
 
 def check_watch_scope(
-    record: WatchRecord, path: Path, *, run_id: str, bucket: str, run_prefix: str,
+    record: WatchRecord, source: str, *, run_id: str, bucket: str, run_prefix: str,
     endpoints: Sequence[str],
 ) -> None:  # fmt: skip
     """A watch log steers reads after the window: it must be this run's, in its scratch scope,
-    through the package's endpoints — an edited log must never send a read anywhere else."""
-    source = f"{SOURCE} {path}"
+    through the package's endpoints — an edited log must never send a read anywhere else;
+    and finished: a window still being watched (or a watch that was killed) is not checked."""
     header = record.header
     if header.run_id != run_id:
         raise InputError(source, "$.header.run_id", f"watched run {header.run_id}, not {run_id}")
@@ -203,6 +218,8 @@ def check_watch_scope(
         raise InputError(source, "$.header.prefix", "is not this run's scratch prefix")
     if not set(header.endpoints) <= set(endpoints):
         raise InputError(source, "$.header.endpoints", "are not the package's endpoints")
+    if record.stopped is None:
+        raise InputError(source, "", "the watch has not stopped (no stop line): stop it first")
     for index, op in enumerate(record.ops):
         if not op.key.startswith(run_prefix) or not is_canonical_key(op.key):
             raise InputError(

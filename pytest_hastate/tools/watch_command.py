@@ -67,6 +67,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run_watch_command(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    from pytest_hastate.errors import InputError
     from pytest_hastate.gates.files import PACKAGE, gate_package, load_package
     from pytest_hastate.io.checkpoints import (
         check_checkpoint_scope,
@@ -95,6 +96,12 @@ def run_watch_command(args: argparse.Namespace, say: Callable[[str], None]) -> i
         append_mark(path, args.mark)
         say(f"hastate watch: marked {args.mark!r} in {path}")
         return EXIT_OK
+    if path.exists():
+        raise InputError(
+            f"watch log {path}", "",
+            f"exists: run {checkpoint.run_id} was already watched (a run is watched once; "
+            "remove the file to watch it again)",
+        )  # fmt: skip
     return _watch(args, package, checkpoint.run_id, path, say)
 
 

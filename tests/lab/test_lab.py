@@ -162,3 +162,14 @@ def test_commands_on_a_folder_without_a_lab(tmp_path: Path) -> None:
     assert (
         hastate("lab", "down", "--dir", str(tmp_path)).stdout.strip() == "lab: nothing was running"
     )
+
+
+def test_a_folder_with_other_files_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("someone else's")
+    up = hastate("lab", "up", "--topology", "singleton", "--dir", str(tmp_path))
+    assert up.returncode == 3
+    assert up.stderr.strip() == (
+        f"hastate: {tmp_path} is not empty and holds no lab: a lab starts in a new or empty "
+        "folder (its data would be mixed with what is there)"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -140,3 +140,41 @@ def test_an_unexpected_refusal_is_one_line(
     err = capsys.readouterr().err
     assert code == EXIT_REFUSED
     assert err == "hastate: scratch guard refused PutObject on tofu-state/x: the protected bucket\n"
+
+
+def test_a_run_is_watched_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second watch would append a second header to the run's log: refused, log untouched."""
+    import hashlib
+    import shutil
+
+    from pytest_hastate.models import Checkpoint, EndpointPackage, PackageIdentity, SampleObject
+    from tests.support.helpers import filled_package
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(PUBLIC_CONTRACT, tmp_path / "contract.json")
+    package = filled_package()
+    (tmp_path / "package.json").write_text(json.dumps(package))
+    run = "20261127t000000z-0123abcd"
+    model = EndpointPackage.model_validate(package)
+    prefix = model.scratch_prefix
+    checkpoint = Checkpoint(
+        run_id=run, created_at="2026-11-27T00:00:00+00:00",
+        package=PackageIdentity(name="p", basename="package.json",
+                                sha256=hashlib.sha256((tmp_path / "package.json").read_bytes()).hexdigest()),
+        contract_sha256=None, endpoints=list(model.endpoints),
+        scratch_bucket=model.scratch_bucket, scratch_prefix=prefix,
+        bucket_created_by_this_product=False,
+        sample=[SampleObject(key=f"{prefix}{run}/sample/0000", size=1, sha256="s", version_id="v", etag="e")],
+    )  # fmt: skip
+    (tmp_path / "cp.json").write_text(checkpoint.model_dump_json())
+    log = tmp_path / "evidence" / f"watch-{run}.jsonl"
+    log.parent.mkdir()
+    log.write_text('{"header": {}}\n')
+    code = main(["watch", "--endpoint-package", "package.json", "--from-checkpoint", "cp.json",
+                 "--duration", "1"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT, err
+    assert f"run {run} was already watched" in err
+    assert log.read_text() == '{"header": {}}\n'
