@@ -14,27 +14,21 @@ import os
 import secrets
 import shutil
 import subprocess
-import time
 import uuid
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from pytest_hastate.errors import LabError
 from pytest_hastate.lab.cluster import (
-    CREDENTIALS_FILE,
     READY_TIMEOUT,
     VOLUME_SLOTS,
     Component,
-    Credentials,
     LabCluster,
     LabState,
     Topology,
     free_ports,
-    write_private,
 )
 from pytest_hastate.lab.processes import alive, command_line, http_get, wait_until
-from pytest_hastate.lab.tls import make_ca
 
 BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "monmaptool", "ceph")
 INSTALL = (
@@ -127,48 +121,23 @@ class CephCluster(LabCluster):
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def up(
-        self,
-        topology: Topology = "ha",
-        *,
-        timeout: float = READY_TIMEOUT,
-        volume_slots: int = VOLUME_SLOTS,
-    ) -> dict[str, float]:
-        """Start the monitor, the OSDs and the gateways, each ready before the next; create the
-        admin and proof users. Returns stage timings."""
+    def _check_can_start(self) -> None:
         require_binaries()
-        if self.state is not None and any(self.running().values()):
-            raise LabError(
-                f"a lab is already running in {self.directory} (hastate lab down --dir {self.directory})"
-            )
-        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def _prepare(self) -> None:
         (self.directory / "run").mkdir(exist_ok=True)
-        started, timings = time.monotonic(), {}
-        self.credentials = Credentials.fresh()
-        write_private(self.directory / CREDENTIALS_FILE, json.dumps(asdict(self.credentials)))
-        make_ca(self.directory)
-        self.state = self._plan(topology)
-        self.state.started_at = time.time()
         self.conf.write_text(self._conf_text(), "utf-8")
-        try:
-            for kind in self.kinds:
-                t0 = time.monotonic()
-                group = self._of_kind(kind)
-                self.progress(f"lab: starting {len(group)} {kind} process(es)")
-                if kind == "mon":
-                    self._make_monitor()
-                for component in group:
-                    self._start(component)
-                for component in group:
-                    self._wait_ready(component, timeout)
-                timings[kind] = time.monotonic() - t0
-            self._make_users()
-        except BaseException:
-            self.progress("lab: start failed, stopping what was started")
-            self.down()
-            raise
-        timings["total"] = time.monotonic() - started
-        return timings
+
+    def _start_kind(self, kind: str, group: list[Component], timeout: float) -> None:
+        if kind == "mon":
+            self._make_monitor()
+        for component in group:
+            self._start(component)
+        for component in group:
+            self._wait_ready(component, timeout)
+
+    def _after_start(self) -> None:
+        self._make_users()  # the admin and proof users, once the gateways answer
 
     def _make_monitor(self) -> None:
         monmap = self.directory / "monmap"

@@ -288,7 +288,9 @@ class LabCluster:
         timeout: float = READY_TIMEOUT,
         volume_slots: int = VOLUME_SLOTS,
     ) -> dict[str, float]:
-        """Start every component in order and wait until each is ready. Returns stage timings."""
+        """Start every kind of component in order, each ready before the next; on any failure
+        stop what was started. Returns stage timings."""
+        self._check_can_start()
         if self.state is not None and any(self.running().values()):
             raise LabError(
                 f"a lab is already running in {self.directory} (hastate lab down --dir {self.directory})"
@@ -301,35 +303,51 @@ class LabCluster:
         make_ca(self.directory)
         self.state = self._plan(topology, volume_slots)
         self.state.started_at = time.time()
-        write_private(self.directory / "s3.json", json.dumps(self.identities(), indent=2))
-        self._write_filer_store()
+        self._prepare()
         try:
-            for kind in KINDS:
+            for kind in self.kinds:
                 t0 = time.monotonic()
                 group = self._of_kind(kind)
                 self.progress(f"lab: starting {len(group)} {kind} process(es)")
-                if kind == "filer":
-                    # A new filer bootstraps its metadata from the filers already registered,
-                    # and exits if one of them does not answer yet: start them one by one.
-                    for component in group:
-                        self._start(component)
-                        self._wait_ready(component, timeout)
-                else:
-                    for component in group:
-                        self._start(component)
-                    for component in group:
-                        self._wait_ready(component, timeout)
-                if kind == "master":
-                    self._wait_leader(timeout)
-                if kind == "volume":
-                    self._wait_volumes_registered(len(group), timeout)
+                self._start_kind(kind, group, timeout)
                 timings[kind] = time.monotonic() - t0
+            self._after_start()
         except BaseException:
             self.progress("lab: start failed, stopping what was started")
             self.down()
             raise
         timings["total"] = time.monotonic() - started
         return timings
+
+    # --- the engine's part of ``up`` (SeaweedFS here; other engines override) ---------------
+
+    def _check_can_start(self) -> None:
+        """Refuse before anything is written (e.g. the engine's binaries are missing)."""
+
+    def _prepare(self) -> None:
+        """Files the processes read at start (after the plan, before the first process)."""
+        write_private(self.directory / "s3.json", json.dumps(self.identities(), indent=2))
+        self._write_filer_store()
+
+    def _start_kind(self, kind: str, group: list[Component], timeout: float) -> None:
+        if kind == "filer":
+            # A new filer bootstraps its metadata from the filers already registered,
+            # and exits if one of them does not answer yet: start them one by one.
+            for component in group:
+                self._start(component)
+                self._wait_ready(component, timeout)
+        else:
+            for component in group:
+                self._start(component)
+            for component in group:
+                self._wait_ready(component, timeout)
+        if kind == "master":
+            self._wait_leader(timeout)
+        if kind == "volume":
+            self._wait_volumes_registered(len(group), timeout)
+
+    def _after_start(self) -> None:
+        """Work once every process is ready (e.g. users the engine keeps itself)."""
 
     def _write_filer_store(self) -> None:
         """One metadata store shared by every filer (read from ``filer.toml`` in their cwd).
