@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ from pytest_hastate.models import Checkpoint, Status
 from pytest_hastate.s3.scratch import delete_everything_under
 from pytest_hastate.tools.bundle import check_bundle, readiness
 from pytest_hastate.tools.demo import run_demo
+from tests.support.engines import FaultyGatewayProxy
 from tests.support.helpers import (
     assert_stop,
     check_evidence_pages,
@@ -236,28 +239,38 @@ def test_verify_with_every_endpoint_down_stops_after_the_bounded_wait(
         forget_run(lab, checkpoint)
 
 
-def test_cleanup_residue_is_reported(
-    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
-) -> None:
-    lab = hastate_singleton_lab
+def cleanup_through_a_faulty_proxy(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    lab: LabCluster,
+    fault: Callable[[FaultyGatewayProxy], None],
+) -> tuple[pytest.RunResult, dict[str, Any], Path, dict[str, str]]:
+    """A pre-maintenance run through a proxy, then ``fault`` set on the proxy, then cleanup."""
     env = environment(lab)
     with faulty_proxy(lab, strip_if_none_match=False) as proxy:
         package = lab_package(lab, proofs.path, endpoint_url=proxy.endpoint)
         env["TOFU_HA_STATE_ENDPOINT"] = proxy.endpoint
         checkpoint = pre(proofs, monkeypatch, lab, package, env)
-        proxy.drop_deletes_matching = r"/sample/"
+        fault(proxy)
         try:
             result, verdict = run_proofs(
-                proofs,
-                monkeypatch,
-                env,
-                package,
-                "--cleanup-checkpoint",
-                "--from-checkpoint",
-                str(checkpoint),
-            )
+                proofs, monkeypatch, env, package, "--cleanup-checkpoint",
+                "--from-checkpoint", str(checkpoint),
+            )  # fmt: skip
         finally:
             forget_run(lab, checkpoint)
+    return result, verdict, checkpoint, env
+
+
+def test_cleanup_residue_is_reported(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    def drop_sample_deletes(proxy: FaultyGatewayProxy) -> None:
+        proxy.drop_deletes_matching = r"/sample/"
+
+    result, verdict, checkpoint, env = cleanup_through_a_faulty_proxy(
+        proofs, monkeypatch, hastate_singleton_lab, drop_sample_deletes
+    )
     assert_stop(result, verdict, "cleanup.complete", "cleanup left residue", "/sample/")
     record = Checkpoint.model_validate_json(checkpoint.read_text())
     assert record.cleanup is not None
@@ -333,20 +346,13 @@ def test_cleanup_that_cannot_see_is_never_done(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
 ) -> None:
     """Listings answer 503: the run's objects are unknown, unknown is residue, not done."""
-    lab = hastate_singleton_lab
-    env = environment(lab)
-    with faulty_proxy(lab, strip_if_none_match=False) as proxy:
-        package = lab_package(lab, proofs.path, endpoint_url=proxy.endpoint)
-        env["TOFU_HA_STATE_ENDPOINT"] = proxy.endpoint
-        checkpoint = pre(proofs, monkeypatch, lab, package, env)
+
+    def fail_listings(proxy: FaultyGatewayProxy) -> None:
         proxy.fail_matching = ("GET", r"[?&]versions", 503)
-        try:
-            result, verdict = run_proofs(
-                proofs, monkeypatch, env, package, "--cleanup-checkpoint",
-                "--from-checkpoint", str(checkpoint),
-            )  # fmt: skip
-        finally:
-            forget_run(lab, checkpoint)
+
+    result, verdict, checkpoint, _ = cleanup_through_a_faulty_proxy(
+        proofs, monkeypatch, hastate_singleton_lab, fail_listings
+    )
     assert_stop(result, verdict, "cleanup.complete", "unknown: could not list")
     record = Checkpoint.model_validate_json(checkpoint.read_text())
     assert record.cleanup is not None
