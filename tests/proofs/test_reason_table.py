@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 from typing import NamedTuple
 
 from tests.support.helpers import REPO
@@ -86,18 +87,22 @@ TABLE = [
 ]  # fmt: skip
 
 HELPERS = {
-    # messages a row's expression only joins: the words live where they are built
-    "; '.join(problems)": REPO / "proofs" / "test_2a_boundary.py",
-    "{len(problems)} sample problem": REPO / "pytest_hastate" / "maintenance" / "sample.py",
-    "lock cycle through": REPO / "pytest_hastate" / "maintenance" / "sample.py",
-    "{len(problems)} of the {acked}": REPO / "pytest_hastate" / "maintenance" / "watch_check.py",
-    "PUT If-None-Match: * acknowledged": REPO
-    / "pytest_hastate"
-    / "maintenance"
-    / "watch_verify.py",
-    "hastate_package_gate.report.summary": REPO / "pytest_hastate" / "gates" / "text.py",
-    "hastate_contract_gate.summary": REPO / "pytest_hastate" / "gates" / "text.py",
-}
+    # messages a row's expression only joins: the words live in the function that builds them
+    "{len(problems)} sample problem": (REPO / "pytest_hastate/maintenance/sample.py", "read_version"),
+    "lock cycle through": (REPO / "pytest_hastate/maintenance/sample.py", "lock_cycle"),
+    "{len(problems)} of the {acked}": (REPO / "pytest_hastate/maintenance/watch_check.py", "lost_writes"),
+    "PUT If-None-Match: * acknowledged": (REPO / "pytest_hastate/maintenance/watch_verify.py", "overlap_lines"),
+    "hastate_package_gate.report.summary": (REPO / "pytest_hastate/gates/text.py", "summary"),
+    "hastate_contract_gate.summary": (REPO / "pytest_hastate/gates/text.py", "summary"),
+}  # fmt: skip
+
+
+def function_source(path: Path, name: str) -> str:
+    """The source of the one function ``name`` in ``path`` (not the whole file)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name]
+    assert len(found) == 1, f"{path.name}: {len(found)} functions named {name}"
+    return ast.unparse(found[0])
 
 
 def messages() -> list[tuple[str, str, str]]:
@@ -151,9 +156,9 @@ def test_every_message_states_its_request_and_what_came_back() -> None:
         text = source
         if "join(" in source:  # the joined parts are built in the test function
             text += function
-        for prefix, helper in HELPERS.items():
+        for prefix, (helper, name) in HELPERS.items():
             if source.startswith(prefix):
-                text += helper.read_text("utf-8")
+                text += function_source(helper, name)
         for word in (row.request, row.answer):
             if word not in text:
                 weak.append(f"{where}: {source[:60]} does not state {word!r}")
