@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from pytest_hastate.errors import InputError
 from pytest_hastate.gates.text import SECRET_KEY_NAMES
+from pytest_hastate.models import VerdictRecord
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -165,3 +166,8 @@ def validate_model(document: LoadedDocument, what: str, model: type[M]) -> M:
     except ValidationError as exc:
         loc, reason = _located(exc.errors(include_input=False, include_url=False)[0])
         raise InputError(f"{what} {document.path}", json_path(loc), reason) from None
+
+
+def load_verdict(path: Path) -> VerdictRecord:
+    """The verdict file at ``path``, checked against its model; bad input: one ``InputError``."""
+    return validate_model(read_json_object(path, "verdict"), "verdict", VerdictRecord)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pytest_hastate.errors import InputError
 from pytest_hastate.io.checkpoints import load_checkpoint
-from pytest_hastate.io.documents import read_json_object, validate_model
+from pytest_hastate.io.documents import load_verdict
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import Checkpoint, Outcome, Status, VerdictRecord
 
@@ -52,7 +52,7 @@ def check_bundle(
     records: dict[str, VerdictRecord] = {}
     for path in sorted(directory.glob("verdict-*.json")):
         try:
-            record = validate_model(read_json_object(path, "verdict"), "verdict", VerdictRecord)
+            record = load_verdict(path)
         except InputError as exc:
             findings.append(BundleFinding(path.name, f"not a valid verdict record ({exc.reason})"))
             continue
@@ -165,7 +165,7 @@ def _latest_findings(latest: Path, checkpoint: Checkpoint) -> list[BundleFinding
     if not failed or not latest.is_file():
         return []
     try:
-        record = validate_model(read_json_object(latest, "verdict"), "verdict", VerdictRecord)
+        record = load_verdict(latest)
     except InputError:
         return []
     if record.run_id == checkpoint.run_id and record.verdict is not Status.STOP:
@@ -213,9 +213,7 @@ def readiness(directory: Path, *, expect_interim: bool) -> Readiness:
             "--endpoint-package PACKAGE, or capture it now: just tofu-state-ha-readiness "
             "--endpoint-package PACKAGE)",
         )  # fmt: skip
-    record = validate_model(
-        read_json_object(directory / "verdict.json", "verdict"), "verdict", VerdictRecord
-    )
+    record = load_verdict(directory / "verdict.json")
     status = record.verdict
     summary = f"{status.value} (phase {record.phase}, run {record.run_id})"
     if expect_interim:

@@ -15,7 +15,11 @@ from typing import Any
 
 from pytest_hastate.errors import PlanRefused
 from pytest_hastate.gates.package import bucket_name_problem
-from pytest_hastate.io.documents import LoadedDocument, read_json_object, validate_model
+from pytest_hastate.io.documents import (
+    LoadedDocument,
+    load_verdict,
+    validate_model,
+)
 from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.models import PROTECTED_STATE_KEYS, EndpointPackage, Status, VerdictRecord
 from pytest_hastate.s3.guard import short_id
@@ -157,7 +161,7 @@ def _go_record(evidence: Path, package_document: LoadedDocument) -> VerdictRecor
         raise PlanRefused(
             f"no verdict in {evidence}: run the proof (and its maintenance phases) first"
         )
-    record = validate_model(read_json_object(path, "verdict"), "verdict", VerdictRecord)
+    record = load_verdict(path)
     if record.verdict is not Status.GO:
         raise PlanRefused(
             f"the evidence in {evidence} is {record.verdict.value}, not GO: protected migration stays blocked"

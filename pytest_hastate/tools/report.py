@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_hastate.errors import InputError
-from pytest_hastate.io.documents import read_json_object, validate_model
-from pytest_hastate.models import Checkpoint, CleanupRecord, VerdictRecord, WatchFacts
+from pytest_hastate.io.checkpoints import load_checkpoint
+from pytest_hastate.io.documents import load_verdict
+from pytest_hastate.models import CleanupRecord, VerdictRecord, WatchFacts
 from pytest_hastate.steps import BY_ID
 
 Format = Literal["markdown", "html"]
@@ -43,13 +44,11 @@ class ReportData:
 def gather(folder: Path, fmt: Format) -> ReportData:
     if not (folder / "verdict.json").is_file():
         raise InputError(str(folder), "", "no verdict.json here (not an evidence folder)")
-    verdict = validate_model(
-        read_json_object(folder / "verdict.json", "verdict"), "verdict", VerdictRecord
-    )
+    verdict = load_verdict(folder / "verdict.json")
     data = ReportData(folder=str(folder), verdict=verdict)
     checkpoint_path = folder / "checkpoint.json"
     if checkpoint_path.is_file():
-        checkpoint = Checkpoint.model_validate_json(checkpoint_path.read_text("utf-8"))
+        checkpoint = load_checkpoint(checkpoint_path)
         data.cleanup = checkpoint.cleanup
         for record in checkpoint.phases:
             rows = [(cid, r.outcome.value, BY_ID[cid].proves if cid in BY_ID else "", r.message)
