@@ -69,13 +69,15 @@ def live(topology: str, rounds: int) -> dict[str, Any]:
             timing.append(record["facts"]["timing"])
             race = record["facts"].get("conditional_race") or {}
             race_refused_max.append(race.get("refused_seconds_max") or 0.0)
-    ours_wall = runs_summary(ours)["wall_seconds"]["median"]
+    hastate, baseline = runs_summary(ours), runs_summary(floor)
     return {
         "topology": topology,
         "rounds": rounds,
-        "hastate": runs_summary(ours),
-        "floor": runs_summary(floor),
-        "wall_ratio": round(ours_wall / runs_summary(floor)["wall_seconds"]["median"], 2),
+        "hastate": hastate,
+        "floor": baseline,
+        "wall_ratio": round(
+            hastate["wall_seconds"]["median"] / baseline["wall_seconds"]["median"], 2
+        ),
         "verdicts": verdicts,
         "outside_share": spread([t["outside_share"] for t in timing]),
         "tofu_seconds": spread([t["tofu_seconds"] for t in timing]),

@@ -33,7 +33,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
                lambda rounds: cases.plugin(max(rounds, 10))),
     "lab": ("lab cold start and teardown", cases.lab_cycle),
     "fail-fast": ("time to STOP on exhausted capacity and on a gateway that never answers",
-                  lambda rounds: cases.fail_fast(1)),
+                  cases.fail_fast),
 }  # fmt: skip
 
 

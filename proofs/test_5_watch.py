@@ -34,18 +34,19 @@ def watch_facts(
     hastate_progress: Callable[[str], None],
 ) -> None:
     """The window's measurements into the verdict's facts, and its picture into the evidence."""
+    from pytest_hastate.maintenance.watch_log import log_path
     from pytest_hastate.maintenance.watch_verify import watch_facts as facts
     from pytest_hastate.tools.timeline import INSTALL_HINT, draw_timeline
 
     record, settings = hastate_watch_record, hastate_run.settings
-    picture = settings.evidence_dir / f"watch-{record.header.run_id}.png"
+    log = log_path(settings.evidence_dir, record.header.run_id)
+    picture = log.with_suffix(".png")
     drawn = draw_timeline(record, picture)
     hastate_progress(
         f"timeline picture: {picture}" if drawn else f"no timeline picture: {INSTALL_HINT}"
     )
     limit = hastate_endpoint_package.maintenance_proof.max_unavailable_seconds
-    log = f"watch-{record.header.run_id}.jsonl"
-    hastate_run.record(watch=facts(record, log, limit, picture.name if drawn else None))
+    hastate_run.record(watch=facts(record, log.name, limit, picture.name if drawn else None))
 
 
 @pytest.mark.hastate_criterion("watch.acknowledged_writes_survive")

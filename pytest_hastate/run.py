@@ -67,7 +67,7 @@ class ProofInputs:
         contract = load_contract(settings.contract) if settings.contract else None
         linked = _linked_contract(package, roots)
         model = _package_model(package)
-        checkpoint = _earlier_checkpoint(settings, package)
+        checkpoint = _earlier_checkpoint(settings, package, model)
         if checkpoint is not None:
             # Later phases address the same scratch objects: the run id is the checkpoint's.
             settings = dataclasses.replace(settings, run_id=checkpoint.run_id)
@@ -116,7 +116,9 @@ def _package_model(package: LoadedDocument | None) -> EndpointPackage | None:
         return None
 
 
-def _earlier_checkpoint(settings: Settings, package: LoadedDocument | None) -> Checkpoint | None:
+def _earlier_checkpoint(
+    settings: Settings, package: LoadedDocument | None, model: EndpointPackage | None
+) -> Checkpoint | None:
     if settings.from_checkpoint is None:
         return None
     from pytest_hastate.io.checkpoints import (
@@ -130,7 +132,8 @@ def _earlier_checkpoint(settings: Settings, package: LoadedDocument | None) -> C
     checkpoint = load_checkpoint(settings.from_checkpoint)
     assert package is not None  # the settings demand --endpoint-package here
     check_package_digest(checkpoint, package, settings.from_checkpoint)
-    model = validate_model(package, PACKAGE, EndpointPackage)
+    if model is None:  # a package that fails validation is a usage error here: say why
+        model = validate_model(package, PACKAGE, EndpointPackage)
     check_checkpoint_scope(checkpoint, model, settings.from_checkpoint)
     if settings.mode is Mode.POST_MAINTENANCE:
         check_verifiable(checkpoint, settings.from_checkpoint)

@@ -7,7 +7,6 @@ Errors name where the bad value came from.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -117,7 +116,6 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "evidence folder, when there)",
     ),
 )
-BY_NAME: Mapping[str, OptionSpec] = {o.name: o for o in OPTIONS}
 
 
 class Mode(StrEnum):
@@ -425,7 +423,3 @@ def _check_markexpr(markexpr: str, settings: Settings) -> None:
     selectable += [frozenset({s, phase}) for s in settings.steps if phase]
     if named and not any(matches(markers) for markers in selectable):
         raise SettingsError(f"-m {markexpr!r} selects no proof test in {mode} mode")
-
-
-def env_snapshot() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.startswith("HASTATE_")}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +11,7 @@ from typing import Any, cast
 from pytest_hastate.maintenance.reachability import EndpointAnswer, Reachability
 from pytest_hastate.models import SampleObject
 from pytest_hastate.s3.client import S3Client, S3Errors, error_code, status
+from pytest_hastate.s3.scratch import payload, sha256
 
 SIZES = (1, 100, 1_000, 10_000, 100_000, 1_000_000, 3_000_000)
 """From a byte to a few MB, cycled over the sample."""
@@ -30,12 +29,12 @@ def write_sample(
 
     def put(item: tuple[str, int]) -> SampleObject:
         key, size = item
-        body = secrets.token_bytes(size)
+        body = payload(size)
         response = s3.put_object(Bucket=bucket, Key=key, Body=body)
         return SampleObject(
             key=key,
             size=size,
-            sha256=hashlib.sha256(body).hexdigest(),
+            sha256=sha256(body),
             version_id=str(response.get("VersionId") or "null"),
             etag=str(response.get("ETag", "")).strip('"'),
         )
@@ -59,7 +58,9 @@ SERVICE_ERROR_RETRY = 10.0
 still be coming back); a 403 or 404 is an answer and is never retried."""
 
 
-def read_version(s3: S3Client, bucket: str, item: SampleObject, retry_for: float) -> bytes | str:
+def read_sampled_version(
+    s3: S3Client, bucket: str, item: SampleObject, retry_for: float
+) -> bytes | str:
     """The sampled version's bytes, or what the endpoint answered instead."""
     deadline = time.monotonic() + retry_for
     while True:
@@ -119,10 +120,10 @@ def verify_endpoint(
     t0 = time.monotonic()
 
     def bytes_problem(item: SampleObject) -> str | None:
-        body = read_version(s3, bucket, item, retry_for)
+        body = read_sampled_version(s3, bucket, item, retry_for)
         if isinstance(body, str):
             return f"{item.key}: {body}"
-        if hashlib.sha256(body).hexdigest() != item.sha256 or len(body) != item.size:
+        if sha256(body) != item.sha256 or len(body) != item.size:
             return f"{item.key}: bytes differ from the checkpoint ({len(body)} bytes, expected {item.size})"
         return None
 

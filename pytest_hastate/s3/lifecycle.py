@@ -41,7 +41,6 @@ class ScratchLifecycle:
     answers: Sequence[EndpointAnswer] = ()
     settle_seconds: dict[str, float] = field(default_factory=dict)
     bucket: ScratchBucket | None = None
-    residue: list[str] = field(default_factory=list)
 
     @property
     def primary(self) -> S3Client:
@@ -89,7 +88,6 @@ class ScratchLifecycle:
             residue = self._remove(prefix)
         except (HastateError, *S3Errors) as exc:  # the backend failed: nothing is confirmed gone
             residue = [f"unknown: {self.scope.bucket}/{prefix} not removed ({exc})"]
-        self.residue.extend(residue)
         return residue
 
     def _remove(self, prefix: str) -> list[str]:

@@ -88,7 +88,7 @@ TABLE = [
 
 HELPERS = {
     # messages a row's expression only joins: the words live in the function that builds them
-    "{len(problems)} sample problem": (REPO / "pytest_hastate/maintenance/sample.py", "read_version"),
+    "{len(problems)} sample problem": (REPO / "pytest_hastate/maintenance/sample.py", "read_sampled_version"),
     "lock cycle through": (REPO / "pytest_hastate/maintenance/sample.py", "lock_cycle"),
     "{len(problems)} of the {acked}": (REPO / "pytest_hastate/maintenance/watch_check.py", "lost_writes"),
     "PUT If-None-Match: * acknowledged": (REPO / "pytest_hastate/maintenance/watch_verify.py", "overlap_lines"),
