@@ -234,6 +234,11 @@ class ProtectedTargets:
     keys: tuple[str, ...] = PROTECTED_STATE_KEYS
     objects: frozenset[tuple[str, str]] = frozenset()
 
+    @functools.cached_property
+    def _normal_keys(self) -> tuple[tuple[str, str], ...]:
+        """(protected key, its normal form), worked out once: every request is judged by it."""
+        return tuple((key, normalize_key(key)) for key in self.keys)
+
     @classmethod
     def from_denials(cls, denials: Iterable[str]) -> ProtectedTargets:
         """SPEC 3: tofu-state, the protected keys in any bucket, and every denial's targets.
@@ -268,8 +273,7 @@ class ProtectedTargets:
         nk = normalize_key(key)
         if bucket is not None and (normalize_bucket(bucket), nk) in self.objects:
             return "object is listed in protected_state_denials"
-        for protected in self.keys:
-            pk = normalize_key(protected)
+        for protected, pk in self._normal_keys:
             if nk == pk or nk.endswith("/" + pk) or nk.startswith(pk):
                 return f"key matches the protected state key {protected}"
         return None
@@ -281,8 +285,8 @@ class ProtectedTargets:
         if reason is not None or not prefix:
             return reason
         np = normalize_key(prefix)
-        for protected in self.keys:
-            if normalize_key(protected).startswith(np):
+        for protected, pk in self._normal_keys:
+            if pk.startswith(np):
                 return f"prefix covers the protected state key {protected}"
         return None
 
