@@ -20,7 +20,7 @@ import pytest
 
 from pytest_hastate.errors import InputError
 from pytest_hastate.gates.contract import check_contract, static_stop_conditions
-from pytest_hastate.gates.files import PACKAGE, load_contract, load_package, resolve_contract
+from pytest_hastate.gates.files import PACKAGE, load_contract, load_linked_contract, load_package
 from pytest_hastate.io.documents import LoadedDocument, validate_model
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import (
@@ -98,13 +98,7 @@ def _linked_contract(
     reference = package.data.get("candidate_contract") if package is not None else None
     if package is None or not isinstance(reference, str) or not reference.strip():
         return None
-    path = resolve_contract(reference, package.path, roots)
-    if path is None:
-        return None
-    try:
-        return load_contract(path)
-    except InputError:
-        return None
+    return load_linked_contract(reference, package.path, roots)[1]
 
 
 def _package_model(package: LoadedDocument | None) -> EndpointPackage | None:

@@ -65,29 +65,43 @@ def gate_contract(document: LoadedDocument) -> GateReport:
     return GateReport("contract", document.label, tuple(check_contract(document.data)))
 
 
+def load_linked_contract(
+    reference: str, package_path: Path, roots: Sequence[Path]
+) -> tuple[Path | None, LoadedDocument | None, str | None]:
+    """(where the package's contract reference resolves, the loaded contract, why not)."""
+    path = resolve_contract(reference, package_path, roots)
+    if path is None:
+        tried = ", ".join(str(p) for p in contract_candidates(reference, package_path, roots))
+        return None, None, f"{reference!r} not found (tried {tried})"
+    try:
+        return path, load_contract(path), None
+    except InputError as exc:
+        return path, None, str(exc)
+
+
 def gate_package(
-    document: LoadedDocument, *, allow_template: bool, roots: Sequence[Path]
+    document: LoadedDocument,
+    *,
+    allow_template: bool,
+    roots: Sequence[Path],
+    contract: LoadedDocument | None = None,
 ) -> PackageGateRun:
-    """Gate a loaded package, following its contract and CA bundle links."""
+    """Gate a loaded package, following its contract and CA bundle links; ``contract`` is the
+    linked contract when the caller has already resolved and loaded it (not read again)."""
     data = document.data
     linked: LinkedContract | None = None
-    contract_doc: LoadedDocument | None = None
     contract_path: Path | None = None
     reference = data.get("candidate_contract")
     if isinstance(reference, str) and reference.strip():
-        contract_path = resolve_contract(reference, document.path, roots)
-        if contract_path is None:
-            tried = ", ".join(str(p) for p in contract_candidates(reference, document.path, roots))
-            linked = LinkedContract(reference, problem=f"{reference!r} not found (tried {tried})")
+        if contract is None:
+            contract_path, contract, problem = load_linked_contract(reference, document.path, roots)
         else:
-            try:
-                contract_doc = load_contract(contract_path)
-            except InputError as exc:
-                linked = LinkedContract(reference, problem=str(exc))
-            else:
-                linked = LinkedContract(
-                    reference, findings=tuple(check_contract(contract_doc.data))
-                )
+            contract_path, problem = contract.path, None
+        linked = (
+            LinkedContract(reference, findings=tuple(check_contract(contract.data)))
+            if contract is not None
+            else LinkedContract(reference, problem=problem)
+        )
     ca_problem: str | None = None
     ca_bundle = data.get("ca_bundle")
     if isinstance(ca_bundle, str):
@@ -102,4 +116,4 @@ def gate_package(
         links=PackageLinks(contract=linked, ca_bundle_problem=ca_problem),
     )
     report = GateReport("package", document.label, tuple(findings))
-    return PackageGateRun(report=report, contract_path=contract_path, contract=contract_doc)
+    return PackageGateRun(report=report, contract_path=contract_path, contract=contract)
