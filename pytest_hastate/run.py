@@ -199,6 +199,12 @@ class ProofRun:
         return self.inputs.settings
 
     @property
+    def maintenance_event(self) -> str | None:
+        """The event this phase names, else the one an earlier phase declared in the chain."""
+        declared = self.checkpoint.declared_event() if self.checkpoint else None
+        return self.settings.maintenance_event or declared
+
+    @property
     def mask(self) -> Masker:
         return self.inputs.mask
 

@@ -100,7 +100,6 @@ def _verdict_inputs(
     run: ProofRun, results: dict[str, CriterionResult], exitstatus: int
 ) -> VerdictInputs:
     settings, checkpoint = run.settings, run.checkpoint
-    declared = checkpoint.declared_event() if checkpoint else None
     return VerdictInputs(
         results=results,
         carried=checkpoint.carried_criteria() if checkpoint else {},
@@ -108,7 +107,7 @@ def _verdict_inputs(
         unattributed_failures=run.collector.unattributed_failures,
         static_stop_conditions=list(run.inputs.static_stops),
         ha_semantics=run.inputs.ha_semantics,
-        maintenance_event=settings.maintenance_event or declared,  # type: ignore[arg-type]
+        maintenance_event=run.maintenance_event,  # type: ignore[arg-type]
         dry_run=settings.dry_run,
         deselected=sorted(run.collector.deselected),
         incomplete=INCOMPLETE.get(exitstatus),
@@ -126,8 +125,7 @@ def _verdict_record(run: ProofRun) -> VerdictRecord:
         package_name=package.name if package else None,
         package_digest=inputs.package.sha256 if inputs.package else None,
         contract_digest=inputs.contract_digest,
-        maintenance_event=settings.maintenance_event  # type: ignore[arg-type]
-        or (run.checkpoint.declared_event() if run.checkpoint else None),
+        maintenance_event=run.maintenance_event,  # type: ignore[arg-type]
         dry_run=settings.dry_run, expect_interim=settings.expect_interim, exit_code=run.exit_code,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"), facts=run.facts,
     )  # fmt: skip
