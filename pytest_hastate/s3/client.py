@@ -28,7 +28,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from pytest_hastate.errors import GuardRefusal, InputError
 from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
 from pytest_hastate.s3.guard import ScratchScope, Target, endpoint_origin_problem
-from pytest_hastate.s3.health import WRITE_OPERATIONS, BackendHealth
+from pytest_hastate.s3.health import WRITE_OPERATIONS, AttributedHealth, BackendHealth
 from pytest_hastate.timing import BusyTime
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def client(
     boundary_probes: bool = False,
     log: RequestLog | None = None,
     attempts: int = 3,
-    health: BackendHealth | None = None,
+    health: BackendHealth | AttributedHealth | None = None,
     busy: BusyTime | None = None,
     timeout: float | None = None,
 ) -> S3Client:
@@ -186,7 +186,7 @@ def client(
     return s3
 
 
-def _install_health(s3: S3Client, endpoint: str, health: BackendHealth) -> None:
+def _install_health(s3: S3Client, endpoint: str, health: BackendHealth | AttributedHealth) -> None:
     def before(model: Any, context: dict[str, Any], params: dict[str, Any], **_: Any) -> None:
         health.check(endpoint, model.name)
         bucket, key = params.get("Bucket"), params.get("Key")

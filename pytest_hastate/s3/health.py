@@ -73,8 +73,12 @@ class BackendHealth:
 
     # --- clients report and ask ---------------------------------------------------------------
 
-    def trip(self, endpoint: str, kind: TripKind, cause: str) -> None:
-        criterion = self.current[0] if self.current else None
+    def trip(
+        self, endpoint: str, kind: TripKind, cause: str, criteria: tuple[str, ...] | None = None
+    ) -> None:
+        """A hard failure, met by the current test (or by work of ``criteria``)."""
+        claimed = self.current if criteria is None else criteria
+        criterion = claimed[0] if claimed else None
         with self._lock:
             self.trips.setdefault((endpoint, kind), Trip(endpoint, kind, cause, criterion))
 
@@ -84,11 +88,11 @@ class BackendHealth:
             trip = self.trips.get((endpoint, "writes"))
         return trip
 
-    def check(self, endpoint: str, operation: str) -> None:
+    def check(self, endpoint: str, operation: str, criteria: tuple[str, ...] | None = None) -> None:
         """Refuse, before anything is sent, what has already failed hard or is out of time."""
         trip = self.tripped(endpoint, operation)
         if trip is not None:
-            raise self.degraded(trip)
+            raise self.degraded(trip, self.current if criteria is None else criteria)
         remaining = self.remaining()
         if remaining is not None and remaining <= 0:
             raise BackendDegraded(
@@ -97,8 +101,8 @@ class BackendHealth:
                 depends_on=None,
             )
 
-    def degraded(self, trip: Trip) -> BackendDegraded:
-        own = trip.criterion is None or trip.criterion in self.current
+    def degraded(self, trip: Trip, criteria: tuple[str, ...]) -> BackendDegraded:
+        own = trip.criterion is None or trip.criterion in criteria
         if own:
             return BackendDegraded(trip.cause, depends_on=None)
         return BackendDegraded(
@@ -112,3 +116,19 @@ class BackendHealth:
             if trip.criterion is not None and trip.criterion in criteria:
                 return trip.cause
         return None
+
+
+@dataclass(frozen=True)
+class AttributedHealth:
+    """The run's health for work that belongs to ``criteria`` whatever test runs meanwhile
+    (the conditional-write race, begun early and judged later): its hard failures are that
+    criterion's, and what it is refused is refused by dependency on the others'."""
+
+    health: BackendHealth
+    criteria: tuple[str, ...]
+
+    def check(self, endpoint: str, operation: str) -> None:
+        self.health.check(endpoint, operation, self.criteria)
+
+    def trip(self, endpoint: str, kind: TripKind, cause: str) -> None:
+        self.health.trip(endpoint, kind, cause, self.criteria)

@@ -267,6 +267,27 @@ def concurrent_races(
         return list(pool.map(one, keys))
 
 
+class RacesUnderway:
+    """``concurrent_races`` begun in the background: the losers' wait on the engine's lock
+    path overlaps whatever runs meanwhile; ``results`` waits for every writer's answer."""
+
+    def __init__(self, clients: Sequence[S3Client], bucket: str, keys: Sequence[str]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.keys = list(keys)
+        self.writers = len(clients)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hastate-race-underway")
+        self._future = pool.submit(concurrent_races, clients, bucket, self.keys)
+        pool.shutdown(wait=False)
+
+    def results(self) -> list[tuple[RaceResult, list[bytes]]]:
+        return self._future.result()
+
+    def wait(self) -> None:
+        """Every writer has answered (or failed); nothing of the race is left running."""
+        self._future.exception()
+
+
 def race_facts(
     races: Sequence[tuple[RaceResult, list[bytes]]], writers: int, endpoints: int
 ) -> RaceFacts:

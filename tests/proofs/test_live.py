@@ -73,6 +73,30 @@ def test_singleton_lab_cannot_prove_independent_endpoints(
     )
 
 
+def test_the_race_is_judged_after_the_other_live_steps_or_alone(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    """Begun with step 2b, the race is judged after the other live tests (its losers' wait
+    overlaps theirs); selected alone, it begins itself, and both times 8 writers race on 5
+    keys with one winner each."""
+    lab = hastate_singleton_lab
+    env = environment(lab)
+    result, verdict = run_proofs(proofs, monkeypatch, env, lab.package_path, "-m", "scratch", "-v")
+    ran = [
+        line.split(" ")[0] for line in result.outlines if " PASSED" in line or " SKIPPED" in line
+    ]
+    assert ran[-1].endswith("::test_conditional_write_race_has_exactly_one_winner"), ran
+    assert any("test_every_endpoint_serves" in name for name in ran[:-1]), ran
+    race = verdict["facts"]["conditional_race"]
+    assert (race["keys"], race["writers"], race["winners"]) == (5, 8, [1] * 5)
+    result, verdict = run_proofs(
+        proofs, monkeypatch, env, lab.package_path, "-k", "race_has_exactly_one_winner"
+    )
+    result.assert_outcomes(passed=1)
+    assert verdict["criteria"]["scratch.conditional_write"] == "passed"
+    assert verdict["facts"]["conditional_race"]["winners"] == [1] * 5
+
+
 def test_moto_over_tls_is_a_single_endpoint_engine(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
