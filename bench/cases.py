@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import ProcessRun, as_dict, run_process, runs_summary, spread
+from bench.operator_env import operator_python
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import admin, environment
 
@@ -37,8 +37,9 @@ def lab(topology: str, **kwargs: Any) -> Iterator[LabCluster]:
 
 
 def proof_argv(package: Path, evidence: Path, *extra: str) -> list[str]:
+    """The proof as an operator runs it, in the operator environment (see operator_env)."""
     return [
-        sys.executable, "-m", "pytest", str(PROOFS), "--endpoint-package", str(package),
+        operator_python(), "-m", "pytest", str(PROOFS), "--endpoint-package", str(package),
         *extra, "-p", "no:cacheprovider", "-q", "--evidence-dir", str(evidence),
     ]  # fmt: skip
 
@@ -52,7 +53,11 @@ def live(topology: str, rounds: int) -> dict[str, Any]:
     race_refused_max: list[float] = []
     with lab(topology) as cluster, tempfile.TemporaryDirectory() as work:
         env = {**os.environ, **environment(cluster)}
-        floor_argv = [sys.executable, str(REPO / "bench" / "floor.py"), str(cluster.package_path)]
+        floor_argv = [
+            operator_python(),
+            str(REPO / "bench" / "floor.py"),
+            str(cluster.package_path),
+        ]
         env_floor = {**env, "PYTHONPATH": str(REPO)}
         for round_no in range(rounds + 1):  # round 0 warms caches and is not counted
             evidence = Path(work) / f"evidence-{round_no}"
@@ -158,19 +163,23 @@ def plugin(rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
         (folder / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
-        base = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
+        base = [operator_python(), "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
         env = {**os.environ}
         with_plugin, without = [], []
-        for round_no in range(rounds + 1):
-            a = run_process([*base, "test_trivial.py"], env, folder)
-            b = run_process([*base, "-p", "no:hastate", "test_trivial.py"], env, folder)
+        for round_no in range(rounds + 1):  # the pair's order alternates: no drift favours one
+            if round_no % 2:
+                b = run_process([*base, "-p", "no:hastate", "test_trivial.py"], env, folder)
+                a = run_process([*base, "test_trivial.py"], env, folder)
+            else:
+                a = run_process([*base, "test_trivial.py"], env, folder)
+                b = run_process([*base, "-p", "no:hastate", "test_trivial.py"], env, folder)
             if round_no:
                 with_plugin.append(a.wall)
                 without.append(b.wall)
         imports = []
         heavy: set[str] = set()
         for _ in range(rounds):
-            done = subprocess.run([sys.executable, "-c", IMPORT_PROBE], capture_output=True,
+            done = subprocess.run([operator_python(), "-c", IMPORT_PROBE], capture_output=True,
                                   text=True, check=True, cwd=folder)  # fmt: skip
             seconds, names = done.stdout.split()[0], done.stdout.split()[1:]
             imports.append(float(seconds))

@@ -1,5 +1,6 @@
 """The floor for the live proof: a plain script issuing the same OpenTofu commands and the
-same S3 calls, step by step and with the same concurrency, but no checks, no guard, no
+same S3 calls, step by step and with the same concurrency (the race begun with step 2b
+and awaited after OpenTofu, as the proof does), but no checks, no guard, no
 evidence, no pytest. What pytest-hastate costs is the difference to this.
 
 Usage: python bench/floor.py ENDPOINT_PACKAGE   (credentials from the package's variables)
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,8 @@ def boundary(s3s: dict[str, Any], protected: list[tuple[str, str | None]]) -> No
             head(s3, bucket, key)
 
 
-def scratch(s3s: dict[str, Any], bucket: str, run: str) -> None:
+def scratch(s3s: dict[str, Any], bucket: str, run: str) -> Future[None]:
+    """Step 2b; the race is begun beside the rest, as the proof does, and returned."""
     primary = next(iter(s3s.values()))
     for s3 in s3s.values():
         head(s3, bucket)
@@ -89,9 +91,12 @@ def scratch(s3s: dict[str, Any], bucket: str, run: str) -> None:
     for body in (b"first", b"second"):
         with contextlib.suppress(ClientError):
             primary.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+    racing = ThreadPoolExecutor(1)
+    underway = racing.submit(race, list(s3s.values()), bucket, run)
+    racing.shutdown(wait=False)
     read(primary, bucket, key)
-    race(list(s3s.values()), bucket, run)
     read_after_write(s3s, bucket, run)
+    return underway
 
 
 def race(s3s: list[Any], bucket: str, run: str) -> None:
@@ -229,9 +234,10 @@ def main(package_path: str) -> None:
     protected: list[tuple[str, str | None]] = [(PROTECTED_BUCKET, None)]
     protected += [(PROTECTED_BUCKET, key) for key in PROTECTED_STATE_KEYS]
     boundary(s3s, protected)
-    scratch(s3s, bucket, run)
+    underway = scratch(s3s, bucket, run)
     bucket_index(s3s, bucket, run, f"{bucket}-probe-{uuid.uuid4().hex[:8]}")
     tofu(s3s, package, env, run)
+    underway.result()
     for s3 in s3s.values():
         empty(s3, bucket, run)
 

@@ -30,7 +30,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
     "verify": ("sample verify vs a plain boto3 GET loop, N = 64 / 1000 / 5000",
                lambda rounds: cases.verify([64, 1000, 5000], rounds)),
     "plugin": ("pytest --co with and without the plugin; plugin import",
-               lambda rounds: cases.plugin(max(rounds, 10))),
+               lambda rounds: cases.plugin(max(rounds, 40))),
     "lab": ("lab cold start and teardown", cases.lab_cycle),
     "fail-fast": ("time to STOP on exhausted capacity and on a gateway that never answers",
                   cases.fail_fast),
