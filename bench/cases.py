@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -116,25 +116,29 @@ def verify(counts: list[int], rounds: int) -> dict[str, Any]:
         ).client("s3", endpoint_url=access.primary, verify=access.verify,
                  config=Config(max_pool_connections=32, s3={"addressing_style": "path"}))  # fmt: skip
         answer = EndpointAnswer(access.primary, 200, "200")
-        ensure_bucket(ours, package.scratch_bucket)  # a fresh lab: the proof would create it
+        bucket = package.scratch_bucket
+        ensure_bucket(ours, bucket)  # a fresh lab: the proof would create it
         for count in counts:
             keys = [scope.key(f"n{count}", f"{i:05d}") for i in range(count)]
             sample = write_sample(ours, package.scratch_bucket, keys, BENCH_SIZES)
 
-            def get(key: str) -> int:
-                body = plain.get_object(Bucket=package.scratch_bucket, Key=key)["Body"].read()
-                return len(body)
-
-            hastate, loop = [], []
-            for _ in range(rounds):
-                report = verify_endpoint(ours, answer, package.scratch_bucket, sample)
-                if report.verified != count:
+            def ours_rate(sample: list[Any] = sample) -> float:
+                report = verify_endpoint(ours, answer, bucket, sample)
+                if report.verified != len(sample):
                     raise SystemExit(f"verify found problems: {report.wrong[:3]}")
-                hastate.append(count / report.seconds)
+                return len(sample) / report.seconds
+
+            def loop_rate(keys: list[str] = keys) -> float:
                 t0 = time.monotonic()
                 with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-                    list(pool.map(get, keys))
-                loop.append(count / (time.monotonic() - t0))
+                    list(
+                        pool.map(
+                            lambda k: plain.get_object(Bucket=bucket, Key=k)["Body"].read(), keys
+                        )
+                    )
+                return len(keys) / (time.monotonic() - t0)
+
+            hastate, loop = alternating(ours_rate, loop_rate, rounds)
             ratio = spread([h / p for h, p in zip(hastate, loop, strict=True)])
             results.append({
                 "objects": count, "megabytes": round(sum(o.size for o in sample) / 1e6, 1),
@@ -143,6 +147,23 @@ def verify(counts: list[int], rounds: int) -> dict[str, Any]:
             })  # fmt: skip
     return {"engine": "SeaweedFS singleton lab", "workers": WORKERS, "sizes": BENCH_SIZES,
             "rounds": rounds, "results": results}  # fmt: skip
+
+
+def alternating(
+    ours: Callable[[], float], base: Callable[[], float], rounds: int
+) -> tuple[list[float], list[float]]:
+    """``rounds`` pairs of measurements, the pair's order alternating (no drift favours one);
+    a first pair warms both and is not kept."""
+    kept: tuple[list[float], list[float]] = ([], [])
+    for round_no in range(rounds + 1):
+        if round_no % 2:
+            a, b = ours(), base()
+        else:
+            b, a = base(), ours()
+        if round_no:
+            kept[0].append(a)
+            kept[1].append(b)
+    return kept
 
 
 IMPORT_PROBE = """

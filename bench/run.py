@@ -28,7 +28,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
     "live-ha": ("whole live proof vs the floor, two gateways",
                 lambda rounds: cases.live("ha", rounds)),
     "verify": ("sample verify vs a plain boto3 GET loop, N = 64 / 1000 / 5000",
-               lambda rounds: cases.verify([64, 1000, 5000], rounds)),
+               lambda rounds: cases.verify([64, 1000, 5000], max(rounds, 6))),
     "plugin": ("pytest --co with and without the plugin; plugin import",
                lambda rounds: cases.plugin(max(rounds, 40))),
     "lab": ("lab cold start and teardown", cases.lab_cycle),

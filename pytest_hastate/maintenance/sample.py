@@ -138,12 +138,13 @@ def verify_endpoint(
         )
         read_problems = list(pool.map(bytes_problem, sample))
         listing = listed.result()
-        problems = list(
-            pool.map(
-                lambda pair: pair[1] or current_problem(s3, bucket, pair[0], listing),
-                zip(sample, read_problems, strict=True),
-            )
-        )
+
+        def judged(pair: tuple[SampleObject, str | None]) -> str | None:
+            return pair[1] or current_problem(s3, bucket, pair[0], listing)
+
+        pairs = zip(sample, read_problems, strict=True)
+        # With the listing it is a lookup per object; only a HEAD per object needs the workers.
+        problems = list(map(judged, pairs) if listing is not None else pool.map(judged, pairs))
     for problem in problems:
         if problem:
             report.wrong.append(problem)
