@@ -17,9 +17,9 @@ from bench.measure import ProcessRun, as_dict, run_process, runs_summary, spread
 from bench.operator_env import operator_python
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import admin, environment
+from pytest_hastate.tools import paths
 
 REPO = Path(__file__).resolve().parents[1]
-PROOFS = REPO / "proofs"
 LIVE = ("--run-disposable-tofu", "--use-lockfile")
 BENCH_SIZES = (1, 100, 1_000, 10_000, 100_000)
 """Sizes cycled over the verify benchmark's objects (the product's own mix reaches 3 MB, which
@@ -38,10 +38,8 @@ def lab(topology: str, **kwargs: Any) -> Iterator[LabCluster]:
 
 def proof_argv(package: Path, evidence: Path, *extra: str) -> list[str]:
     """The proof as an operator runs it, in the operator environment (see operator_env)."""
-    return [
-        operator_python(), "-m", "pytest", str(PROOFS), "--endpoint-package", str(package),
-        *extra, "-p", "no:cacheprovider", "-q", "--evidence-dir", str(evidence),
-    ]  # fmt: skip
+    return paths.proof_argv(evidence, "--endpoint-package", str(package), "-q", *extra,
+                            python=operator_python())  # fmt: skip
 
 
 def live(topology: str, rounds: int) -> dict[str, Any]:

@@ -371,15 +371,12 @@ def _readiness(args: argparse.Namespace) -> int:
 def _capture(package: Path, root: Path, expect_interim: bool) -> Path:
     """The live proof without OpenTofu, into a fresh evidence folder; returns the folder."""
     import subprocess
-    from datetime import UTC, datetime
 
-    from pytest_hastate.tools.paths import PROOFS
+    from pytest_hastate.tools.paths import proof_argv, utc_stamp
 
-    folder = root / f"readiness-{datetime.now(UTC).strftime('%Y%m%dt%H%M%Sz')}"
-    argv = [sys.executable, "-m", "pytest", str(PROOFS), "--endpoint-package", str(package),
-            "--evidence-dir", str(folder), "-p", "no:cacheprovider",
-            *(["--expect-interim"] if expect_interim else [])]  # fmt: skip
-    subprocess.run(argv, check=False)
+    folder = root / f"readiness-{utc_stamp()}"
+    interim = ["--expect-interim"] if expect_interim else []
+    subprocess.run(proof_argv(folder, "--endpoint-package", str(package), *interim), check=False)
     return folder
 
 

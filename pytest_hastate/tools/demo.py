@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_hastate.errors import DemoFailed
@@ -24,7 +22,7 @@ from pytest_hastate.io.redact import Masker
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import environment
 from pytest_hastate.tools.bundle import check_bundle, readiness
-from pytest_hastate.tools.paths import PROOFS
+from pytest_hastate.tools.paths import proof_argv, utc_stamp
 from pytest_hastate.tools.watched import watching
 
 
@@ -87,12 +85,11 @@ class Demo:
 
     def proof(self, phase: str, *args: str, ok: tuple[int, ...]) -> None:
         assert self.lab is not None
-        argv = [
-            sys.executable, "-m", "pytest", str(PROOFS), "--endpoint-package",
-            str(self.lab.package_path), "--evidence-dir", str(self.evidence), "-p",
-            "no:cacheprovider", "--junitxml", str(self.evidence / f"junit-{phase}.xml"),
+        argv = proof_argv(
+            self.evidence, "--endpoint-package", str(self.lab.package_path),
+            "--junitxml", str(self.evidence / f"junit-{phase}.xml"),
             *(["--expect-interim"] if self.expect_interim else []), *args,
-        ]  # fmt: skip
+        )  # fmt: skip
         code = subprocess.run(argv, env=self.env, check=False).returncode
         if code not in ok:
             where = self.evidence / f"verdict-{phase}.json"
@@ -212,7 +209,7 @@ def run_demo(
     """Run every stage; the exit code is the final readiness (GO for ha, INTERIM_ONLY expected
     for singleton). ``lose`` is the gateway the ha maintenance kills: ``s3-1`` serves the
     package's ``endpoint_url`` (the primary), ``s3-2`` a secondary."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%Sz")
+    stamp = utc_stamp()
     label = topology if engine == "seaweedfs" else f"{engine}-{topology}"
     evidence = (evidence_root / f"demo-{label}-{stamp}").resolve()
     evidence.mkdir(parents=True, exist_ok=True)

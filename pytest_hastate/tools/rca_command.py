@@ -7,14 +7,13 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_hastate.errors import InputError, InventoryError
 from pytest_hastate.io.evidence import write_atomic
-from pytest_hastate.tools.paths import PROOFS
+from pytest_hastate.tools.paths import proof_argv, utc_stamp
 from pytest_hastate.tools.rca import (
     PodFindings,
     ProbeResult,
@@ -30,8 +29,7 @@ from pytest_hastate.tools.rca import (
 def run_rca(args: argparse.Namespace, extra: Sequence[str], *, say: Callable[[str], None]) -> int:
     since = parse_since(args.since)
     selector = parse_selector(args.selector) if args.selector else None
-    stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%Sz")
-    evidence = args.evidence / f"rca-{stamp}"
+    evidence = args.evidence / f"rca-{utc_stamp()}"
     code, probe = 0, ProbeResult(ran=False)
     if args.scratch_probe:
         code, probe = _probe(evidence, extra)
@@ -45,9 +43,9 @@ def run_rca(args: argparse.Namespace, extra: Sequence[str], *, say: Callable[[st
 
 
 def _probe(evidence: Path, extra: Sequence[str]) -> tuple[int, ProbeResult]:
-    argv = [sys.executable, "-m", "pytest", str(PROOFS), "-m", "bucket_index",
-            "--evidence-dir", str(evidence), "-p", "no:cacheprovider", *extra]  # fmt: skip
-    code = subprocess.run(argv, check=False).returncode
+    code = subprocess.run(
+        proof_argv(evidence, "-m", "bucket_index", *extra), check=False
+    ).returncode
     verdict = evidence / "verdict.json"
     if not verdict.is_file():
         return code, ProbeResult(ran=False)
