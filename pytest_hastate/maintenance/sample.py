@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from pytest_hastate.maintenance.reachability import EndpointAnswer, Reachability
 from pytest_hastate.models import SampleObject
-from pytest_hastate.s3.client import S3Client, S3Errors, error_code, status
+from pytest_hastate.s3.client import S3Client, S3Error, S3Errors, error_code, status
 from pytest_hastate.s3.scratch import payload, sha256
+from pytest_hastate.s3.waits import eventually
+
+T = TypeVar("T")
 
 SIZES = (1, 100, 1_000, 10_000, 100_000, 1_000_000, 3_000_000)
 """From a byte to a few MB, cycled over the sample."""
@@ -58,22 +61,36 @@ SERVICE_ERROR_RETRY = 10.0
 still be coming back); a 403 or 404 is an answer and is never retried."""
 
 
+def until_answered(call: Callable[[], T], retry_for: float) -> T | S3Error:
+    """``call``'s result, or the error it ended on: a 4xx is an answer and ends it at once; no
+    answer or a 5xx is tried again for ``retry_for`` seconds."""
+
+    def attempt() -> T | S3Error:
+        try:
+            return call()
+        except S3Errors as exc:
+            return exc
+
+    def answered(value: T | S3Error) -> bool:
+        return not isinstance(value, S3Errors) or 0 < status(value) < 500
+
+    return eventually(attempt, answered, timeout=retry_for, first_delay=0.5, max_delay=0.5).value
+
+
 def read_sampled_version(
     s3: S3Client, bucket: str, item: SampleObject, retry_for: float
 ) -> bytes | str:
     """The sampled version's bytes, or what the endpoint answered instead."""
-    deadline = time.monotonic() + retry_for
-    while True:
-        try:
-            response = s3.get_object(Bucket=bucket, Key=item.key, VersionId=item.version_id)
-            body: bytes = response["Body"].read()
-        except S3Errors as exc:
-            code = status(exc)
-            if (code and code < 500) or time.monotonic() > deadline:
-                return f"GET of version {item.version_id} answered {error_code(exc)}"
-            time.sleep(0.5)
-            continue
+
+    def get() -> bytes:
+        response = s3.get_object(Bucket=bucket, Key=item.key, VersionId=item.version_id)
+        body: bytes = response["Body"].read()
         return body
+
+    got = until_answered(get, retry_for)
+    if isinstance(got, bytes):
+        return got
+    return f"GET of version {item.version_id} answered {error_code(got)}"
 
 
 Listing = dict[str, tuple[str, bool]]
@@ -177,23 +194,19 @@ def latest_versions(
     if not prefix:
         return None
     wanted = set(keys)
-    deadline = time.monotonic() + retry_for
-    while True:
-        latest: dict[str, tuple[str, bool]] = {}
-        try:
-            pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
-            for page in cast(Iterable[dict[str, Any]], pages):
-                for kind, deleted in (("Versions", False), ("DeleteMarkers", True)):
-                    for entry in page.get(kind, []):
-                        if entry.get("IsLatest") and entry.get("Key") in wanted:
-                            latest[entry["Key"]] = (str(entry.get("VersionId") or "null"), deleted)
-        except S3Errors as exc:
-            code = status(exc)
-            if (code and code < 500) or time.monotonic() > deadline:
-                return None
-            time.sleep(0.5)
-            continue
+
+    def listing() -> Listing:
+        latest: Listing = {}
+        pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+        for page in cast(Iterable[dict[str, Any]], pages):
+            for kind, deleted in (("Versions", False), ("DeleteMarkers", True)):
+                for entry in page.get(kind, []):
+                    if entry.get("IsLatest") and entry.get("Key") in wanted:
+                        latest[entry["Key"]] = (str(entry.get("VersionId") or "null"), deleted)
         return latest
+
+    got = until_answered(listing, retry_for)
+    return None if isinstance(got, S3Errors) else got
 
 
 def lock_cycle(s3: S3Client, bucket: str, key: str) -> list[str]:

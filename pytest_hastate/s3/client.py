@@ -337,3 +337,4 @@ def status(exc: BaseException) -> int:
 
 
 S3Errors = (ClientError, BotoCoreError)
+S3Error = ClientError | BotoCoreError

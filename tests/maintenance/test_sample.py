@@ -86,3 +86,31 @@ def test_verify_through_the_listing_sends_no_head(s3: Any) -> None:
     report = verify_endpoint(counting, ANSWER, BUCKET, sample, retry_for=0)
     assert report.verified == len(KEYS)
     assert counting.heads == 0
+
+
+def answer(code: int) -> ClientError:
+    return ClientError({"Error": {"Code": str(code)}, "ResponseMetadata": {"HTTPStatusCode": code}}, "GetObject")  # fmt: skip
+
+
+def test_a_read_is_tried_again_on_5xx_and_no_answer_but_a_4xx_is_an_answer() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from pytest_hastate.maintenance.sample import until_answered
+
+    replies: list[Any] = [answer(503), EndpointConnectionError(endpoint_url="x"), b"bytes"]
+
+    def flaky() -> bytes:
+        reply = replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return bytes(reply)
+
+    assert until_answered(flaky, retry_for=5.0) == b"bytes"
+    replies[:] = [answer(404), b"never asked"]
+    got = until_answered(flaky, retry_for=5.0)
+    assert isinstance(got, ClientError)
+    assert replies == [b"never asked"]
+    replies[:] = [answer(500)] * 20
+    got = until_answered(flaky, retry_for=1.2)  # the wait is bounded: the last error comes back
+    assert isinstance(got, ClientError)
+    assert 0 < len(replies) < 20
