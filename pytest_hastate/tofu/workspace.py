@@ -103,14 +103,13 @@ class DisposableState:
         nonce = nonce or secrets.token_hex(8)
         self.write_inputs(nonce)
         self.tofu(self.runner.apply, "apply")
-        body, version = self.current_object()
-        state = parse_state(body)
+        state, digest, version = self.current_state()
         applied = AppliedState(
             nonce=nonce,
             version_id=version,
             serial=int(state["serial"]),
             lineage=str(state["lineage"]),
-            sha256=hashlib.sha256(body).hexdigest(),
+            sha256=digest,
         )
         self.applies.append(applied)
         return applied
@@ -135,6 +134,11 @@ class DisposableState:
         response = self.primary.get_object(Bucket=self.bucket, Key=self.key)
         return response["Body"].read(), str(response.get("VersionId") or "null")
 
+    def current_state(self) -> tuple[dict[str, Any], str, str]:
+        """The state object now: its parsed JSON, its sha256 and its version id."""
+        body, version = self.current_object()
+        return parse_state(body), hashlib.sha256(body).hexdigest(), version
+
     def version_bytes(self, version_id: str) -> bytes:
         body: bytes = self.primary.get_object(
             Bucket=self.bucket, Key=self.key, VersionId=version_id
@@ -143,13 +147,12 @@ class DisposableState:
 
     def record(self) -> DisposableStateRecord:
         """What a checkpoint keeps of the current state, for the verify after maintenance."""
-        body, version = self.current_object()
-        state = parse_state(body)
+        state, digest, version = self.current_state()
         return DisposableStateRecord(
             key=self.key,
             serial=int(state["serial"]),
             lineage=str(state["lineage"]),
-            sha256=hashlib.sha256(body).hexdigest(),
+            sha256=digest,
             version_id=version,
             nonce=str(state.get("outputs", {}).get("nonce", {}).get("value", "")),
             phase=self.phase,
