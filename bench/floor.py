@@ -39,7 +39,7 @@ def clients(package: EndpointPackage, env: dict[str, str]) -> dict[str, Any]:
         region_name=package.region,
     )
     config = Config(
-        retries={"max_attempts": 3, "mode": "standard"},
+        retries={"total_max_attempts": 3, "mode": "standard"},
         s3={"addressing_style": "path"},
         max_pool_connections=32,
         request_checksum_calculation="when_required",

@@ -39,7 +39,7 @@ else:
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
 """Per attempt. A state object is a few KiB to a few MB: a gateway that holds a request open
-for 10 s is failing, and botocore's bounded retries (3 attempts) say so within ~30 s."""
+for 10 s is failing, and botocore's bounded retries (3 attempts in all) say so within ~30 s."""
 NO_ANSWER = (
     EndpointConnectionError,
     ConnectTimeoutError,
@@ -127,7 +127,7 @@ def _config(access: S3Access, attempts: int, timeout: float | None = None) -> Co
     return Config(
         connect_timeout=min(CONNECT_TIMEOUT, timeout or CONNECT_TIMEOUT),
         read_timeout=timeout or READ_TIMEOUT,
-        retries={"max_attempts": attempts, "mode": "standard"},
+        retries={"total_max_attempts": attempts, "mode": "standard"},  # the first one included
         s3={"addressing_style": "path" if access.path_style else "auto"},
         request_checksum_calculation=when,
         response_checksum_validation=when,
@@ -310,7 +310,7 @@ def lab_admin_client(
     config = Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries={"max_attempts": 3, "mode": "standard"},
+        retries={"total_max_attempts": 3, "mode": "standard"},
         s3={"addressing_style": "path"},
         request_checksum_calculation="when_required",  # Ceph 16 lacks the trailing checksums
         response_checksum_validation="when_required",

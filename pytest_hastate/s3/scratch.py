@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pytest_hastate.errors import HastateError
+from pytest_hastate.errors import DependencyFailed, HastateError
 from pytest_hastate.models import RaceFacts, ReadAfterWriteFacts
 from pytest_hastate.s3.client import S3Client, S3Errors, error_code, status
 from pytest_hastate.s3.waits import eventually
@@ -205,6 +205,8 @@ class RaceResult:
     errors: dict[int, str] = field(default_factory=dict)
     seconds: dict[int, float] = field(default_factory=dict)
     """How long each writer waited for its answer (a fact about the engine's lock path)."""
+    dependency: DependencyFailed | None = None
+    """A writer refused before sending because another criterion met a hard failure first."""
 
 
 def conditional_race(
@@ -238,6 +240,8 @@ def conditional_race(
         except HastateError as exc:  # refused before sending (the backend already failed)
             with lock:
                 result.errors[index] = str(exc)
+                if isinstance(exc, DependencyFailed) and exc.depends_on and not result.dependency:
+                    result.dependency = exc
         else:
             with lock:
                 result.winners.append(index)

@@ -97,6 +97,50 @@ def test_the_race_is_judged_after_the_other_live_steps_or_alone(
     assert verdict["facts"]["conditional_race"]["winners"] == [1] * 5
 
 
+def test_the_race_is_judged_after_opentofu_and_before_the_checkpoint(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    hastate_singleton_lab: LabCluster,
+    tmp_path: Path,
+) -> None:
+    lab = hastate_singleton_lab
+    for name, value in environment(lab).items():
+        monkeypatch.setenv(name, value)
+    result = proofs.runpytest(
+        "proofs/", "--endpoint-package", str(lab.package_path), "-p", "no:cacheprovider",
+        "--run-disposable-tofu", "--use-lockfile", "--keep-scratch-bucket",
+        "--checkpoint-file", str(tmp_path / "cp.json"), "--co", "-q",
+    )  # fmt: skip
+    ids = [line for line in result.outlines if "::" in line]
+    race = ids.index(
+        "proofs/test_2b_scratch.py::test_conditional_write_race_has_exactly_one_winner"
+    )
+    assert ids[race - 1].startswith("proofs/test_3_disposable_tofu.py::"), ids
+    assert ids[race + 1].startswith("proofs/test_4_checkpoint.py::"), ids
+
+
+def test_a_race_refused_by_dependency_says_on_what(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    """Writes fail hard in the object cycle first: the race, begun after it, is refused before
+    sending and fails by dependency on it, not as writers that answered something else."""
+    lab = hastate_singleton_lab
+    env = environment(lab)
+    with faulty_proxy(lab) as proxy:
+        proxy.fail_matching = ("PUT", r"/object-cycle/", 503)
+        package = lab_package(lab, proofs.path, endpoint_url=proxy.endpoint)
+        env["TOFU_HA_STATE_ENDPOINT"] = proxy.endpoint
+        result, verdict = run_proofs(  # the race's own test, not the single-writer check
+            proofs, monkeypatch, env, package, "-k", "object_put_head or race_has_exactly"
+        )
+    assert_stop(result, verdict, "scratch.object_cycle", "writes answer 503")
+    reason = assert_stop(result, verdict, "scratch.conditional_write")
+    assert reason.startswith(
+        "scratch.conditional_write failed: by dependency on scratch.object_cycle: "
+    ), reason
+    assert "not 412" not in reason
+
+
 def test_moto_over_tls_is_a_single_endpoint_engine(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
