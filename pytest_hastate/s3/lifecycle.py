@@ -41,6 +41,7 @@ class ScratchLifecycle:
     answers: Sequence[EndpointAnswer] = ()
     settle_seconds: dict[str, float] = field(default_factory=dict)
     bucket: ScratchBucket | None = None
+    closed: bool = False  # the session's cleanup ran (whatever it left)
 
     @property
     def primary(self) -> S3Client:
@@ -77,6 +78,7 @@ class ScratchLifecycle:
     def close(self, *, keep: bool) -> list[str]:
         """Remove what this phase wrote (unless ``keep``: a checkpoint recorded it, or cleanup
         does its own work); returns the residue."""
+        self.closed = True
         if keep or self.phase == "cleanup" or self.bucket is None:
             return []
         prefix = (

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pytest_hastate.errors import DependencyFailed, HastateError
@@ -287,9 +287,25 @@ class RacesUnderway:
     def results(self) -> list[tuple[RaceResult, list[bytes]]]:
         return self._future.result()
 
+    def done(self) -> bool:
+        return self._future.done()
+
     def wait(self) -> None:
         """Every writer has answered (or failed); nothing of the race is left running."""
         self._future.exception()
+
+    def finish(self, say: Callable[[str], None], leaves: str) -> None:
+        """Wait for every writer before the session cleans up (its winners' objects are the
+        run's). A Ctrl-C during the wait is asked to be repeated: the first keeps waiting, so the
+        cleanup still runs; another leaves ``leaves`` behind."""
+        if not self.done():
+            say("waiting for the conditional-write race's last writers to answer before cleanup")
+        try:
+            self.wait()
+        except KeyboardInterrupt:
+            say(f"interrupted: still waiting for the race's writers, then cleanup; interrupt "
+                f"again to leave the run's scratch objects behind ({leaves})")  # fmt: skip
+            self.wait()
 
 
 def race_facts(

@@ -70,6 +70,12 @@ def teardown_before_deciding(run: ProofRun, session: pytest.Session) -> None:
         for leaf in leaves:
             text = " ".join(str(leaf).split()) or type(leaf).__name__
             run.collector.unattributed_failures.append(f"teardown after the interruption: {text}")
+    scratch = run.scratch
+    if scratch is not None and scratch.bucket is not None and not scratch.closed:
+        run.collector.unattributed_failures.append(
+            "the cleanup did not run: this run's scratch objects may remain under "
+            f"{scratch.scope.bucket}/{scratch.scope.run_prefix}"
+        )
 
 
 def finish(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
