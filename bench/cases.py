@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import ProcessRun, as_dict, run_process, runs_summary, spread
-from bench.operator_env import operator_python
+from bench.operator_env import operator_python, this_checkout
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.tools import paths
@@ -50,17 +50,16 @@ def live(topology: str, rounds: int) -> dict[str, Any]:
     timing: list[dict[str, float]] = []
     race_refused_max: list[float] = []
     with lab(topology) as cluster, tempfile.TemporaryDirectory() as work:
-        env = {**os.environ, **environment(cluster)}
+        env = this_checkout({**os.environ, **environment(cluster)})
         floor_argv = [
             operator_python(),
             str(REPO / "bench" / "floor.py"),
             str(cluster.package_path),
         ]
-        env_floor = {**env, "PYTHONPATH": str(REPO)}
         for round_no in range(rounds + 1):  # round 0 warms caches and is not counted
             evidence = Path(work) / f"evidence-{round_no}"
             run = run_process(proof_argv(cluster.package_path, evidence, *LIVE), env, Path(work))
-            base = run_process(floor_argv, env_floor, Path(work))
+            base = run_process(floor_argv, env, Path(work))
             if base.exit_code != 0:
                 raise SystemExit(f"the floor script failed on the {topology} lab")
             if round_no == 0:
@@ -183,7 +182,7 @@ def plugin(rounds: int) -> dict[str, Any]:
         folder = Path(work)
         (folder / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
         base = [operator_python(), "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
-        env = {**os.environ}
+        env = this_checkout(os.environ)
         with_plugin, without = [], []
         for round_no in range(rounds + 1):  # the pair's order alternates: no drift favours one
             if round_no % 2:
@@ -199,7 +198,7 @@ def plugin(rounds: int) -> dict[str, Any]:
         heavy: set[str] = set()
         for _ in range(rounds):
             done = subprocess.run([operator_python(), "-c", IMPORT_PROBE], capture_output=True,
-                                  text=True, check=True, cwd=folder)  # fmt: skip
+                                  text=True, check=True, cwd=folder, env=env)  # fmt: skip
             seconds, names = done.stdout.split()[0], done.stdout.split()[1:]
             imports.append(float(seconds))
             heavy.update(n for n in ",".join(names).split(",") if n)
@@ -246,13 +245,18 @@ def fail_fast(rounds: int) -> dict[str, Any]:
     with lab("singleton", volume_slots=8) as cluster, tempfile.TemporaryDirectory() as work:
         fill(cluster)
         out["exhausted_capacity"] = degraded(
-            rounds, cluster.package_path, {**os.environ, **environment(cluster)}, Path(work)
+            rounds,
+            cluster.package_path,
+            this_checkout({**os.environ, **environment(cluster)}),
+            Path(work),
         )
     with lab("singleton") as cluster, tempfile.TemporaryDirectory() as work:
         certs = (cluster.directory / "s3-cert.pem", cluster.directory / "s3-key.pem")
         with StallingGateway(*certs) as gateway:
             package = lab_package(cluster, Path(work), endpoint_url=gateway.endpoint)
-            env = {**os.environ, **environment(cluster), "TOFU_HA_STATE_ENDPOINT": gateway.endpoint}
+            env = this_checkout(
+                {**os.environ, **environment(cluster), "TOFU_HA_STATE_ENDPOINT": gateway.endpoint}
+            )
             out["gateway_never_answers"] = degraded(rounds, package, env, Path(work))
     return out
 
