@@ -18,6 +18,7 @@ from pytest_hastate.s3.guard import ScratchScope
 from pytest_hastate.steps import RACE_JUDGED_AT, SCRATCH
 
 if TYPE_CHECKING:
+    from pytest_hastate.fixtures.s3 import ClientFactory
     from pytest_hastate.run import ProofRun
     from pytest_hastate.s3.client import S3Access, S3Client
     from pytest_hastate.s3.scratch import RacesUnderway, ReadCheck, ScratchBucket, ScratchOps
@@ -103,11 +104,12 @@ def test_conditional_write_refuses_a_second_writer(
     request: pytest.FixtureRequest,
     hastate_scratch_bucket: ScratchBucket,
     hastate_scope: ScratchScope,
-    hastate_s3_primary: S3Client,
+    hastate_s3_factory: ClientFactory,
     hastate_scratch: ScratchOps,
 ) -> None:
     begin_the_race(request)  # beside this check, on other keys
-    ops, s3 = hastate_scratch, hastate_s3_primary
+    # One attempt: a conditional PUT sent again after a lost answer would meet its own object.
+    ops, s3 = hastate_scratch, hastate_s3_factory(attempts=1)
     bucket, key = hastate_scratch_bucket.name, hastate_scope.key("conditional", uuid.uuid4().hex)
     s3.put_object(Bucket=bucket, Key=key, Body=b"first", IfNoneMatch="*")
     try:

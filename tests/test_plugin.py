@@ -74,6 +74,28 @@ def test_static_proof_with_package_is_interim_only(proof: pytest.Pytester) -> No
     assert record["exit_code"] == EXIT_INTERIM_ONLY
 
 
+def test_a_selected_test_that_never_ran_makes_the_run_incomplete(proof: pytest.Pytester) -> None:
+    """A second Ctrl-C can land while pytest formats the first, and pytest then finishes with
+    exit status 0 though tests never ran: the verdict still says the run is incomplete, and a
+    criterion whose test never ran is not passed."""
+    proof.makeconftest(
+        """
+        def pytest_runtest_protocol(item, nextitem):
+            return True if "package_passes" in item.name else None  # never run, never reported
+        """
+    )
+    result = proof.runpytest(
+        "proofs/", "-m", "static", "--contract", "contract.json",
+        "--endpoint-package", "package.json",
+    )  # fmt: skip
+    record = verdict_json(proof)
+    assert result.ret == int(pytest.ExitCode.INTERRUPTED)
+    assert record["exit_code"] == int(pytest.ExitCode.INTERRUPTED)
+    assert "run incomplete: interrupted" in record["reasons"]
+    assert record["criteria"]["static.contract"] == "passed"
+    assert record["criteria"]["static.package"] == "skipped"
+
+
 def test_expect_interim_exits_zero(proof: pytest.Pytester) -> None:
     result = proof.runpytest(
         "proofs/", "-m", "static", "--endpoint-package", "package.json", "--expect-interim"

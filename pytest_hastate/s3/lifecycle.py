@@ -41,7 +41,7 @@ class ScratchLifecycle:
     answers: Sequence[EndpointAnswer] = ()
     settle_seconds: dict[str, float] = field(default_factory=dict)
     bucket: ScratchBucket | None = None
-    closed: bool = False  # the session's cleanup ran (whatever it left)
+    closed: bool = False  # the session's cleanup ran to its end (whatever it left)
 
     @property
     def primary(self) -> S3Client:
@@ -78,8 +78,8 @@ class ScratchLifecycle:
     def close(self, *, keep: bool) -> list[str]:
         """Remove what this phase wrote (unless ``keep``: a checkpoint recorded it, or cleanup
         does its own work); returns the residue."""
-        self.closed = True
         if keep or self.phase == "cleanup" or self.bucket is None:
+            self.closed = True
             return []
         prefix = (
             self.scope.key(self.phase_label) + "/"
@@ -90,6 +90,7 @@ class ScratchLifecycle:
             residue = self._remove(prefix)
         except (HastateError, *S3Errors) as exc:  # the backend failed: nothing is confirmed gone
             residue = [f"unknown: {self.scope.bucket}/{prefix} not removed ({exc})"]
+        self.closed = True  # only once the removal has finished (a Ctrl-C inside it: not closed)
         return residue
 
     def _remove(self, prefix: str) -> list[str]:

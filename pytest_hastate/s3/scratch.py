@@ -8,12 +8,16 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from pytest_hastate.errors import DependencyFailed, HastateError
 from pytest_hastate.models import RaceFacts, ReadAfterWriteFacts
 from pytest_hastate.s3.client import S3Client, S3Errors, error_code, status
 from pytest_hastate.s3.waits import eventually
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -246,8 +250,8 @@ def conditional_race(
             with lock:
                 result.winners.append(index)
 
-    threads = [
-        threading.Thread(target=writer, args=(i,), name=f"hastate-race-{i}")
+    threads = [  # daemons: an operator who leaves does not wait for the engine's answers
+        threading.Thread(target=writer, args=(i,), name=f"hastate-race-{i}", daemon=True)
         for i in range(len(clients))
     ]
     for thread in threads:
@@ -261,14 +265,27 @@ def concurrent_races(
     clients: Sequence[S3Client], bucket: str, keys: Sequence[str], body_size: int = 256
 ) -> list[tuple[RaceResult, list[bytes]]]:
     """One race per key, every race at the same time (independent keys, the same writers)."""
-    from concurrent.futures import ThreadPoolExecutor
 
     def one(key: str) -> tuple[RaceResult, list[bytes]]:
         bodies = [payload(body_size) for _ in clients]
         return conditional_race(clients, bucket, key, bodies), bodies
 
-    with ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="hastate-races") as pool:
-        return list(pool.map(one, keys))
+    return [race.result() for race in [in_background(one, key) for key in keys]]
+
+
+def in_background(work: Callable[..., T], *args: Any) -> Future[T]:
+    """``work(*args)`` on a daemon thread (unlike an executor's workers, never joined when the
+    process exits: a third Ctrl-C leaves at once)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work(*args))
+        except BaseException as exc:  # handed to whoever waits for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="hastate-background", daemon=True).start()
+    return future
 
 
 class RacesUnderway:
@@ -276,13 +293,9 @@ class RacesUnderway:
     path overlaps whatever runs meanwhile; ``results`` waits for every writer's answer."""
 
     def __init__(self, clients: Sequence[S3Client], bucket: str, keys: Sequence[str]) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         self.keys = list(keys)
         self.writers = len(clients)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hastate-race-underway")
-        self._future = pool.submit(concurrent_races, clients, bucket, self.keys)
-        pool.shutdown(wait=False)
+        self._future = in_background(concurrent_races, clients, bucket, self.keys)
 
     def results(self) -> list[tuple[RaceResult, list[bytes]]]:
         return self._future.result()

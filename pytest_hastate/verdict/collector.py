@@ -12,6 +12,9 @@ from pytest_hastate.models import CriterionResult, Outcome
 from pytest_hastate.verdict.decide import fold
 
 MESSAGE_LIMIT = 400
+NEVER_RAN = CriterionResult(
+    outcome=Outcome.SKIPPED, message="a selected test never ran: the run stopped before it"
+)
 
 
 def report_message(report: pytest.TestReport | pytest.CollectReport) -> str:
@@ -116,13 +119,18 @@ class Collector:
     def add_guard_refusal(self, target: str) -> None:
         self.guard_refusals.append(target)
 
+    def never_reached(self) -> list[str]:
+        """Selected tests that never reported: the run stopped before them."""
+        return [nodeid for nodeid in self.criteria if nodeid not in self._phases]
+
     def results(self) -> dict[str, CriterionResult]:
-        """Each criterion's folded result over the tests that claim it and that ran."""
+        """Each criterion's folded result over the tests that claim it; one selected test that
+        never ran keeps its criteria from passing."""
         per_criterion: dict[str, list[CriterionResult]] = defaultdict(list)
         for nodeid, criteria in self.criteria.items():
             phases = self._phases.get(nodeid)
             if not phases:
-                continue  # deselected or never reached: missing, not proven
+                phases = [NEVER_RAN]
             item = fold(phases)
             if item.outcome is Outcome.PASSED and nodeid not in self._called:
                 item = CriterionResult(outcome=Outcome.SKIPPED, message="test body never ran")

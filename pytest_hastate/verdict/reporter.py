@@ -68,6 +68,8 @@ def teardown_before_deciding(run: ProofRun, session: pytest.Session) -> None:
     except BaseException as exc:
         leaves = exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)
         for leaf in leaves:
+            if isinstance(leaf, KeyboardInterrupt):
+                continue  # the operator's own interrupt: what it left is said below
             text = " ".join(str(leaf).split()) or type(leaf).__name__
             run.collector.unattributed_failures.append(f"teardown after the interruption: {text}")
     scratch = run.scratch
@@ -84,6 +86,8 @@ def finish(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
     proof_run = run.collector.active or run.inputs.has_input
     if not (proof_run and run.collector.ran) or exitstatus == pytest.ExitCode.USAGE_ERROR:
         return
+    if exitstatus == pytest.ExitCode.OK and run.collector.never_reached():
+        exitstatus = int(pytest.ExitCode.INTERRUPTED)  # a second Ctrl-C pytest itself lost
     if exitstatus in INCOMPLETE:
         teardown_before_deciding(run, session)
     results = run.collector.results()

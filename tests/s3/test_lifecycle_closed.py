@@ -1,0 +1,36 @@
+"""The session's cleanup counts as done only when its removal finished: a Ctrl-C inside it
+leaves the lifecycle open, so the verdict names what may remain. Pure (no backend)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.s3.lifecycle import ScratchLifecycle
+from pytest_hastate.s3.scratch import ScratchBucket
+
+
+def lifecycle() -> ScratchLifecycle:
+    scope = ScratchScope("scratch", "hastate/", "run-1")
+    opened = ScratchLifecycle(scope, "live", {"https://s3.example": object()})
+    opened.bucket = ScratchBucket("scratch", created_by_this_run=False)
+    return opened
+
+
+def test_a_finished_removal_closes_the_lifecycle(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = lifecycle()
+    monkeypatch.setattr(opened, "_remove", lambda prefix: [])
+    assert opened.close(keep=False) == []
+    assert opened.closed
+
+
+def test_an_interrupted_removal_leaves_it_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = lifecycle()
+
+    def interrupted(prefix: str) -> list[str]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(opened, "_remove", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        opened.close(keep=False)
+    assert not opened.closed
