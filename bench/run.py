@@ -55,7 +55,7 @@ def main() -> int:
         print(f"bench: {name}: {what} ...", flush=True)
         started = time.monotonic()
         data = run(args.rounds)
-        command = f"python bench/run.py {name} --rounds {args.rounds}"
+        command = f"python bench/run.py {name} --rounds {data.get('rounds', args.rounds)}"
         path = write_result(name, command, data)
         print(f"bench: {name}: {time.monotonic() - started:.0f} s, wrote {path}", flush=True)
         print(json.dumps(headline(name, data), indent=1), flush=True)
