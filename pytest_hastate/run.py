@@ -35,7 +35,7 @@ from pytest_hastate.models import (
     Verdict,
 )
 from pytest_hastate.s3.health import BackendHealth
-from pytest_hastate.settings import Settings
+from pytest_hastate.settings import Mode, Settings
 from pytest_hastate.stash import RUN_KEY
 from pytest_hastate.timing import BusyTime
 from pytest_hastate.verdict.collector import Collector
@@ -121,7 +121,6 @@ def _earlier_checkpoint(
         check_verifiable,
         load_checkpoint,
     )
-    from pytest_hastate.settings import Mode
 
     checkpoint = load_checkpoint(settings.from_checkpoint)
     assert package is not None  # the settings demand --endpoint-package here
@@ -137,8 +136,6 @@ def _earlier_checkpoint(
 def _watch_record(settings: Settings, checkpoint: Checkpoint | None) -> WatchRecord | None:
     """The watched window's log for a verify: ``--watch-log``, or the run's own log in the
     evidence folder when there; read and scope-checked now, so a bad log is a usage error."""
-    from pytest_hastate.settings import Mode
-
     if checkpoint is None or settings.mode is not Mode.POST_MAINTENANCE:
         return None
     from pytest_hastate.maintenance.watch_log import check_watch_scope, log_path, read_watch
@@ -150,7 +147,7 @@ def _watch_record(settings: Settings, checkpoint: Checkpoint | None) -> WatchRec
     record = read_watch(path, label)
     check_watch_scope(
         record, f"{label} {path}", run_id=checkpoint.run_id, bucket=checkpoint.scratch_bucket,
-        run_prefix=f"{checkpoint.scratch_prefix}{checkpoint.run_id}/",
+        run_prefix=checkpoint.run_prefix,
         endpoints=checkpoint.endpoints,
     )  # fmt: skip
     return record

@@ -57,7 +57,7 @@ def check_checkpoint_scope(checkpoint: Checkpoint, package: EndpointPackage, pat
         raise InputError(source, "$.run_id", "is not a run id (a-z, 0-9, '-')")
     if list(checkpoint.endpoints) != list(package.endpoints):
         raise InputError(source, "$.endpoints", "are not the package's endpoints")
-    run_prefix = f"{checkpoint.scratch_prefix}{checkpoint.run_id}/"
+    run_prefix = checkpoint.run_prefix
     protected = ProtectedTargets.for_package(
         package.protected_state_denials, package.scratch_bucket_policy
     )

@@ -79,6 +79,11 @@ class Checkpoint(_Document):
     cleanup: CleanupRecord | None = None
     non_secret: Literal[True] = True
 
+    @property
+    def run_prefix(self) -> str:
+        """Where every scratch object of the run lives: ``<scratch_prefix><run_id>/``."""
+        return f"{self.scratch_prefix}{self.run_id}/"
+
     def carried_criteria(self) -> dict[str, CriterionResult]:
         """Criteria of every recorded attempt of every phase (a failure in any attempt stays a
         failure: re-running a phase cannot wash it out)."""

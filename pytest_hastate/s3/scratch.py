@@ -293,9 +293,8 @@ class RacesUnderway:
     path overlaps whatever runs meanwhile; ``results`` waits for every writer's answer."""
 
     def __init__(self, clients: Sequence[S3Client], bucket: str, keys: Sequence[str]) -> None:
-        self.keys = list(keys)
         self.writers = len(clients)
-        self._future = in_background(concurrent_races, clients, bucket, self.keys)
+        self._future = in_background(concurrent_races, clients, bucket, list(keys))
 
     def results(self) -> list[tuple[RaceResult, list[bytes]]]:
         return self._future.result()
@@ -373,7 +372,6 @@ class ScratchOps:
     sha256 = staticmethod(sha256)
     versions_under = staticmethod(versions_under)
     delete_everything_under = staticmethod(delete_everything_under)
-    concurrent_races = staticmethod(concurrent_races)
     read_after_write = staticmethod(read_after_write)
     race_facts = staticmethod(race_facts)
     read_facts = staticmethod(read_facts)
