@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,19 +86,25 @@ def test_console_script_runs_as_a_module() -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_watch_runs_the_package_gate_before_anything(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A package the proof refuses is never watched through (here: a prefix inside a stack)."""
+def package_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **changes: str) -> dict[str, Any]:
+    """A filled package.json (with ``changes``) and its contract in ``tmp_path``, the working
+    folder; returns the package."""
     import shutil
 
     from tests.support.helpers import filled_package
 
     monkeypatch.chdir(tmp_path)
     shutil.copy(PUBLIC_CONTRACT, tmp_path / "contract.json")
-    package = filled_package()
-    package["scratch_prefix"] = "attic/"
+    package = {**filled_package(), **changes}
     (tmp_path / "package.json").write_text(json.dumps(package))
+    return package
+
+
+def test_watch_runs_the_package_gate_before_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package the proof refuses is never watched through (here: a prefix inside a stack)."""
+    package_here(tmp_path, monkeypatch, scratch_prefix="attic/")
     code = main(["watch", "--endpoint-package", "package.json", "--from-checkpoint",
                  "missing.json", "--duration", "1"])  # fmt: skip
     out = capsys.readouterr().out
@@ -147,15 +154,10 @@ def test_a_run_is_watched_once(
 ) -> None:
     """A second watch would append a second header to the run's log: refused, log untouched."""
     import hashlib
-    import shutil
 
     from pytest_hastate.models import Checkpoint, EndpointPackage, PackageIdentity, SampleObject
-    from tests.support.helpers import filled_package
 
-    monkeypatch.chdir(tmp_path)
-    shutil.copy(PUBLIC_CONTRACT, tmp_path / "contract.json")
-    package = filled_package()
-    (tmp_path / "package.json").write_text(json.dumps(package))
+    package = package_here(tmp_path, monkeypatch)
     run = "20261127t000000z-0123abcd"
     model = EndpointPackage.model_validate(package)
     prefix = model.scratch_prefix
