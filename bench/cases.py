@@ -117,7 +117,7 @@ def verify(counts: list[int], rounds: int) -> dict[str, Any]:
         ensure_bucket(ours, bucket)  # a fresh lab: the proof would create it
         for count in counts:
             keys = [scope.key(f"n{count}", f"{i:05d}") for i in range(count)]
-            sample = write_sample(ours, package.scratch_bucket, keys, BENCH_SIZES)
+            sample = write_sample(ours, bucket, keys, BENCH_SIZES)
 
             def ours_rate(sample: list[Any] = sample) -> float:
                 report = verify_endpoint(ours, answer, bucket, sample)
@@ -183,17 +183,11 @@ def plugin(rounds: int) -> dict[str, Any]:
         (folder / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
         base = [operator_python(), "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
         env = this_checkout(os.environ)
-        with_plugin, without = [], []
-        for round_no in range(rounds + 1):  # the pair's order alternates: no drift favours one
-            if round_no % 2:
-                b = run_process([*base, "-p", "no:hastate", "test_trivial.py"], env, folder)
-                a = run_process([*base, "test_trivial.py"], env, folder)
-            else:
-                a = run_process([*base, "test_trivial.py"], env, folder)
-                b = run_process([*base, "-p", "no:hastate", "test_trivial.py"], env, folder)
-            if round_no:
-                with_plugin.append(a.wall)
-                without.append(b.wall)
+
+        def collect(*args: str) -> float:
+            return run_process([*base, *args, "test_trivial.py"], env, folder).wall
+
+        with_plugin, without = alternating(collect, lambda: collect("-p", "no:hastate"), rounds)
         imports = []
         heavy: set[str] = set()
         for _ in range(rounds):
