@@ -1,8 +1,10 @@
 """pytest hooks of pytest-hastate, and nothing else.
 
-Importing this module does no work: no file reads, no clients, no subprocesses, and no heavy
-imports (every pytest session loads it). The work is in plain modules, imported only by a
-session whose options name something to prove: ``settings`` (options), ``run`` (inputs),
+Every pytest session of an environment the plugin is installed in loads it, so it stays inert
+until a session proves something (``activation``): importing it does no work (no file reads,
+no clients, no subprocesses, no heavy imports), and a session that collects no proof test and
+names nothing to prove on its command line is left exactly as it would be without the plugin.
+The work is in plain modules: ``activation`` (whether the session proves anything, its inputs),
 ``selection`` (which tests run), ``verdict.reporter`` (masking, deciding, writing the evidence).
 """
 
@@ -13,9 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_hastate import selection
-from pytest_hastate.errors import InputError, SettingsError
-from pytest_hastate.settings import CRITERION_MARKER, OPTIONS, resolve
+from pytest_hastate.settings import CRITERION_MARKER, OPTIONS
 from pytest_hastate.stash import RUN_KEY
 from pytest_hastate.steps import STEPS
 
@@ -30,10 +30,16 @@ pytest_plugins = [
     "pytest_hastate.fixtures.tofu",
     "pytest_hastate.fixtures.maintenance",
 ]
-PREFIX = selection.PREFIX
+ORDER_PLUGIN = "pytest_order"
+"""The proof modules run in proof order (pytest-order's ``order`` marker)."""
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") and not pluginmanager.has_plugin(
+        ORDER_PLUGIN
+    ):
+        # ``-p hastate`` without plugin autoloading: the proofs still need their order.
+        pluginmanager.import_plugin(ORDER_PLUGIN, consider_entry_points=True)
     group = parser.getgroup("hastate", "pytest-hastate: prove an HA OpenTofu state backend")
     for spec in OPTIONS:
         env = f" [env {spec.env}, ini hastate_{spec.dest[8:]}]"
@@ -61,101 +67,88 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{CRITERION_MARKER}(id, ...): the verdict criteria this test proves"
     )
-    if config.option.help or getattr(config.option, "version", False):
+    config.pluginmanager.register(CollectErrors(), CollectErrors.NAME)
+    if not config.option.help:
+        from pytest_hastate import activation
+
+        activation.refuse_distribution(config)
+
+
+class CollectErrors:
+    """Modules that failed to be collected, kept until the session knows whether it proves
+    anything (a proof run counts them in its verdict)."""
+
+    NAME = "hastate-collect-errors"
+
+    def __init__(self) -> None:
+        self.reports: list[pytest.CollectReport] = []
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.reports.append(report)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
+    """Before pytest's own -m / -k deselection: start the proof run if the session proves
+    anything, and mark the phase; after every other plugin's selection: keep the mode's steps
+    and check what the selected tests stand on."""
+    from pytest_hastate import activation, selection
+
+    errors: CollectErrors | None = config.pluginmanager.get_plugin(CollectErrors.NAME)
+    collect_errors = errors.reports if errors is not None else []
+    run = activation.start_run(config, items, len(collect_errors))
+    if run is not None:
+        config.stash[RUN_KEY] = run
+        config.pluginmanager.register(RunHooks(run), RunHooks.NAME)
+        for report in collect_errors:
+            run.collector.add_collect_error(report)
+        selection.mark_phase(run, items)
+    yield
+    if run is None:
         return
-    try:
-        settings = resolve(
-            lambda dest: getattr(config.option, dest, None),
-            config.getini,
-            os.environ,
-            invocation_dir=config.invocation_params.dir,
-            ini_dir=config.rootpath,
-            markexpr=config.option.markexpr,
-        )
-        if not settings.names_an_input:
-            return  # nothing to prove: collection refuses proof tests (see below)
-        from pytest_hastate.io.redact import Masker
-        from pytest_hastate.run import ProofInputs, ProofRun
-
-        roots = tuple(dict.fromkeys((config.rootpath, config.invocation_params.dir)))
-        inputs = ProofInputs.load(settings, roots, Masker.from_environment(os.environ))
-    except (SettingsError, InputError) as exc:
-        raise pytest.UsageError(f"{PREFIX}: {exc}") from None
-    if inputs.has_input and _distributed(config):
-        raise pytest.UsageError(
-            f"{PREFIX}: pytest-xdist (-n / --dist) is not supported: a proof run is one session "
-            "with one verdict and one checkpoint chain; run it without -n"
-        )
-    run = ProofRun(inputs)
-    config.stash[RUN_KEY] = run
-    config.pluginmanager.register(RunHooks(run), RunHooks.NAME)
-
-
-def _distributed(config: pytest.Config) -> bool:
-    """True on an xdist controller that will start workers, and on an xdist worker."""
-    if hasattr(config, "workerinput"):
-        return True
-    workers = getattr(config.option, "numprocesses", None)
-    return bool(workers) or getattr(config.option, "dist", "no") not in ("no", None)
-
-
-def pytest_report_header(config: pytest.Config) -> str | None:
-    run = config.stash.get(RUN_KEY, None)
-    if run is None or not run.inputs.has_input:
-        return None
-    s, package, contract = run.settings, run.inputs.package, run.inputs.contract
-    line = f"hastate: run {s.run_id}, mode {s.mode.value}, phase {s.phase}"
-    if package is not None:
-        line += f", package {package.path.name} sha256:{package.sha256[:12]}"
-    if contract is not None:
-        line += f", contract {contract.path.name}"
-    return line
-
-
-@pytest.hookimpl(trylast=True)  # after pytest's own -m / -k deselection
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    run = config.stash.get(RUN_KEY, None)
-    dropped = selection.keep_mode_steps(run, items) if run is not None else []
+    dropped = selection.keep_mode_steps(run, items)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-    claims = any(selection.steps_of(i) or selection.criteria_of(i) for i in (*items, *dropped))
-    if claims and (run is None or not run.inputs.has_input):
-        raise pytest.UsageError(
-            f"{PREFIX}: nothing to prove: give --endpoint-package PATH (live proof) or --contract PATH (static gate)"
-        )
-    if run is not None:
-        selection.check_needs(config, run, items)
-        selection.check_backend(run, items)
+    selection.check_needs(config, run, items)
+    selection.check_backend(run, items)
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+    from pytest_hastate.activation import header
+
+    run = config.stash.get(RUN_KEY, None)
+    return header(run) if run is not None else None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    hooks = config.pluginmanager.get_plugin(RunHooks.NAME)
-    if hooks is not None:
-        config.pluginmanager.unregister(hooks)
+    for name in (RunHooks.NAME, CollectErrors.NAME):
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
 
 
 class RunHooks:
-    """The hooks of one proof run, registered in ``pytest_configure`` (the junitxml pattern)."""
+    """The hooks of one proof run, registered once the session is known to prove something
+    (the junitxml pattern)."""
 
     NAME = "hastate-run"
 
     def __init__(self, run: ProofRun) -> None:
         self.run = run
 
-    @pytest.hookimpl(tryfirst=True)  # before pytest's own -m deselection
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        selection.mark_phase(self.run, items)
-
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
-        selection.note_deselected(self.run, items)
+        from pytest_hastate import selection
 
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.run.collector.add_collect_error(report)
+        selection.note_deselected(self.run, items)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Tell the backend health which test runs (for "by dependency") and which step."""
+        from pytest_hastate import selection
+
         run = self.run
         steps = sorted(selection.own_steps(run, item))
         step = steps[0] if steps else None

@@ -118,6 +118,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
 )
 
 
+INPUT_OPTIONS: tuple[OptionSpec, ...] = tuple(
+    spec
+    for spec in OPTIONS
+    if spec.name in ("endpoint-package", "contract", "checkpoint-file", "from-checkpoint")
+)
+"""The options that name something to prove or continue."""
+
+
 class Mode(StrEnum):
     STATIC = "static"
     BOUNDARY = "boundary"
@@ -183,15 +191,7 @@ class Settings:
     def names_an_input(self) -> bool:
         """Whether the options name anything to prove or continue (a package, a contract, a
         checkpoint); a session without one never loads the proof machinery."""
-        return any(
-            path is not None
-            for path in (
-                self.endpoint_package,
-                self.contract,
-                self.checkpoint_file,
-                self.from_checkpoint,
-            )
-        )
+        return any(getattr(self, spec.dest[8:]) is not None for spec in INPUT_OPTIONS)
 
     @property
     def steps(self) -> frozenset[str]:

@@ -105,7 +105,7 @@ class Criterion:
     optional: bool = False  # proven when its evidence exists; never asked for by GO
 
 
-_PROVE_LIVE = "run the live proof: pytest proofs/ --endpoint-package PACKAGE"
+_PROVE_LIVE = "run the live proof: hastate prove --endpoint-package PACKAGE"
 _PROVE_TOFU = (
     "run the live proof with --run-disposable-tofu --use-lockfile and an OpenTofu >= 1.10 "
     "(or Terraform >= 1.11) binary"

@@ -15,6 +15,7 @@ from pytest_hastate.gates.package import LinkedContract, PackageLinks, check_pac
 from pytest_hastate.gates.text import GateReport
 from pytest_hastate.io.documents import LoadedDocument, check_shape, read_json_object
 from pytest_hastate.models import CandidateContract, EndpointPackage
+from pytest_hastate.resources import contracts_dir
 
 CONTRACT = "candidate contract"
 PACKAGE = "endpoint package"
@@ -36,7 +37,8 @@ def contract_candidates(reference: str, package_path: Path, roots: Sequence[Path
     """Where a package's ``candidate_contract`` may live, in the order they are tried.
 
     The package's folder, then each repository root, then each root's ``contracts/`` folder by
-    file name (public-format packages point at ``docs/contracts/<name>.json``).
+    file name (public-format packages point at ``docs/contracts/<name>.json``), then the
+    contracts pytest-hastate ships, by file name.
     """
     given = Path(reference)
     if given.is_absolute():
@@ -44,6 +46,7 @@ def contract_candidates(reference: str, package_path: Path, roots: Sequence[Path
     candidates = [package_path.parent / given]
     candidates += [root / given for root in roots]
     candidates += [root / "contracts" / given.name for root in roots]
+    candidates.append(contracts_dir() / given.name)
     return list(dict.fromkeys(candidates))
 
 

@@ -1,5 +1,4 @@
-"""Where the repository's own files are (the proof suite the tools run), and how the tools run
-it."""
+"""How the tools run the installed proof suite, and how they name evidence folders."""
 
 from __future__ import annotations
 
@@ -7,14 +6,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-PROOFS = Path(__file__).resolve().parents[2] / "proofs"
-"""The proof suite of this checkout (the tools run it with pytest)."""
+from pytest_hastate import resources
 
 
 def proof_argv(evidence: Path, *args: str, python: str = sys.executable) -> list[str]:
-    """pytest on the proof suite, its evidence into ``evidence``, no cache folder written."""
-    return [python, "-m", "pytest", str(PROOFS), "--evidence-dir", str(evidence),
-            "-p", "no:cacheprovider", *args]  # fmt: skip
+    """pytest on the installed proof suite, its evidence into ``evidence``."""
+    return resources.proof_argv("--evidence-dir", str(evidence), *args, python=python)
 
 
 def utc_stamp() -> str:
