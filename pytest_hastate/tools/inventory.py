@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_hastate.errors import InputError, InventoryError
+from pytest_hastate.exit_codes import ExitCode
+from pytest_hastate.extras import require
 from pytest_hastate.models import CandidateClass
 
 INVENTORY_SCHEMA = "pytest_hastate.inventory.v1"
@@ -49,9 +51,9 @@ _CLASS_OF_STORE = {
 }
 
 
-EXIT_NO_CANDIDATE = 11
-EXIT_UNREACHABLE = 12
-EXIT_FORBIDDEN = 13
+EXIT_NO_CANDIDATE = ExitCode.NO_CANDIDATE
+EXIT_UNREACHABLE = ExitCode.API_UNREACHABLE
+EXIT_FORBIDDEN = ExitCode.API_FORBIDDEN
 
 
 @dataclass
@@ -108,6 +110,7 @@ class KubeReader:
     def __init__(self, kubeconfig: Path | None, context: str | None) -> None:
         import os
 
+        require("kubernetes", "k8s", "reading a Kubernetes cluster")
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.models import (
     CriterionResult,
     Outcome,
@@ -172,17 +173,13 @@ def _go_reason(results: Mapping[str, CriterionResult], inputs: VerdictInputs) ->
     return f"every criterion of steps 1-3 passed and HA was proven: {how}"
 
 
-EXIT_INTERIM_ONLY = 10
-"""INTERIM_ONLY without --expect-interim: distinct from pytest's own codes 0-5."""
-
-
 def exit_code(status: Status, *, expect_interim: bool, pytest_exit: int) -> int:
     """The process exit code. pytest's own codes other than 0/1 (interrupted, internal or
     usage error, no tests) are kept: they say the run itself did not complete."""
     if pytest_exit not in (0, 1):
         return pytest_exit
     if status is Status.GO:
-        return 0
+        return ExitCode.OK
     if status is Status.STOP:
-        return 1
-    return 0 if expect_interim else EXIT_INTERIM_ONLY
+        return ExitCode.STOP
+    return ExitCode.OK if expect_interim else ExitCode.INTERIM_ONLY

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment, protected_snapshot
 from pytest_hastate.models import PROTECTED_BUCKET
 from pytest_hastate.s3.scratch import versions_under
-from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY
 from tests.support.engines import StaleWindow, TlsMotoServer
 from tests.support.helpers import (
     ALL_PROOF_TESTS,
@@ -35,7 +35,7 @@ def test_ha_lab_passes_steps_2a_2b_and_never_touches_protected_state(
     )
     counts_after = hastate_lab.request_counts(PROTECTED_BUCKET)  # before our own snapshot LISTs it
     result.assert_outcomes(passed=LIVE_TESTS)
-    assert result.ret == EXIT_INTERIM_ONLY
+    assert result.ret == ExitCode.INTERIM_ONLY
     assert verdict["verdict"] == "INTERIM_ONLY"
     for criterion in (
         "boundary.scoped",

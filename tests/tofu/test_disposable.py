@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.s3.scratch import delete_everything_under, versions_under
-from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY
 from tests.support.engines import TlsMotoServer
 from tests.support.helpers import (
     ALL_PROOF_TESTS,
@@ -233,7 +233,7 @@ def test_public_format_package_and_a_tofu_shim_on_path_pass_every_tofu_criterion
     for criterion in TOFU_CRITERIA:
         assert verdict["criteria"][criterion] == "passed", (criterion, verdict["reasons"])
     assert verdict["verdict"] == "INTERIM_ONLY"  # one endpoint in the public package
-    assert result.ret == EXIT_INTERIM_ONLY
+    assert result.ret == ExitCode.INTERIM_ONLY
     timings = json.loads((proofs.path / "evidence" / "tofu-timings-baseline.json").read_text())
     assert timings[0]["command"].startswith("tofu init")
     prefix = f".gloriousflywheel/ha-state-candidate/{verdict['run_id']}/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pytest_hastate.cli import main
 from pytest_hastate.io.evidence import write_model
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import (
@@ -17,7 +18,6 @@ from pytest_hastate.models import (
     VerdictRecord,
 )
 from pytest_hastate.tools.bundle import check_bundle
-from pytest_hastate.tools.cli import main
 
 
 def verdict(

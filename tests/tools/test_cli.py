@@ -10,23 +10,24 @@ from typing import Any
 
 import pytest
 
+from pytest_hastate.cli import main
+from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.tools import schemas
-from pytest_hastate.tools.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED, main
 from tests.support.helpers import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO
 
 
 def test_contract_gate_passes_on_the_selected_contract(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["gate", "contract", str(PUBLIC_CONTRACT)]) == EXIT_OK
+    assert main(["gate", "contract", str(PUBLIC_CONTRACT)]) == ExitCode.OK
     assert "passed the contract gate" in capsys.readouterr().out
 
 
 def test_contract_option_form(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["gate", "contract", "--contract", str(PUBLIC_CONTRACT)]) == EXIT_OK
+    assert main(["gate", "contract", "--contract", str(PUBLIC_CONTRACT)]) == ExitCode.OK
 
 
 def test_rejected_example_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     example = REPO / "contracts" / "examples" / "rejected-sting-local-path.json"
-    assert main(["gate", "contract", str(example)]) == EXIT_REFUSED
+    assert main(["gate", "contract", str(example)]) == ExitCode.STOP
     out = capsys.readouterr().out
     assert "C10 $.candidate_class: Sting local-path storage is rejected as final" in out
     assert "REFUSED:" in out
@@ -36,9 +37,10 @@ def test_package_gate_template(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(REPO)
-    assert main(["gate", "package", str(PUBLIC_TEMPLATE)]) == EXIT_REFUSED
+    assert main(["gate", "package", str(PUBLIC_TEMPLATE)]) == ExitCode.STOP
     assert (
-        main(["gate", "package", "--package", str(PUBLIC_TEMPLATE), "--allow-template"]) == EXIT_OK
+        main(["gate", "package", "--package", str(PUBLIC_TEMPLATE), "--allow-template"])
+        == ExitCode.OK
     )
 
 
@@ -47,7 +49,7 @@ def test_bad_input_is_one_line_on_stderr(
 ) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("[]")
-    assert main(["gate", "package", str(bad)]) == EXIT_BAD_INPUT
+    assert main(["gate", "package", str(bad)]) == ExitCode.BAD_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "expected a JSON object, got an array" in err
@@ -55,11 +57,11 @@ def test_bad_input_is_one_line_on_stderr(
 
 def test_schema_check_detects_drift(tmp_path: Path) -> None:
     schemas.write(tmp_path)
-    assert main(["schema", "--check", "--dir", str(tmp_path)]) == EXIT_OK
+    assert main(["schema", "--check", "--dir", str(tmp_path)]) == ExitCode.OK
     doc = json.loads((tmp_path / "endpoint-package.schema.json").read_text())
     doc["properties"].pop("scratch_prefix")
     (tmp_path / "endpoint-package.schema.json").write_text(json.dumps(doc))
-    assert main(["schema", "--check", "--dir", str(tmp_path)]) == EXIT_REFUSED
+    assert main(["schema", "--check", "--dir", str(tmp_path)]) == ExitCode.STOP
 
 
 def test_shipped_schemas_match_the_models() -> None:
@@ -108,7 +110,7 @@ def test_watch_runs_the_package_gate_before_anything(
     code = main(["watch", "--endpoint-package", "package.json", "--from-checkpoint",
                  "missing.json", "--duration", "1"])  # fmt: skip
     out = capsys.readouterr().out
-    assert code == EXIT_REFUSED
+    assert code == ExitCode.STOP
     assert "P06 $.scratch_prefix" in out
     assert not (tmp_path / "evidence").exists()
 
@@ -136,16 +138,16 @@ def test_an_unexpected_refusal_is_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Any HastateError a command raises (a guard refusal, say) is one line, exit 1."""
+    from pytest_hastate.cli import watch
     from pytest_hastate.errors import GuardRefusal
-    from pytest_hastate.tools import watch_command
 
     def refuse(*_: object, **__: object) -> int:
         raise GuardRefusal("PutObject", "tofu-state/x", "the protected bucket")
 
-    monkeypatch.setattr(watch_command, "run_watch_command", refuse)
+    monkeypatch.setattr(watch, "run", refuse)
     code = main(["watch", "--endpoint-package", "p.json", "--from-checkpoint", "c.json"])
     err = capsys.readouterr().err
-    assert code == EXIT_REFUSED
+    assert code == ExitCode.STOP
     assert err == "hastate: scratch guard refused PutObject on tofu-state/x: the protected bucket\n"
 
 
@@ -177,6 +179,6 @@ def test_a_run_is_watched_once(
     code = main(["watch", "--endpoint-package", "package.json", "--from-checkpoint", "cp.json",
                  "--duration", "1"])  # fmt: skip
     err = capsys.readouterr().err
-    assert code == EXIT_BAD_INPUT, err
+    assert code == ExitCode.BAD_INPUT, err
     assert f"run {run} was already watched" in err
     assert log.read_text() == '{"header": {}}\n'

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.tools.cli import main
+from pytest_hastate.cli import main
 from pytest_hastate.tools.inventory import (
     EXIT_FORBIDDEN,
     EXIT_NO_CANDIDATE,

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from pytest_hastate.cli import main
 from pytest_hastate.gates.files import load_package
 from pytest_hastate.io.evidence import write_model
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.models import Status, VerdictRecord
 from pytest_hastate.tofu.runner import TofuRunner, find_binary, tofu_environment
-from pytest_hastate.tools.cli import main
 from tests.support.helpers import PUBLIC_CONTRACT, filled_package, lab_package, run_proofs
 
 KEY = "attic/terraform.tfstate"

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from pytest_hastate.cli import main
 from pytest_hastate.errors import InputError
-from pytest_hastate.tools.cli import main
 from pytest_hastate.tools.rca import parse_selector, parse_since, scan_log
 from tests.support.k8s_api import RecordedApiServer, cluster, store, write_kubeconfig
 

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.models import CriterionResult, HaSemantics, Outcome, Status, VerdictInputs
 from pytest_hastate.steps import REQUIRED_FOR_GO
-from pytest_hastate.verdict.decide import EXIT_INTERIM_ONLY, decide, exit_code
+from pytest_hastate.verdict.decide import decide, exit_code
 
 P = CriterionResult(outcome=Outcome.PASSED)
 F = CriterionResult(outcome=Outcome.FAILED, message="boom")
@@ -210,7 +211,7 @@ def test_criteria_map_lists_missing_ones() -> None:
         (Status.GO, False, 0, 0),
         (Status.GO, True, 0, 0),
         (Status.INTERIM_ONLY, True, 0, 0),
-        (Status.INTERIM_ONLY, False, 0, EXIT_INTERIM_ONLY),
+        (Status.INTERIM_ONLY, False, 0, ExitCode.INTERIM_ONLY),
         (Status.STOP, False, 0, 1),
         (Status.STOP, True, 1, 1),
         (Status.INTERIM_ONLY, False, 2, 2),
@@ -222,7 +223,7 @@ def test_exit_codes(status: Status, expect_interim: bool, pytest_exit: int, code
 
 
 def test_interim_exit_code_is_not_one_of_pytests() -> None:
-    assert EXIT_INTERIM_ONLY not in {int(c) for c in pytest.ExitCode}
+    assert ExitCode.INTERIM_ONLY not in {int(c) for c in pytest.ExitCode}
 
 
 def test_go_says_how_ha_was_proven() -> None:

@@ -13,11 +13,12 @@ import math
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_BAD_INPUT = 0, 1, 2, 4
+from pytest_hastate.cli.common import Commands, say
+from pytest_hastate.exit_codes import ExitCode
+
 MAX_DURATION = 24 * 3600.0
 """A watch longer than a day is a mistake, not a maintenance window."""
 
@@ -45,7 +46,7 @@ def positive_count(text: str) -> int:
     return value
 
 
-def add_parser(commands: Any) -> None:
+def register(commands: Commands) -> None:
     watch = commands.add_parser(
         "watch", help="watch the maintenance window: a bounded OpenTofu-like workload, recorded"
     )
@@ -64,9 +65,10 @@ def add_parser(commands: Any) -> None:
     )
     watch.add_argument("--max-ops", type=positive_count, default=50_000)
     watch.add_argument("--mark", default=None, help="append a mark to the running watch and exit")
+    watch.set_defaults(handler=run)
 
 
-def run_watch_command(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+def run(args: argparse.Namespace) -> int:
     from pytest_hastate.errors import InputError
     from pytest_hastate.gates.files import PACKAGE, gate_package, load_package
     from pytest_hastate.io.checkpoints import (
@@ -83,7 +85,7 @@ def run_watch_command(args: argparse.Namespace, say: Callable[[str], None]) -> i
     if not gate.passed:  # the proof's own gate: a refused package is never watched through
         for line in gate.lines():
             say(f"hastate watch: {line}")
-        return EXIT_REFUSED
+        return ExitCode.STOP
     checkpoint = load_checkpoint(args.from_checkpoint)
     check_package_digest(checkpoint, package_doc, args.from_checkpoint)
     package = validate_model(package_doc, PACKAGE, EndpointPackage)
@@ -92,21 +94,20 @@ def run_watch_command(args: argparse.Namespace, say: Callable[[str], None]) -> i
     if args.mark is not None:
         if not path.is_file():
             say(f"hastate watch: no watch log at {path}: start the watch first")
-            return EXIT_USAGE
+            return ExitCode.USAGE
         append_mark(path, args.mark)
         say(f"hastate watch: marked {args.mark!r} in {path}")
-        return EXIT_OK
+        return ExitCode.OK
     if path.exists():
         raise InputError(
             f"watch log {path}", "",
             f"exists: run {checkpoint.run_id} was already watched (a run is watched once; "
             "remove the file to watch it again)",
         )  # fmt: skip
-    return _watch(args, package, checkpoint.run_id, path, say)
+    return _watch(args, package, checkpoint.run_id, path)
 
 
-def _watch(args: argparse.Namespace, package: Any, run_id: str, path: Path,
-           say: Callable[[str], None]) -> int:  # fmt: skip
+def _watch(args: argparse.Namespace, package: Any, run_id: str, path: Path) -> int:
     from pytest_hastate.maintenance.watch import Watch, WatchPlan
     from pytest_hastate.maintenance.watch_log import WatchHeader, WatchLog
     from pytest_hastate.s3.client import access_from, client
@@ -135,4 +136,4 @@ def _watch(args: argparse.Namespace, package: Any, run_id: str, path: Path,
     why = watch.run()
     log.close(why, watch.now())
     say(f"hastate watch: stopped ({why}) after {watch.now():.1f} s, {log.count} operations")
-    return EXIT_OK
+    return ExitCode.OK

@@ -1,5 +1,6 @@
-"""Running ``hastate rca``: the probe as a pytest run, the store through a read-only reader,
-the RCA printed and written into the evidence folder."""
+"""``hastate rca``: a root-cause look at a store. The bucket-index probe as a pytest run (other
+options go to pytest), the store's pods, events and logs through a read-only reader; the RCA
+printed and written into the evidence folder."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import argparse
 import json
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pytest_hastate.errors import InputError, InventoryError
+from pytest_hastate.cli.common import Commands, say
+from pytest_hastate.errors import InputError, InventoryError, MissingExtra
 from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.tools.paths import proof_argv, utc_stamp
 from pytest_hastate.tools.rca import (
@@ -26,7 +28,23 @@ from pytest_hastate.tools.rca import (
 )
 
 
-def run_rca(args: argparse.Namespace, extra: Sequence[str], *, say: Callable[[str], None]) -> int:
+def register(commands: Commands) -> None:
+    rca = commands.add_parser(
+        "rca",
+        help="root-cause look at a store: the bucket-index probe and the store's own reports "
+        "(other options go to pytest, e.g. --endpoint-package P)",
+    )
+    rca.add_argument("--scratch-probe", action="store_true", help="run the bucket-index probe")
+    rca.add_argument("--since", default="30m", help="the window: 30m, 2h, 45s (default 30m)")
+    rca.add_argument("--kubeconfig", type=Path, default=None)
+    rca.add_argument("--context", default=None)
+    rca.add_argument("--selector", default=None, help="the store's pods by label: k=v[,k=v]")
+    rca.add_argument("--evidence", type=Path, default=Path("evidence"))
+    rca.set_defaults(handler=run, takes_pytest_options=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    extra: Sequence[str] = args.pytest_options
     since = parse_since(args.since)
     selector = parse_selector(args.selector) if args.selector else None
     evidence = args.evidence / f"rca-{utc_stamp()}"
@@ -85,5 +103,5 @@ def _store(
         reader = KubeReader(args.kubeconfig, args.context)
         pods = store_pods(reader, selector)
         return gather(reader, pods, since, datetime.now(UTC)), None, reader.source
-    except (InventoryError, InputError) as exc:
+    except (InventoryError, InputError, MissingExtra) as exc:
         return None, str(exc), None

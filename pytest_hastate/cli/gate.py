@@ -1,0 +1,46 @@
+"""``hastate gate contract|package FILE``: a static gate on one document."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pytest_hastate.cli.common import Commands
+from pytest_hastate.exit_codes import ExitCode
+
+
+def register(commands: Commands) -> None:
+    gate = commands.add_parser("gate", help="run a static gate on a document")
+    gates = gate.add_subparsers(dest="gate", required=True)
+    contract = gates.add_parser("contract", help="candidate contract gate (C01-C12)")
+    contract.add_argument("file", nargs="?", type=Path)
+    contract.add_argument("--contract", dest="file_option", type=Path, help="same as FILE")
+    package = gates.add_parser("package", help="endpoint package gate (P01-P15)")
+    package.add_argument("file", nargs="?", type=Path)
+    package.add_argument(
+        "--package", "--endpoint-package", dest="file_option", type=Path, help="same as FILE"
+    )
+    package.add_argument("--allow-template", action="store_true", help="accept template sentinels")
+    for sub in (contract, package):
+        sub.set_defaults(handler=run, parser=sub)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pytest_hastate.gates.files import gate_contract, gate_package, load_contract, load_package
+
+    path: Path | None = args.file or args.file_option
+    if path is None or (args.file and args.file_option):
+        args.parser.error(f"hastate gate {args.gate}: give exactly one FILE")
+        raise AssertionError  # error() exits
+    if args.gate == "contract":
+        report = gate_contract(load_contract(path))
+    else:
+        report = gate_package(
+            load_package(path), allow_template=args.allow_template, roots=(Path.cwd(),)
+        ).report
+    for line in report.lines():
+        print(line)
+    if report.passed:
+        return ExitCode.OK
+    print(f"REFUSED: {len(report.findings)} finding(s) by rules {', '.join(sorted(report.rules))}")
+    return ExitCode.STOP

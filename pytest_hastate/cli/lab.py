@@ -1,0 +1,87 @@
+"""``hastate lab up|down|status|kill|restart``: the local lab (a real SeaweedFS or Ceph RGW
+cluster on loopback)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from pytest_hastate.cli.common import Commands, say
+from pytest_hastate.exit_codes import ExitCode
+
+DEFAULT_LAB_DIR = Path(".lab")
+ENGINES = ("seaweedfs", "ceph")
+
+
+def register(commands: Commands) -> None:
+    lab = commands.add_parser(
+        "lab", help="the local HA lab (a real SeaweedFS or Ceph RGW cluster on loopback)"
+    )
+    labs = lab.add_subparsers(dest="lab", required=True)
+    for name, text in (
+        ("up", "start a lab, seed tofu-state, write the package and env file"),
+        ("down", "stop every process of the lab"),
+        ("status", "show the lab's components and endpoints"),
+        ("kill", "SIGKILL one component (s3-1, volume-2, master-leader, osd-1, ...)"),
+        ("restart", "start one component again"),
+    ):
+        sub = labs.add_parser(name, help=text)
+        sub.add_argument(
+            "--dir", type=Path, default=DEFAULT_LAB_DIR,
+            help=f"lab folder (default {DEFAULT_LAB_DIR})",
+        )  # fmt: skip
+        if name == "up":
+            sub.add_argument("--topology", choices=("ha", "singleton"), default="ha")
+            sub.add_argument(
+                "--engine", choices=ENGINES, default="seaweedfs",
+                help="seaweedfs (pip only, the default) or ceph (Debian's Ceph 16.2 packages)",
+            )  # fmt: skip
+        if name in ("kill", "restart"):
+            sub.add_argument("component")
+        sub.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pytest_hastate.extras import require, require_lab
+
+    if args.lab == "up":
+        require_lab(args.engine, "hastate lab up")
+        return up(args.dir, args.topology, args.engine)
+    require("trustme", "lab", f"hastate lab {args.lab}")
+    from pytest_hastate.lab.artifacts import open_lab
+
+    lab = open_lab(args.dir, progress=say)
+    if args.lab == "down":
+        stopped = lab.down()
+        for line in stopped:
+            say(f"lab: stopped {line}")
+        if not stopped:
+            say("lab: nothing was running")
+        return ExitCode.OK
+    if args.lab == "status":
+        running, leader = lab.running(), lab.leader()
+        for name, up_now in running.items():
+            raft = "raft " if lab.engine == "seaweedfs" else ""
+            marks = f" ({raft}leader)" if name == leader else ""
+            say(f"{name:10} {'running' if up_now else 'stopped'}{marks}")
+        say(f"endpoints: {' '.join(lab.endpoints)}")
+        return ExitCode.OK if any(running.values()) else ExitCode.ENVIRONMENT
+    if args.lab == "kill":
+        lab.kill(args.component)
+        return ExitCode.OK
+    waited = lab.restart(args.component)
+    say(f"lab: {args.component} ready again after {waited:.1f} s")
+    return ExitCode.OK
+
+
+def up(directory: Path, topology: str, engine: str) -> int:
+    from pytest_hastate.lab import start
+
+    t0 = time.monotonic()
+    lab = start(directory, topology, engine=engine, progress=say)
+    say(f"lab: {engine} {topology} lab up in {time.monotonic() - t0:.1f} s")
+    say(f"lab: endpoints {' '.join(lab.endpoints)}")
+    say(f"lab: package {lab.package_path}")
+    say(f"lab: credentials: source {lab.env_path}")
+    return ExitCode.OK
