@@ -186,6 +186,8 @@ class ProofRun:
     verdict: Verdict | None = None
     exit_code: int | None = None
     verdict_file: Path | None = None
+    servers: dict[str, str] = field(default_factory=dict)  # endpoint -> its Server header
+    tofu: tuple[str, str] | None = None  # (binary, "<product> <version>") once gated
 
     def __post_init__(self) -> None:
         if self.checkpoint is None:

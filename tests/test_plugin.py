@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.steps import CATALOGUE
-from tests.support.helpers import PUBLIC_CONTRACT, REPO, filled_package
+from tests.support.helpers import PUBLIC_CONTRACT, REPO, filled_package, junit_properties
 
 STATIC_PROOF = REPO / "proofs" / "test_1_static.py"
 
@@ -31,13 +29,6 @@ def proof(pytester: pytest.Pytester) -> pytest.Pytester:
 def verdict_json(pytester: pytest.Pytester) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((pytester.path / "evidence" / "verdict.json").read_text())
     return data
-
-
-def junit_properties(path: Path) -> dict[str, str]:
-    root = ET.parse(path).getroot()  # noqa: S314 (our own junit file)
-    suite = root if root.tag == "testsuite" else root.find("testsuite")
-    assert suite is not None
-    return {p.get("name", ""): p.get("value", "") for p in suite.iter("property")}
 
 
 def test_static_proof_with_package_is_interim_only(proof: pytest.Pytester) -> None:

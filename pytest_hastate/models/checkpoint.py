@@ -7,7 +7,13 @@ from typing import Literal
 from pydantic import Field
 
 from pytest_hastate.models.base import _Document
-from pytest_hastate.models.verdict import CriterionResult, MaintenanceEvent, Outcome, RunFacts
+from pytest_hastate.models.verdict import (
+    CriterionResult,
+    MaintenanceEvent,
+    Outcome,
+    Provenance,
+    RunFacts,
+)
 
 
 class SampleObject(_Document):
@@ -41,6 +47,7 @@ class PhaseRecord(_Document):
     unreachable_endpoints: list[str] = Field(default_factory=list)
     failover_wait_seconds: float | None = None
     facts: RunFacts = Field(default_factory=RunFacts)
+    produced_by: Provenance | None = None
 
 
 class CleanupRecord(_Document):

@@ -67,7 +67,8 @@ class EndpointPackage(_Document):
     posture: str
     candidate_contract: str = Field(
         description="Path of the candidate contract, resolved against the package's folder, "
-        "then the repository root, then the repository's contracts/ folder by file name."
+        "then the repository root, then the repository's contracts/ folder by file name, then "
+        "the contracts pytest-hastate ships, by file name."
     )
     endpoint_url: str = Field(description="The primary HTTPS endpoint.")
     region: str

@@ -112,6 +112,27 @@ class RunFacts(_Document):
     )
 
 
+class Provenance(_Document):
+    """What produced a piece of evidence: the tool and its runtime, the OpenTofu binary, and
+    what each endpoint of the backend said it is."""
+
+    pytest_hastate: str
+    python: str
+    pytest: str
+    boto3: str | None = None
+    botocore: str | None = None
+    tofu_binary: str | None = Field(
+        default=None, description="The OpenTofu/Terraform binary the run used (its path)."
+    )
+    tofu_version: str | None = Field(
+        default=None, description="What it said of itself, e.g. 'Terraform 1.11.4'."
+    )
+    servers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per endpoint that answered: its Server header ('' when it sent none).",
+    )
+
+
 class VerdictInputs(_Document):
     """Everything the verdict depends on; built by the plugin, judged by ``verdict.decide``."""
 
@@ -160,5 +181,8 @@ class VerdictRecord(_Document):
     facts: RunFacts = Field(
         default_factory=RunFacts,
         description="What the run measured (read-after-write lag, race answer times, waits ...).",
+    )
+    produced_by: Provenance | None = Field(
+        default=None, description="pytest-hastate and its runtime, OpenTofu, the engine."
     )
     non_secret: Literal[True] = True

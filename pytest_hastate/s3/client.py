@@ -153,11 +153,13 @@ def client(
     health: BackendHealth | AttributedHealth | None = None,
     busy: BusyTime | None = None,
     timeout: float | None = None,
+    servers: dict[str, str] | None = None,
 ) -> S3Client:
     """A guarded client for one endpoint of the backend.
 
     With ``health``, hard failures (no answer, writes answering 5xx) are reported there and
-    requests the backend already failed are refused before they are sent.
+    requests the backend already failed are refused before they are sent. With ``servers``,
+    the endpoint's first answer records its ``Server`` header there (evidence of the engine).
     """
     url = endpoint or access.primary
     problem = endpoint_origin_problem(url, scope.protected)
@@ -183,7 +185,17 @@ def client(
     if busy is not None:
         s3.meta.events.register("before-send.s3", lambda **kw: busy.begin("s3"))
         s3.meta.events.register("response-received.s3", lambda **kw: busy.end("s3"))
+    if servers is not None:
+        _record_server(s3, url, servers)
     return s3
+
+
+def _record_server(s3: S3Client, endpoint: str, servers: dict[str, str]) -> None:
+    def answered(http_response: Any, **_: Any) -> None:
+        if endpoint not in servers:
+            servers[endpoint] = str(http_response.headers.get("Server") or "")
+
+    s3.meta.events.register("after-call.s3", answered, unique_id="hastate-server-header")
 
 
 def _install_health(s3: S3Client, endpoint: str, health: BackendHealth | AttributedHealth) -> None:

@@ -19,8 +19,7 @@ def options_page() -> str:
         "# Options",
         "",
         "Every option of the proof run has an environment twin and an ini twin; precedence is the "
-        "command line, then the environment, then the ini file, then the default. An empty "
-        "environment value counts as unset where the option takes a value.",
+        "command line, then the environment, then the ini file, then the default.",
         "",
         "| option | environment | ini | default | meaning |",
         "|---|---|---|---|---|",

@@ -15,6 +15,7 @@ from pytest_hastate.io.checkpoints import save_checkpoint, with_phase
 from pytest_hastate.io.evidence import write_model
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import CriterionResult, PhaseRecord, VerdictInputs, VerdictRecord
+from pytest_hastate.provenance import produced_by
 from pytest_hastate.run import ProofRun
 from pytest_hastate.verdict.decide import decide, exit_code
 
@@ -138,6 +139,7 @@ def _verdict_record(run: ProofRun) -> VerdictRecord:
         maintenance_event=run.maintenance_event,  # type: ignore[arg-type]
         dry_run=settings.dry_run, expect_interim=settings.expect_interim, exit_code=run.exit_code,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"), facts=run.facts,
+        produced_by=produced_by(run.servers, run.tofu),
     )  # fmt: skip
 
 
@@ -151,6 +153,11 @@ def _junit_properties(session: pytest.Session, record: VerdictRecord) -> None:
         ("hastate_run_id", record.run_id),
         ("hastate_phase", record.phase),
         ("hastate_package_digest", record.package_digest or ""),
+        *(
+            [("hastate_produced_by", record.produced_by.model_dump_json())]
+            if record.produced_by
+            else []
+        ),
         *([("hastate_watch", record.facts.watch.model_dump_json())] if record.facts.watch else []),
     ):
         xml.add_global_property(name, value)
@@ -173,6 +180,7 @@ def _record_phase(run: ProofRun, results: dict[str, CriterionResult]) -> None:
         maintenance_event=settings.maintenance_event,  # type: ignore[arg-type]
         dry_run=settings.dry_run, unreachable_endpoints=run.facts.unreachable_endpoints,
         failover_wait_seconds=run.facts.failover_wait_seconds, facts=run.facts,
+        produced_by=produced_by(run.servers, run.tofu),
     )  # fmt: skip
     run.checkpoint = with_phase(checkpoint, record)
     save_checkpoint(target, run.checkpoint)

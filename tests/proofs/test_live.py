@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import pytest_hastate
 from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment, protected_snapshot
@@ -48,6 +49,14 @@ def test_ha_lab_passes_steps_2a_2b_and_never_touches_protected_state(
     assert "tofu.init" in reasons
     assert "HA not proven" in reasons
     assert len(verdict["reasons"]) == 2, verdict["reasons"]
+    # The evidence says what produced it: the tool, and the engine each endpoint said it is.
+    produced = verdict["produced_by"]
+    assert produced["pytest_hastate"] == pytest_hastate.__version__
+    assert produced["boto3"]
+    assert produced["botocore"]
+    assert produced["tofu_version"] is None  # no OpenTofu step in this run
+    assert sorted(produced["servers"]) == sorted(hastate_lab.endpoints)
+    assert all(s.startswith("SeaweedFS ") for s in produced["servers"].values()), produced
     # The protected bucket: every version unchanged, and the gateways served it no request.
     assert counts_after == counts_before
     assert protected_snapshot(hastate_lab) == before

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,14 @@ PUBLIC_TEMPLATE = PUBLIC_FORMAT / "ha-opentofu-state-endpoint-package.template.j
 PUBLIC_STATUS = PUBLIC_FORMAT / "ha-opentofu-state-live-candidate-status.json"
 SELECTED_CONTRACT = REPO / "contracts" / "ha-opentofu-state-managed-s3-candidate.json"
 TEMPLATE = REPO / "contracts" / "ha-opentofu-state-endpoint-package.template.json"
+
+
+def junit_properties(path: Path) -> dict[str, str]:
+    """The testsuite properties of a junit XML file pytest wrote."""
+    root = ET.parse(path).getroot()  # noqa: S314 (our own junit file)
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    assert suite is not None
+    return {p.get("name", ""): p.get("value", "") for p in suite.iter("property")}
 
 
 def load(path: Path) -> dict[str, Any]:

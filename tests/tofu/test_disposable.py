@@ -26,6 +26,7 @@ from tests.support.helpers import (
     TOFU_TESTS,
     assert_stop,
     faulty_proxy,
+    junit_properties,
     lab_package,
     moto_environment,
     moto_package,
@@ -47,12 +48,20 @@ def test_ha_lab_passes_every_tofu_criterion(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
 ) -> None:
     result, verdict = run_proofs(
-        proofs, monkeypatch, environment(hastate_lab), hastate_lab.package_path, *TOFU
-    )
+        proofs, monkeypatch, environment(hastate_lab), hastate_lab.package_path, *TOFU,
+        "--junitxml", "junit.xml",
+    )  # fmt: skip
     result.assert_outcomes(passed=LIVE_TESTS + TOFU_TESTS)
     for criterion in TOFU_CRITERIA:
         assert verdict["criteria"][criterion] == "passed", criterion
     assert verdict["verdict"] == "INTERIM_ONLY"
+    # The evidence names the binary that ran and what it said it is, in verdict.json and junit.
+    produced = verdict["produced_by"]
+    assert Path(produced["tofu_binary"]).is_file()
+    assert produced["tofu_version"].split()[0] in ("OpenTofu", "Terraform"), produced
+    assert junit_properties(proofs.path / "junit.xml")["hastate_produced_by"] == json.dumps(
+        produced, separators=(",", ":")
+    )
     assert len(verdict["reasons"]) == 1
     assert verdict["reasons"][0].startswith("HA not proven")
     timings = json.loads((proofs.path / "evidence" / "tofu-timings-baseline.json").read_text())
