@@ -1,0 +1,126 @@
+"""The installed product from an empty folder: ``hastate --version``, ``hastate init``,
+``hastate prove``, the shipped documents, and a missing extra said in one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import pytest_hastate
+from pytest_hastate.cli import main
+from pytest_hastate.exit_codes import ExitCode
+from pytest_hastate.resources import contracts_dir, proof_suite_dir, schema_dir
+from tests.support.helpers import REPO
+
+
+def hastate(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_hastate", *args], cwd=folder, capture_output=True,
+        text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"hastate (pytest-hastate) {pytest_hastate.__version__}\n"
+
+
+def test_the_shipped_documents_are_the_checkouts(tmp_path: Path) -> None:
+    """The package's documents are found through the package, wherever it is installed (here,
+    the checkout is the package's source)."""
+    assert contracts_dir() == REPO / "contracts"
+    assert proof_suite_dir() == REPO / "proofs"
+    assert sorted(p.name for p in schema_dir().glob("*.json")) == [
+        "candidate-contract.schema.json", "endpoint-package.schema.json", "verdict.schema.json",
+    ]  # fmt: skip
+
+
+def test_init_writes_a_starter_and_lists_what_to_fill(tmp_path: Path) -> None:
+    done = hastate(
+        tmp_path, "init", "--dir", "mine", "--endpoint", "https://s3-a.corp.test",
+        "--endpoint", "https://s3-b.corp.test", "--scratch-bucket", "team-ha-proof",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    package = json.loads((tmp_path / "mine" / "endpoint-package.json").read_text())
+    assert package["endpoint_url"] == "https://s3-a.corp.test"
+    assert package["ha_endpoints"] == ["https://s3-a.corp.test", "https://s3-b.corp.test"]
+    assert package["scratch_bucket"] == "team-ha-proof"
+    assert package["candidate_contract"] == "candidate-contract.json"
+    assert all(c.startswith("hastate prove ") for c in package["proof_commands"])
+    todo = [line for line in done.stdout.splitlines() if "still to fill" in line]
+    assert len(todo) == 1, done.stdout
+    assert "$.network_audience" in todo[0]
+    assert "$.endpoint_url" not in todo[0]  # given, so not to fill
+    # The contract gate passes as written; the package gate refuses only the sentinels left.
+    contract = hastate(tmp_path, "gate", "contract", "mine/candidate-contract.json")
+    assert contract.returncode == ExitCode.OK, contract.stdout
+    refused = hastate(tmp_path, "gate", "package", "mine/endpoint-package.json")
+    assert refused.returncode == ExitCode.STOP
+    assert {line.split()[1] for line in refused.stdout.splitlines()[:-1]} == {"P02"}
+    as_template = hastate(
+        tmp_path, "gate", "package", "mine/endpoint-package.json", "--allow-template"
+    )
+    assert as_template.returncode == ExitCode.OK, as_template.stdout
+
+
+def test_init_never_overwrites(tmp_path: Path) -> None:
+    (tmp_path / "endpoint-package.json").write_text("mine\n")
+    done = hastate(tmp_path, "init")
+    assert done.returncode == ExitCode.BAD_INPUT
+    assert done.stderr.splitlines() == [
+        "hastate: endpoint-package.json: exists: hastate init never overwrites a file (move it "
+        "away or pick another --dir)"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["endpoint-package.json"]
+    assert (tmp_path / "endpoint-package.json").read_text() == "mine\n"
+
+
+def test_prove_runs_the_installed_suite_from_any_folder(tmp_path: Path) -> None:
+    """The static proof on the shipped contract, from a folder that holds nothing: the
+    contract a package names by file name resolves to the shipped one."""
+    package = json.loads((contracts_dir() / "ha-opentofu-state-endpoint-package.template.json").read_text())
+    package["candidate_contract"] = "docs/contracts/ha-opentofu-state-managed-s3-candidate.json"
+    (tmp_path / "p.json").write_text(json.dumps(package))
+    done = hastate(
+        tmp_path, "prove", "-m", "static", "--endpoint-package", "p.json", "--allow-template",
+        "--expect-interim", "-q",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    verdict = json.loads((tmp_path / "evidence" / "verdict.json").read_text())
+    assert verdict["criteria"]["static.contract"] == "passed"
+    assert verdict["criteria"]["static.package"] == "passed"
+    assert verdict["verdict"] == "INTERIM_ONLY"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evidence", "p.json"]  # no cache
+
+
+@pytest.mark.parametrize(
+    ("argv", "module", "extra", "what"),
+    [(["lab", "status"], "trustme", "lab", "hastate lab status"),
+     (["demo"], "matplotlib", "lab", "hastate demo"),
+     (["inventory"], "kubernetes", "k8s", "reading a Kubernetes cluster")],
+    ids=["lab", "demo", "inventory"],
+)  # fmt: skip
+def test_a_missing_extra_is_one_line_naming_it(
+    argv: list[str], module: str, extra: str, what: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object) -> object:
+        return None if name == module else real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert main(argv) == ExitCode.ENVIRONMENT
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"hastate: {what} needs the '{extra}' extra ({module} is not installed): "
+        f"pip install 'pytest-hastate[{extra}]'"
+    ]
