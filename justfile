@@ -109,18 +109,32 @@ ha-state-migration-plan *args:
 test *args: lint
     cd {{ root }} && {{ python }} -m pytest tests/ "$@"
 
-# ruff and mypy, the JSON Schemas in sync with the models, the README's rule tables in sync.
+# ruff and mypy; the JSON Schemas and the documentation's reference pages in sync with the code;
+# the wheel built and checked, pyproject.toml validated; the documentation site built (strict).
 lint:
-    cd {{ root }} && {{ python }} -m ruff check .
-    cd {{ root }} && {{ python }} -m ruff format --check .
-    cd {{ root }} && {{ python }} -m mypy
-    cd {{ root }} && {{ python }} -m pytest_hastate schema --check
-    cd {{ root }} && {{ python }} -m pytest_hastate rules --check README.md
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd {{ root }}
+    {{ python }} -m ruff check .
+    {{ python }} -m ruff format --check .
+    {{ python }} -m mypy
+    {{ python }} -m pytest_hastate schema --check
+    {{ python }} -m pytest_hastate reference --check
+    {{ python }} -m validate_pyproject pyproject.toml
+    out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
+    [ -e build ] || trap 'rm -rf "$out" build' EXIT  # setuptools' leftover, unless it was there
+    log="$({{ python }} -m build --no-isolation --wheel --outdir "$out" . 2>&1)" || { echo "$log"; exit 1; }
+    {{ python }} -m check_wheel_contents "$out"/*.whl
+    NO_MKDOCS_2_WARNING=1 {{ python }} -m mkdocs build --strict --quiet --site-dir "$out/site"
 
-# Regenerate contracts/schema/ from the models, and the README's rule tables.
+# The documentation site into site/ (mkdocs-material, strict: a broken link fails).
+docs:
+    cd {{ root }} && NO_MKDOCS_2_WARNING=1 {{ python }} -m mkdocs build --strict
+
+# Regenerate contracts/schema/ from the models, and the documentation's reference pages.
 schemas:
     cd {{ root }} && {{ python }} -m pytest_hastate schema
-    cd {{ root }} && {{ python }} -m pytest_hastate rules --write README.md
+    cd {{ root }} && {{ python }} -m pytest_hastate reference
 
 # Benchmarks on real labs, ours beside a baseline; results as JSON into bench/results/, and
 # the verify plot when matplotlib is installed (pip install -e '.[bench]').

@@ -1,5 +1,5 @@
 """Draw verify throughput against N from bench/results/verify.json into
-bench/results/verify-throughput.png. Needs matplotlib: pip install -e '.[bench]'."""
+docs/assets/verify-throughput.png (the documentation shows it). Needs matplotlib: pip install -e '.[bench]'."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def main() -> int:
     axes.set_ylim(bottom=0)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    out = RESULTS / "verify-throughput.png"
+    out = Path(__file__).resolve().parents[1] / "docs" / "assets" / "verify-throughput.png"
     figure.savefig(out)
     print(f"wrote {out}")
     return 0

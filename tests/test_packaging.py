@@ -4,12 +4,12 @@ extras are the ones the docs name, and the package list cannot drift from the fo
 from __future__ import annotations
 
 import email
+import shutil
 import subprocess
 import sys
 import tomllib
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -40,12 +40,17 @@ def test_the_package_list_is_every_folder() -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]:
     out = tmp_path_factory.mktemp("wheel")
-    build = tmp_path_factory.mktemp("build")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "-q", "-w", str(out), str(REPO)],
-        check=True, timeout=300, cwd=build,
-    )  # fmt: skip
+    leftover = REPO / "build"  # setuptools builds in the source tree
+    had_leftover = leftover.exists()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", str(out),
+             str(REPO)],
+            check=True, timeout=300, capture_output=True,
+        )  # fmt: skip
+    finally:
+        if not had_leftover:
+            shutil.rmtree(leftover, ignore_errors=True)
     [built] = out.glob("pytest_hastate-*.whl")
     with zipfile.ZipFile(built) as archive:
         yield archive

@@ -2,7 +2,7 @@
 
 A gate is a ``RuleBook``: the chain of its rules, each a small function registered with its id
 (``@CONTRACT.rule("C03", "bucket recovery ...", stop=True)``), yielding ``Finding``s. The
-README's rule tables are generated from the books (``hastate rules``).
+rule tables of the documentation are generated from the books (``hastate reference``).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class RuleBook(Generic[Ctx]):
         return frozenset(r.id for r in self.rules if r.stop)
 
     def markdown(self) -> str:
-        """The README's table of this gate."""
+        """The rule table of this gate, in Markdown."""
         rows = ["| rule | what it demands | stop condition |", "|---|---|---|"]
         rows += [f"| {r.id} | {r.title} | {'yes' if r.stop else ''} |" for r in self.rules]
         return "\n".join(rows)

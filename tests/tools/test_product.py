@@ -84,7 +84,9 @@ def test_init_never_overwrites(tmp_path: Path) -> None:
 def test_prove_runs_the_installed_suite_from_any_folder(tmp_path: Path) -> None:
     """The static proof on the shipped contract, from a folder that holds nothing: the
     contract a package names by file name resolves to the shipped one."""
-    package = json.loads((contracts_dir() / "ha-opentofu-state-endpoint-package.template.json").read_text())
+    package = json.loads(
+        (contracts_dir() / "ha-opentofu-state-endpoint-package.template.json").read_text()
+    )
     package["candidate_contract"] = "docs/contracts/ha-opentofu-state-managed-s3-candidate.json"
     (tmp_path / "p.json").write_text(json.dumps(package))
     done = hastate(
