@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_hastate.settings import CRITERION_MARKER, INPUT_OPTIONS
+from pytest_hastate.options import CRITERION_MARKER, INPUT_OPTIONS
+from pytest_hastate.steps import STEPS
 
 if TYPE_CHECKING:
     from pytest_hastate.run import ProofRun
@@ -24,9 +25,13 @@ RUN_FIXTURE = "hastate_run"
 """Every fixture of the proof run stands on this one."""
 
 
-def is_proof_item(item: pytest.Item) -> bool:
-    """A test of a proof: it declares a criterion, or it uses the proof run's fixtures."""
+def is_proof_item(item: pytest.Item, *, step_markers: bool = False) -> bool:
+    """A test of a proof: it declares a criterion, or it uses the proof run's fixtures; with
+    ``step_markers`` (the command line asked for a proof), also one marked with a proof step
+    (``static``, ``scratch`` ...: names another suite may use for its own tests)."""
     if item.get_closest_marker(CRITERION_MARKER) is not None:
+        return True
+    if step_markers and any(item.get_closest_marker(step.marker) for step in STEPS):
         return True
     return RUN_FIXTURE in getattr(item, "fixturenames", ())
 
@@ -48,7 +53,7 @@ def start_run(
     Reads and checks every input once (before any test runs); bad input is a usage error.
     """
     asked = command_line_input(config)
-    proof_items = any(is_proof_item(item) for item in items)
+    proof_items = any(is_proof_item(item, step_markers=asked is not None) for item in items)
     if not proof_items and asked is None:
         return None
     if not proof_items and not collect_errors:

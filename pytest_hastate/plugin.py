@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_hastate.settings import CRITERION_MARKER, OPTIONS
+from pytest_hastate.options import CRITERION_MARKER, OPTIONS
 from pytest_hastate.stash import RUN_KEY
 from pytest_hastate.steps import STEPS
 
@@ -24,12 +24,6 @@ if TYPE_CHECKING:
 
     from pytest_hastate.run import ProofRun
 
-pytest_plugins = [
-    "pytest_hastate.fixtures.core",
-    "pytest_hastate.fixtures.s3",
-    "pytest_hastate.fixtures.tofu",
-    "pytest_hastate.fixtures.maintenance",
-]
 ORDER_PLUGIN = "pytest_order"
 """The proof modules run in proof order (pytest-order's ``order`` marker)."""
 
@@ -95,12 +89,14 @@ def pytest_collection_modifyitems(
     """Before pytest's own -m / -k deselection: start the proof run if the session proves
     anything, and mark the phase; after every other plugin's selection: keep the mode's steps
     and check what the selected tests stand on."""
-    from pytest_hastate import activation, selection
+    from pytest_hastate import activation
 
     errors: CollectErrors | None = config.pluginmanager.get_plugin(CollectErrors.NAME)
     collect_errors = errors.reports if errors is not None else []
     run = activation.start_run(config, items, len(collect_errors))
     if run is not None:
+        from pytest_hastate import selection
+
         config.stash[RUN_KEY] = run
         config.pluginmanager.register(RunHooks(run), RunHooks.NAME)
         for report in collect_errors:
@@ -109,6 +105,8 @@ def pytest_collection_modifyitems(
     yield
     if run is None:
         return
+    from pytest_hastate import selection
+
     dropped = selection.keep_mode_steps(run, items)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

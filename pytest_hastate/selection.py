@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_hastate.settings import CRITERION_ID, CRITERION_MARKER, PHASE_MARKERS
+from pytest_hastate.options import CRITERION_MARKER
+from pytest_hastate.settings import CRITERION_ID, PHASE_MARKERS
 from pytest_hastate.steps import BY_ID, BY_MARKER
 
 if TYPE_CHECKING:

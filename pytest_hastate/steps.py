@@ -1,19 +1,19 @@
 """The proof steps and the criteria catalogue: one table.
 
 Markers, pytest-order positions, the flags that select each step, the step budgets, what a
-step stands on, and which criteria GO requires all derive from it. Pure data.
+step stands on, and which criteria GO requires all derive from it. Pure data (named tuples:
+every pytest session reads the markers from here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pytest
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     marker: str
     order: int  # the pytest-order position of the step's module
     number: str  # the proof-order step: 1, 2a, 2b, 3, 4, 5, 6
@@ -21,7 +21,7 @@ class Step:
     flags: str  # the flags that select it
     required_for_go: bool
     budget: float | None = None  # wall-clock seconds before its remaining requests are refused
-    needs: frozenset[str] = field(default_factory=frozenset)  # markers of the steps it stands on
+    needs: frozenset[str] = frozenset()  # markers of the steps it stands on
 
     @property
     def marks(self) -> list[pytest.MarkDecorator]:
@@ -96,8 +96,7 @@ its losing writers wait seconds on some engines' lock path (SeaweedFS admits abo
 second), and that wait overlaps the other live steps instead of adding to them."""
 
 
-@dataclass(frozen=True)
-class Criterion:
+class Criterion(NamedTuple):
     id: str
     step: Step
     proves: str

@@ -87,15 +87,16 @@ def test_another_suite_runs_as_without_the_plugin(other_project: Path, args: lis
     assert "hastate" not in with_plugin.stdout.replace("hastate-", "")
 
 
-def test_naming_a_package_without_the_proof_suite_says_how_to_run_it(other_project: Path) -> None:
-    done = run_pytest(other_project, "--endpoint-package", "p.json", env=dict(os.environ))
+def test_naming_a_package_without_the_proof_suite_says_how_to_run_it(tmp_path: Path) -> None:
+    (tmp_path / "test_plain.py").write_text("def test_plain():\n    pass\n")
+    done = run_pytest(tmp_path, "--endpoint-package", "p.json", env=dict(os.environ))
     assert done.returncode == pytest.ExitCode.USAGE_ERROR
     assert done.stderr.strip().splitlines() == [
         "ERROR: pytest-hastate: --endpoint-package was given but no proof test was collected: "
         "run the installed proof suite (pytest --pyargs pytest_hastate.proofs ..., or hastate "
         "prove ...), or give the proofs/ folder of a checkout"
     ]
-    assert not (other_project / "evidence").exists()
+    assert not (tmp_path / "evidence").exists()
 
 
 def test_the_installed_suite_runs_with_plugin_autoloading_off(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ def proof(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini("[pytest]\n")
     (pytester.path / "proofs").mkdir()
     shutil.copy(STATIC_PROOF, pytester.path / "proofs" / STATIC_PROOF.name)
+    shutil.copy(STATIC_PROOF.parent / "conftest.py", pytester.path / "proofs" / "conftest.py")
     shutil.copy(PUBLIC_CONTRACT, pytester.path / "contract.json")
     (pytester.path / "package.json").write_text(json.dumps(filled_package()), "utf-8")
     return pytester

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from pytest_hastate.errors import SettingsError
-from pytest_hastate.settings import OPTIONS, Mode, resolve
+from pytest_hastate.options import OPTIONS
+from pytest_hastate.settings import Mode, resolve
 
 
 def settings(

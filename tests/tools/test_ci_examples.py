@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from pytest_hastate.settings import OPTIONS
+from pytest_hastate.options import OPTIONS
 from tests.support.helpers import REPO
 
 EXAMPLES = {
