@@ -98,8 +98,8 @@ def verify(counts: list[int], rounds: int) -> dict[str, Any]:
     from pytest_hastate.maintenance.sample import WORKERS, verify_endpoint, write_sample
     from pytest_hastate.models import EndpointPackage
     from pytest_hastate.s3.client import access_from, client
-    from pytest_hastate.s3.guard import ScratchScope
     from pytest_hastate.s3.scratch import ensure_bucket
+    from pytest_hastate.scope.scratch import ScratchScope
 
     results: list[dict[str, Any]] = []
     with lab("singleton") as cluster:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_hastate.s3.guard import ScratchScope, is_read_only
+from pytest_hastate.scope.requests import is_read_only
+from pytest_hastate.scope.scratch import ScratchScope
 from pytest_hastate.steps import BOUNDARY
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import pytest
 
 from pytest_hastate.io.checkpoints import save_checkpoint
 from pytest_hastate.models import Outcome
-from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.scope.scratch import ScratchScope
 from pytest_hastate.steps import DISPOSABLE_TOFU, PRE_MAINTENANCE
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.scope.scratch import ScratchScope
 from pytest_hastate.steps import CLEANUP
 
 if TYPE_CHECKING:

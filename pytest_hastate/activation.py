@@ -79,7 +79,9 @@ def start_run(
                 "--contract PATH (static gate)"
             )
         roots = tuple(dict.fromkeys((config.rootpath, config.invocation_params.dir)))
-        inputs = ProofInputs.load(settings, roots, Masker.from_environment(os.environ))
+        inputs = ProofInputs.load(
+            settings, roots, Masker.from_environment(os.environ), config.invocation_params.dir
+        )
     except (SettingsError, InputError) as exc:
         raise pytest.UsageError(f"{PREFIX}: {exc}") from None
     if distributed(config):
@@ -111,7 +113,7 @@ def distributed(config: pytest.Config) -> bool:
 def header(run: ProofRun) -> str:
     """The run's one line, shown after collection."""
     s, package, contract = run.settings, run.inputs.package, run.inputs.contract
-    line = f"hastate: run {s.run_id}, mode {s.mode.value}, phase {s.phase}"
+    line = f"hastate: run {s.run_id}, mode {s.mode.value}, phase {s.phase}, profile {run.inputs.profile.label}"
     if package is not None:
         line += f", package {package.path.name} sha256:{package.sha256[:12]}"
     if contract is not None:

@@ -42,6 +42,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec("contract", "path", "a standalone candidate contract JSON for the static gate"),
     OptionSpec(
+        "profile",
+        "text",
+        "the policy profile that judges the documents: a shipped name (gloriousflywheel, "
+        "generic) or a profile JSON file; overrides the package's own (default: the package's, "
+        "else gloriousflywheel)",
+    ),
+    OptionSpec(
         "allow-template",
         "flag",
         "accept template sentinels (replace-me, example.invalid) in the package gate",

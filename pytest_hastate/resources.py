@@ -24,6 +24,11 @@ def contracts_dir() -> Path:
     return Path(str(resources.files("pytest_hastate.contracts")))
 
 
+def profiles_dir() -> Path:
+    """The shipped policy profiles (``<name>.json``)."""
+    return contracts_dir() / "profiles"
+
+
 def schema_dir() -> Path:
     """The shipped JSON Schemas."""
     return contracts_dir() / "schema"

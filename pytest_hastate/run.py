@@ -22,6 +22,7 @@ from pytest_hastate.errors import InputError
 from pytest_hastate.gates.contract import check_contract, static_stop_conditions
 from pytest_hastate.gates.files import PACKAGE, load_contract, load_linked_contract, load_package
 from pytest_hastate.io.documents import LoadedDocument, validate_model
+from pytest_hastate.io.profiles import LoadedProfile, check_against_package, profile_for
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import (
     Checkpoint,
@@ -30,11 +31,14 @@ from pytest_hastate.models import (
     EndpointPackage,
     HaSemantics,
     PackageIdentity,
+    ProfileIdentity,
     RunFacts,
     SampleObject,
     Verdict,
 )
+from pytest_hastate.models.profile import Profile
 from pytest_hastate.s3.health import BackendHealth
+from pytest_hastate.scope.scratch import scratch_prefix_of
 from pytest_hastate.settings import Mode, Settings
 from pytest_hastate.stash import RUN_KEY
 from pytest_hastate.timing import BusyTime
@@ -51,6 +55,7 @@ class ProofInputs:
     settings: Settings
     roots: tuple[Path, ...]
     mask: Masker
+    profile: LoadedProfile
     package: LoadedDocument | None = None
     contract: LoadedDocument | None = None
     linked_contract: LoadedDocument | None = None
@@ -60,22 +65,29 @@ class ProofInputs:
     watch: WatchRecord | None = None  # the watched window's log, checked (post-maintenance)
 
     @classmethod
-    def load(cls, settings: Settings, roots: tuple[Path, ...], mask: Masker) -> ProofInputs:
-        """Read and check every input the options name, once."""
+    def load(
+        cls, settings: Settings, roots: tuple[Path, ...], mask: Masker, cwd: Path
+    ) -> ProofInputs:
+        """Read and check every input the options name, once (``cwd``: where the run was
+        started; a ``--profile`` path is relative to it)."""
         _check_outputs(settings)
         package = load_package(settings.endpoint_package) if settings.endpoint_package else None
         contract = load_contract(settings.contract) if settings.contract else None
         linked = _linked_contract(package, roots)
         model = _package_model(package)
-        checkpoint = _earlier_checkpoint(settings, package, model)
+        profile = profile_for(package, settings.profile, cwd)
+        if model is not None:
+            check_against_package(profile, model)
+        checkpoint = _earlier_checkpoint(settings, package, model, profile)
         if checkpoint is not None:
             # Later phases address the same scratch objects: the run id is the checkpoint's.
             settings = dataclasses.replace(settings, run_id=checkpoint.run_id)
-        stops = _static_stops(contract, linked)
+        stops = _static_stops(profile.model, contract, linked)
         watch = _watch_record(settings, checkpoint)
         return cls(
-            settings, roots, mask, package, contract, linked, model, checkpoint, stops, watch
-        )
+            settings, roots, mask, profile, package, contract, linked, model, checkpoint, stops,
+            watch,
+        )  # fmt: skip
 
     @property
     def has_input(self) -> bool:
@@ -111,13 +123,17 @@ def _package_model(package: LoadedDocument | None) -> EndpointPackage | None:
 
 
 def _earlier_checkpoint(
-    settings: Settings, package: LoadedDocument | None, model: EndpointPackage | None
+    settings: Settings,
+    package: LoadedDocument | None,
+    model: EndpointPackage | None,
+    profile: LoadedProfile,
 ) -> Checkpoint | None:
     if settings.from_checkpoint is None:
         return None
     from pytest_hastate.io.checkpoints import (
         check_checkpoint_scope,
         check_package_digest,
+        check_profile_digest,
         check_verifiable,
         load_checkpoint,
     )
@@ -125,9 +141,10 @@ def _earlier_checkpoint(
     checkpoint = load_checkpoint(settings.from_checkpoint)
     assert package is not None  # the settings demand --endpoint-package here
     check_package_digest(checkpoint, package, settings.from_checkpoint)
+    check_profile_digest(checkpoint, profile, settings.from_checkpoint)
     if model is None:  # a package that fails validation is a usage error here: say why
         model = validate_model(package, PACKAGE, EndpointPackage)
-    check_checkpoint_scope(checkpoint, model, settings.from_checkpoint)
+    check_checkpoint_scope(checkpoint, model, profile.model, settings.from_checkpoint)
     if settings.mode is Mode.POST_MAINTENANCE:
         check_verifiable(checkpoint, settings.from_checkpoint)
     return checkpoint
@@ -153,13 +170,13 @@ def _watch_record(settings: Settings, checkpoint: Checkpoint | None) -> WatchRec
     return record
 
 
-def _static_stops(*documents: LoadedDocument | None) -> tuple[str, ...]:
+def _static_stops(profile: Profile, *documents: LoadedDocument | None) -> tuple[str, ...]:
     """C03/C04/C12 findings of every contract in play, whether or not step 1 runs."""
     found: list[str] = []
     for document in documents:
         if document is None:
             continue
-        for finding in static_stop_conditions(check_contract(document.data)):
+        for finding in static_stop_conditions(check_contract(document.data, profile)):
             found.append(f"{document.path.name}: {finding}")
     return tuple(dict.fromkeys(found))
 
@@ -234,10 +251,13 @@ class ProofRun:
             package=PackageIdentity(
                 name=package.name, sha256=document.sha256, basename=document.path.name
             ),
+            profile=ProfileIdentity(
+                name=self.inputs.profile.name, sha256=self.inputs.profile.sha256
+            ),
             contract_sha256=self.inputs.contract_digest,
             endpoints=list(package.endpoints),
             scratch_bucket=package.scratch_bucket,
-            scratch_prefix=package.scratch_prefix,
+            scratch_prefix=scratch_prefix_of(self.inputs.profile.model, package),
             bucket_created_by_this_product=bool(
                 self.scratch and self.scratch.bucket and self.scratch.bucket.created_by_this_run
             ),

@@ -62,6 +62,7 @@ DEFAULT_PHASE: Mapping[Mode, str] = {
 class Settings:
     endpoint_package: Path | None
     contract: Path | None
+    profile: str | None
     allow_template: bool
     run_disposable_tofu: bool
     use_lockfile: bool

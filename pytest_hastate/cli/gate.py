@@ -22,21 +22,31 @@ def register(commands: Commands) -> None:
     )
     package.add_argument("--allow-template", action="store_true", help="accept template sentinels")
     for sub in (contract, package):
+        sub.add_argument(
+            "--profile", default=None,
+            help="the policy profile: a shipped name (gloriousflywheel, generic) or a profile "
+            "file (default: the package's own, else gloriousflywheel)",
+        )  # fmt: skip
         sub.set_defaults(handler=run, parser=sub)
 
 
 def run(args: argparse.Namespace) -> int:
     from pytest_hastate.gates.files import gate_contract, gate_package, load_contract, load_package
+    from pytest_hastate.io.profiles import profile_for
 
     path: Path | None = args.file or args.file_option
     if path is None or (args.file and args.file_option):
         args.parser.error(f"hastate gate {args.gate}: give exactly one FILE")
         raise AssertionError  # error() exits
     if args.gate == "contract":
-        report = gate_contract(load_contract(path))
+        report = gate_contract(
+            load_contract(path), profile_for(None, args.profile, Path.cwd()).model
+        )
     else:
+        document = load_package(path)
+        profile = profile_for(document, args.profile, Path.cwd()).model
         report = gate_package(
-            load_package(path), allow_template=args.allow_template, roots=(Path.cwd(),)
+            document, profile, allow_template=args.allow_template, roots=(Path.cwd(),)
         ).report
     for line in report.lines():
         print(line)

@@ -19,6 +19,10 @@ def register(commands: Commands) -> None:
     inventory.add_argument("--kubeconfig", type=Path, default=None)
     inventory.add_argument("--context", default=None)
     inventory.add_argument(
+        "--profile", default=None,
+        help="the policy profile whose hints classify what is found (default gloriousflywheel)",
+    )  # fmt: skip
+    inventory.add_argument(
         "--output", type=Path, default=None, help="write the JSON inventory here"
     )
     inventory.add_argument(
@@ -31,6 +35,7 @@ def register(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from pytest_hastate.errors import InventoryError
     from pytest_hastate.io.evidence import write_atomic
+    from pytest_hastate.io.profiles import profile_for
     from pytest_hastate.tools.inventory import (
         NO_CANDIDATE,
         discover,
@@ -42,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     lister, source = kubernetes_lister(args.kubeconfig, args.context)
     try:
-        surfaces, storage = discover(lister)
+        surfaces, storage = discover(lister, profile_for(None, args.profile, Path.cwd()).model)
     except InventoryError as exc:
         print(f"hastate inventory: {exc}", file=sys.stderr)
         return exc.exit_code

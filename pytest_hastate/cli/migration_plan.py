@@ -23,19 +23,25 @@ def register(commands: Commands) -> None:
     plan.add_argument("--target-bucket", required=True)
     plan.add_argument("--evidence", type=Path, default=Path("evidence"))
     plan.add_argument("--output-dir", type=Path, default=Path("migration"))
+    plan.add_argument(
+        "--profile", default=None, help="the policy profile (default: the package's own)"
+    )
     plan.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from pytest_hastate.errors import PlanRefused
     from pytest_hastate.gates.files import load_package
+    from pytest_hastate.io.profiles import profile_for
     from pytest_hastate.tools.migration import make_plan
 
     started = time.monotonic()
     try:
+        document = load_package(args.endpoint_package)
         rendered = make_plan(
-            load_package(args.endpoint_package), state_keys=args.state_key, stack=args.stack,
-            target_bucket=args.target_bucket, evidence=args.evidence, output_dir=args.output_dir,
+            document, profile_for(document, args.profile, Path.cwd()).model,
+            state_keys=args.state_key, stack=args.stack, target_bucket=args.target_bucket,
+            evidence=args.evidence, output_dir=args.output_dir,
         )  # fmt: skip
     except PlanRefused as exc:
         print(f"hastate migration-plan: refused: {exc}", file=sys.stderr)

@@ -97,11 +97,12 @@ def _store(
             "no kubeconfig (give --kubeconfig FILE, set KUBECONFIG, or run in-cluster)",
             None,
         )
+    from pytest_hastate.io.profiles import profile_for
     from pytest_hastate.tools.inventory import KubeReader
 
     try:
         reader = KubeReader(args.kubeconfig, args.context)
-        pods = store_pods(reader, selector)
+        pods = store_pods(reader, selector, profile_for(None, None, Path.cwd()).model)
         return gather(reader, pods, since, datetime.now(UTC)), None, reader.source
     except (InventoryError, InputError, MissingExtra) as exc:
         return None, str(exc), None

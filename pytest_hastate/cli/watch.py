@@ -18,6 +18,7 @@ from typing import Any
 
 from pytest_hastate.cli.common import Commands, say
 from pytest_hastate.exit_codes import ExitCode
+from pytest_hastate.scope.scratch import ScratchScope, scope_of
 
 MAX_DURATION = 24 * 3600.0
 """A watch longer than a day is a mistake, not a maintenance window."""
@@ -54,6 +55,9 @@ def register(commands: Commands) -> None:
     watch.add_argument("--from-checkpoint", type=Path, required=True)
     watch.add_argument("--evidence-dir", type=Path, default=Path("evidence"))
     watch.add_argument(
+        "--profile", default=None, help="the policy profile (default: the package's)"
+    )
+    watch.add_argument(
         "--duration", type=positive_seconds, default=None, help="stop after S seconds"
     )
     watch.add_argument("--until-file", type=Path, default=None, help="stop when this file appears")
@@ -74,22 +78,28 @@ def run(args: argparse.Namespace) -> int:
     from pytest_hastate.io.checkpoints import (
         check_checkpoint_scope,
         check_package_digest,
+        check_profile_digest,
         load_checkpoint,
     )
     from pytest_hastate.io.documents import validate_model
+    from pytest_hastate.io.profiles import profile_for
     from pytest_hastate.maintenance.watch_log import append_mark, log_path
     from pytest_hastate.models import EndpointPackage
 
     package_doc = load_package(args.endpoint_package)
-    gate = gate_package(package_doc, allow_template=False, roots=(Path.cwd(),)).report
+    profile = profile_for(package_doc, args.profile, Path.cwd())
+    gate = gate_package(
+        package_doc, profile.model, allow_template=False, roots=(Path.cwd(),)
+    ).report
     if not gate.passed:  # the proof's own gate: a refused package is never watched through
         for line in gate.lines():
             say(f"hastate watch: {line}")
         return ExitCode.STOP
     checkpoint = load_checkpoint(args.from_checkpoint)
     check_package_digest(checkpoint, package_doc, args.from_checkpoint)
+    check_profile_digest(checkpoint, profile, args.from_checkpoint)
     package = validate_model(package_doc, PACKAGE, EndpointPackage)
-    check_checkpoint_scope(checkpoint, package, args.from_checkpoint)
+    check_checkpoint_scope(checkpoint, package, profile.model, args.from_checkpoint)
     path = log_path(args.evidence_dir, checkpoint.run_id)
     if args.mark is not None:
         if not path.is_file():
@@ -104,20 +114,16 @@ def run(args: argparse.Namespace) -> int:
             f"exists: run {checkpoint.run_id} was already watched (a run is watched once; "
             "remove the file to watch it again)",
         )  # fmt: skip
-    return _watch(args, package, checkpoint.run_id, path)
+    return _watch(args, package, scope_of(profile.model, package, checkpoint.run_id), path)
 
 
-def _watch(args: argparse.Namespace, package: Any, run_id: str, path: Path) -> int:
+def _watch(args: argparse.Namespace, package: Any, scope: ScratchScope, path: Path) -> int:
     from pytest_hastate.maintenance.watch import Watch, WatchPlan
     from pytest_hastate.maintenance.watch_log import WatchHeader, WatchLog
     from pytest_hastate.s3.client import access_from, client
-    from pytest_hastate.s3.guard import ProtectedTargets, ScratchScope
 
+    run_id = scope.run_id
     access = access_from(package, args.endpoint_package, os.environ)
-    scope = ScratchScope(
-        bucket=package.scratch_bucket, prefix=package.scratch_prefix, run_id=run_id,
-        protected=ProtectedTargets.for_package(package.protected_state_denials, package.scratch_bucket_policy),
-    )  # fmt: skip
     clients = {
         e: client(access, scope, e, attempts=1, timeout=args.timeout) for e in access.endpoints
     }

@@ -1,5 +1,5 @@
-"""The candidate contract gate: rules C01-C12 of SPEC 2.1, one small function each. Pure;
-never touches the network."""
+"""The candidate contract gate: rules C01-C12, one small function each, judged under a policy
+profile (its candidate classes, authority surfaces and words). Pure; never touches the network."""
 
 from __future__ import annotations
 
@@ -7,6 +7,14 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from pytest_hastate.gates.declarations import (
+    OBSERVABILITY,
+    classify,
+    compiled,
+    promotions,
+    protected_stack,
+    separation,
+)
 from pytest_hastate.gates.rules import (
     RuleBook,
     list_covers,
@@ -16,7 +24,6 @@ from pytest_hastate.gates.rules import (
     stated_parts,
 )
 from pytest_hastate.gates.text import (
-    CACHE_SURFACE_NAMES,
     Finding,
     affirmed,
     clauses,
@@ -25,111 +32,55 @@ from pytest_hastate.gates.text import (
     present,
     quote,
 )
-from pytest_hastate.models import CandidateClass
+from pytest_hastate.models.profile import CandidateClassRule, Profile
 
-CONTRACT: RuleBook[None] = RuleBook("contract")
+CONTRACT: RuleBook[Profile] = RuleBook("contract")
 
 REQUIRED_STRINGS = (
     "name", "posture", "candidate_class", "s3_endpoint_shape", "audience", "credential_source",
     "rotation_owner", "read_write_scope", "bucket_index_divergence_response",
 )  # fmt: skip
 # Fields that describe the state surface itself: a cache, local-path storage, the interim
-# singleton or the active tofu-state bucket named here (and not negated) is a promotion.
+# backend or a protected bucket named here (and not negated) is a promotion.
 SURFACE_FIELDS = (
     "name", "posture", "s3_endpoint_shape", "audience", "credential_source", "read_write_scope",
     "bucket_recovery", "state_locking", "failure_behavior",
 )  # fmt: skip
-_CLASS_PATTERNS: tuple[tuple[re.Pattern[str], CandidateClass], ...] = (
-    (re.compile(r"attic-rustfs|singleton|openebs", re.I), CandidateClass.INTERIM_SINGLETON),
-    (re.compile(r"local-path", re.I), CandidateClass.LOCAL_PATH),
-    (re.compile(r"\b(attic|bazel|nix-cache|bcr|rbe)\b.*\bcache\b|\bcache\b", re.I), CandidateClass.CACHE_SURFACE),
-    (re.compile(r"\bminio\b|\baistor\b", re.I), CandidateClass.CLUSTER_MINIO),
-    (re.compile(r"\brustfs\b", re.I), CandidateClass.REPLICATED_RUSTFS),
-    (re.compile(r"\bmanaged\b|\bappliance\b", re.I), CandidateClass.MANAGED),
-    (re.compile(r"\bdedicated\b", re.I), CandidateClass.DEDICATED),
-)  # fmt: skip
 LOCKFILE_WORDING = re.compile(r"use_lockfile|lockfile|lock file", re.I)
-OBSERVABILITY = (
-    ("S3 API health", re.compile(r"\bapi\b.*health|health.*\bapi\b|s3 api", re.I)),
-    ("bucket metadata", re.compile(r"bucket metadata|metadata", re.I)),
-    ("object availability", re.compile(r"object availability|availability", re.I)),
-    ("lock failures", re.compile(r"lock", re.I)),
-)
-SEPARATION = (
-    ("Attic", re.compile(r"\battic\b", re.I)),
-    ("Bazel", re.compile(r"\bbazel\b", re.I)),
-    ("BCR/Bzlmod", re.compile(r"\bbcr\b|bzlmod", re.I)),
-    ("RBE CAS/action-cache", re.compile(r"\brbe\b.*(\bcas\b|action-cache)", re.I)),
-)
 PLAN_STEPS = (
     ("scratch S3", re.compile(r"scratch", re.I)),
     ("disposable OpenTofu (--run-disposable-tofu)", re.compile(r"--run-disposable-tofu")),
     ("restart verification", re.compile(r"restart", re.I)),
     ("node-maintenance verification", re.compile(r"node[- ]maintenance|failure[- ]domain", re.I)),
 )
-_PROOF_COMMAND = re.compile(r"ha-state-candidate-proof|\bpytest\b")
-PROMOTIONS = (
-    (re.compile(r"attic-rustfs|nix-cache\.svc", re.I), "the interim RustFS singleton"),
-    (re.compile(r"local-path", re.I), "local-path storage"),
-    (CACHE_SURFACE_NAMES, "a cache surface"),
-    (re.compile(r"(?<![\w-])tofu-state(?![\w-])", re.I), "the active tofu-state bucket"),
-)
-CONDITIONS = {
-    CandidateClass.CLUSTER_MINIO: (
-        ("multi-node", r"multi-node|multiple nodes"),
-        ("multi-drive", r"multi-drive|multiple drives|erasure"),
-        ("quorum design", r"quorum"),
-        ("state-only bucket policy", r"state-only bucket policy|bucket policy"),
-    ),
-    CandidateClass.REPLICATED_RUSTFS: (
-        ("multi-node topology", r"multi-node|multiple nodes"),
-        ("admin/heal tooling in the deployed image", r"\bheal\b"),
-    ),
-}
+_PROOF_COMMAND = re.compile(r"ha-state-candidate-proof|hastate prove|\bpytest\b")
 _SINGLE_RWO = re.compile(r"single\b.*\b(rwo|readwriteonce)\b|\b(rwo|readwriteonce)\b.*single", re.I)
-_CACHE_PATH = re.compile(r"\b(attic|bazel|nix-cache)\b", re.I)
-_PROTECTED_STACK = re.compile(
-    r"protected (state|stack)|tofu-state|attic/terraform|arc-runners/|tinyland-infra/", re.I
-)
 _MUTATES = re.compile(
     r"\b(apply|applies|migrat\w*|write\w*|mutat\w*|modif\w*|push\w*|delet\w*)\b", re.I
 )
 _MAINTENANCE = re.compile(r"maintenance|node", re.I)
-_CACHE_SIGNAL = re.compile(r"hit rate|hit-rate|arc runner|runner scheduling|\brbe\b", re.I)
 
 
-def classify(candidate_class: str) -> CandidateClass | None:
-    """Map the free-text class of a contract onto the decision record's classes."""
-    for pattern, klass in _CLASS_PATTERNS:
-        if pattern.search(candidate_class):
-            if klass is CandidateClass.REPLICATED_RUSTFS and not re.search(
-                r"replicat|multi-node|distributed", candidate_class, re.I
-            ):
-                return CandidateClass.INTERIM_SINGLETON
-            return klass
-    return None
-
-
-def _class_of(data: Mapping[str, Any]) -> CandidateClass | None:
+def _class_of(data: Mapping[str, Any], profile: Profile) -> CandidateClassRule | None:
     text = present(data.get("candidate_class"))
-    return classify(text) if text is not None else None
+    return classify(text, profile) if text is not None else None
 
 
 @CONTRACT.rule("C01", "valid JSON object, `non_secret` is `true`, no inline secrets")
-def _c01(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
+def _c01(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     yield from non_secret("C01", data, "contract")
     yield from no_inline_secrets("C01", data)
 
 
 @CONTRACT.rule("C02", "every required string field is present and non-blank")
-def _c02(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
+def _c02(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     yield from required_strings("C02", data, REQUIRED_STRINGS)
 
 
 @CONTRACT.rule(
     "C03", "bucket recovery states versioning, retention or backup, a restore test", stop=True
 )
-def _c03(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
+def _c03(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     yield from stated_parts(
         "C03", data, "bucket_recovery",
         (("versioning", re.compile(r"version|generation", re.I), "object versioning"),
@@ -141,7 +92,7 @@ def _c03(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
 
 
 @CONTRACT.rule("C04", "state locking requires OpenTofu's native S3 lockfile", stop=True)
-def _c04(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
+def _c04(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     locking = present(data.get("state_locking"))
     if locking is None:
         yield Finding("C04", "$.state_locking", "state locking is undefined (stop condition)")
@@ -154,11 +105,11 @@ def _c04(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
 @CONTRACT.rule(
     "C05", "failure behaviour covers one endpoint loss and one node / failure-domain loss"
 )
-def _c05(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
+def _c05(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     yield from stated_parts(
         "C05", data, "failure_behavior",
-        (("endpoint_loss", re.compile(r"endpoint", re.I), "one endpoint loss"),
-         ("node_or_failure_domain_loss", re.compile(r"node|failure[- ]domain|zone|quorum", re.I),
+        (("endpoint_loss", compiled(profile.endpoint_loss), "one endpoint loss"),
+         ("node_or_failure_domain_loss", compiled(profile.node_loss),
           "one node or failure-domain loss")),
         undefined="failure behaviour is not defined", missing="{what} is not covered",
         mismatch="does not describe {what}",
@@ -168,32 +119,35 @@ def _c05(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
 @CONTRACT.rule(
     "C06", "observability covers S3 API health, bucket metadata, object availability, lock failures"
 )
-def _c06(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
+def _c06(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     yield from list_covers(
         "C06",
         data,
         "observability",
-        OBSERVABILITY,
+        OBSERVABILITY["contract"],
         verb="cover",
         empty="no observability signals listed",
     )
 
 
 @CONTRACT.rule(
-    "C07", "authority separation separates Attic, Bazel, BCR/Bzlmod and RBE CAS/action-cache"
+    "C07",
+    "authority separation separates every surface the profile names (the default: Attic, Bazel, BCR/Bzlmod, RBE CAS/action-cache)",
 )
-def _c07(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
-    yield from list_covers(
-        "C07", data, "authority_separation", SEPARATION, verb="separate",
-        empty="no authority separation stated",
-    )  # fmt: skip
+def _c07(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
+    surfaces = separation(profile, "contract")
+    if surfaces:
+        yield from list_covers(
+            "C07", data, "authority_separation", surfaces, verb="separate",
+            empty="no authority separation stated",
+        )  # fmt: skip
 
 
 @CONTRACT.rule(
     "C08",
     "the proof plan covers scratch S3, disposable OpenTofu, restart and node-maintenance verification, driven by --endpoint-package",
 )
-def _c08(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
+def _c08(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     yield from list_covers(
         "C08", data, "proof_plan", PLAN_STEPS, verb="cover", empty="no proof plan"
     )
@@ -212,7 +166,7 @@ def _c08(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
 @CONTRACT.rule(
     "C09", "protected migration stays blocked until the proofs pass, then goes one stack at a time"
 )
-def _c09(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
+def _c09(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     where = "$.protected_state_migration"
     migration = present(data.get("protected_state_migration"))
     if migration is None:
@@ -229,35 +183,42 @@ def _c09(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
 
 @CONTRACT.rule(
     "C10",
-    "not a rejected-final class, and nothing promotes a rejected surface (a negated clause is no promotion)",
+    "a candidate class the profile knows and does not reject, and nothing promotes a rejected surface (a negated clause is no promotion)",
 )
-def _c10(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
+def _c10(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     text = present(data.get("candidate_class"))
-    klass = _class_of(data)
-    if text is not None and klass is None:
-        yield Finding("C10", "$.candidate_class", f"unknown candidate class {quote(text)}")
+    klass = _class_of(data, profile)
+    if text is not None and klass is None and profile.unknown_class == "refuse":
+        yield Finding(
+            "C10", "$.candidate_class",
+            f"unknown candidate class {quote(text)} (profile {profile.name})",
+        )  # fmt: skip
     elif klass is not None and klass.posture == "rejected-final":
-        yield Finding("C10", "$.candidate_class", f"{klass.value} is rejected as final")
+        yield Finding("C10", "$.candidate_class", f"{klass.name} is rejected as final")
+    refused = list(promotions(profile))
     for field in SURFACE_FIELDS:
         for path, value in iter_strings(data.get(field), f"$.{field}"):
-            for pattern, what in PROMOTIONS:
+            for what, pattern in refused:
                 clause = affirmed(value, pattern)
                 if clause is not None:
                     yield Finding("C10", path, f"promotes {what}: {quote(clause)}")
 
 
-@CONTRACT.rule("C11", "conditional classes carry their conditions (quorum design / heal tooling)")
-def _c11(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
-    klass = _class_of(data)
-    needed = CONDITIONS.get(klass) if klass is not None else None
+@CONTRACT.rule(
+    "C11",
+    "conditional classes carry the conditions the profile names (e.g. quorum design, heal tooling)",
+)
+def _c11(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
+    klass = _class_of(data, profile)
+    if klass is None or klass.posture != "conditional":
+        return
     text = " ".join(value for _, value in iter_strings(data))
-    for what, condition in needed or ():
-        if not re.search(condition, text, re.I):
+    for condition in klass.conditions:
+        if not compiled(condition.match).search(text):
             yield Finding(
-                "C11",
-                "$.candidate_class",
-                f"{klass} needs {what}, which the contract does not state",
-            )
+                "C11", "$.candidate_class",
+                f"{klass.name} needs {condition.name}, which the contract does not state",
+            )  # fmt: skip
 
 
 @CONTRACT.rule(
@@ -265,33 +226,32 @@ def _c11(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
     "no state on a single RWO volume, no proof on the cache path, no maintenance proof that mutates a protected stack, no cache/runner/RBE signal",
     stop=True,
 )
-def _c12(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
+def _c12(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     for path, text in iter_strings(data):
         clause = affirmed(text, _SINGLE_RWO)
         if clause is not None:
             yield Finding(
                 "C12", path, f"state on a single RWO volume (stop condition): {quote(clause)}"
             )
+    cache_path = compiled(profile.cache_path) if profile.cache_path else None
+    stacks = protected_stack(profile)
     for path, text in iter_strings(data.get("proof_plan"), "$.proof_plan"):
         for clause in (c for c in clauses(text) if not negated(c)):
-            if _CACHE_PATH.search(clause):
+            if cache_path is not None and cache_path.search(clause):
                 yield Finding(
                     "C12",
                     path,
-                    f"proof depends on the Attic/Bazel cache path (stop condition): {quote(clause)}",
+                    f"proof depends on a cache path (stop condition): {quote(clause)}",
                 )
-            elif (
-                _MAINTENANCE.search(clause)
-                and _PROTECTED_STACK.search(clause)
-                and _MUTATES.search(clause)
-            ):
+            elif _MAINTENANCE.search(clause) and stacks.search(clause) and _MUTATES.search(clause):
                 yield Finding(
                     "C12",
                     path,
                     f"node-maintenance proof mutates a protected stack (stop condition): {quote(clause)}",
                 )
+    signals = compiled(profile.refused_signals) if profile.refused_signals else None
     for path, text in iter_strings(data.get("observability"), "$.observability"):
-        clause = affirmed(text, _CACHE_SIGNAL)
+        clause = affirmed(text, signals) if signals is not None else None
         if clause is not None:
             yield Finding(
                 "C12",
@@ -303,9 +263,9 @@ def _c12(data: Mapping[str, Any], _: None) -> Iterator[Finding]:
 STATIC_STOP_RULES = CONTRACT.stop_rules
 
 
-def check_contract(data: Mapping[str, Any]) -> list[Finding]:
-    """Every finding of rules C01-C12 on one contract, in rule order."""
-    return CONTRACT.check(data, None)
+def check_contract(data: Mapping[str, Any], profile: Profile) -> list[Finding]:
+    """Every finding of rules C01-C12 on one contract under ``profile``, in rule order."""
+    return CONTRACT.check(data, profile)
 
 
 def static_stop_conditions(findings: list[Finding]) -> list[Finding]:

@@ -15,6 +15,7 @@ from pytest_hastate.gates.package import LinkedContract, PackageLinks, check_pac
 from pytest_hastate.gates.text import GateReport
 from pytest_hastate.io.documents import LoadedDocument, check_shape, read_json_object
 from pytest_hastate.models import CandidateContract, EndpointPackage
+from pytest_hastate.models.profile import Profile
 from pytest_hastate.resources import contracts_dir
 
 CONTRACT = "candidate contract"
@@ -64,8 +65,8 @@ class PackageGateRun:
     contract: LoadedDocument | None
 
 
-def gate_contract(document: LoadedDocument) -> GateReport:
-    return GateReport("contract", document.label, tuple(check_contract(document.data)))
+def gate_contract(document: LoadedDocument, profile: Profile) -> GateReport:
+    return GateReport("contract", document.label, tuple(check_contract(document.data, profile)))
 
 
 def load_linked_contract(
@@ -84,13 +85,15 @@ def load_linked_contract(
 
 def gate_package(
     document: LoadedDocument,
+    profile: Profile,
     *,
     allow_template: bool,
     roots: Sequence[Path],
     contract: LoadedDocument | None = None,
 ) -> PackageGateRun:
-    """Gate a loaded package, following its contract and CA bundle links; ``contract`` is the
-    linked contract when the caller has already resolved and loaded it (not read again)."""
+    """Gate a loaded package under ``profile``, following its contract and CA bundle links;
+    ``contract`` is the linked contract when the caller has already resolved and loaded it (not
+    read again)."""
     data = document.data
     linked: LinkedContract | None = None
     contract_path: Path | None = None
@@ -101,7 +104,7 @@ def gate_package(
         else:
             contract_path, problem = contract.path, None
         linked = (
-            LinkedContract(reference, findings=tuple(check_contract(contract.data)))
+            LinkedContract(reference, findings=tuple(check_contract(contract.data, profile)))
             if contract is not None
             else LinkedContract(reference, problem=problem)
         )
@@ -115,6 +118,7 @@ def gate_package(
             ca_problem = f"CA bundle {ca_bundle!r} holds a private key"
     findings = check_package(
         data,
+        profile,
         allow_template=allow_template,
         links=PackageLinks(contract=linked, ca_bundle_problem=ca_problem),
     )

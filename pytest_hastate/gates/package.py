@@ -1,18 +1,19 @@
-"""The endpoint package gate: rules P01-P15 of SPEC 2.2. Pure; never touches the network.
+"""The endpoint package gate: rules P01-P15, judged under a policy profile (what it protects,
+its surfaces and words). Pure; never touches the network.
 
 Files the package points at (its candidate contract, its CA bundle) are read by the caller
-(``gating.py``) and handed in as ``PackageLinks``.
+(``gates/files.py``) and handed in as ``PackageLinks``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from pytest_hastate.gates.declarations import OBSERVABILITY, compiled, separation
 from pytest_hastate.gates.rules import (
     RuleBook,
     list_covers,
@@ -22,7 +23,6 @@ from pytest_hastate.gates.rules import (
     stated_parts,
 )
 from pytest_hastate.gates.text import (
-    CACHE_SURFACE_NAMES_OR_CAS,
     Finding,
     affirmed,
     blank,
@@ -31,12 +31,12 @@ from pytest_hastate.gates.text import (
     present,
     quote,
 )
-from pytest_hastate.models import (
-    CREDENTIAL_ENV_NAMES,
-    PROTECTED_BUCKET,
-    PROTECTED_STATE_KEYS,
-)
-from pytest_hastate.s3.guard import (
+from pytest_hastate.models import CREDENTIAL_ENV_NAMES
+from pytest_hastate.models.profile import Profile
+from pytest_hastate.scope.backend import PACKAGE_OPTIONS, ROUTING_OR_IDENTITY
+from pytest_hastate.scope.names import bucket_name_problem
+from pytest_hastate.scope.scratch import scratch_prefix_problem
+from pytest_hastate.scope.targets import (
     ProtectedTargets,
     denial_lines,
     endpoint_origin_problem,
@@ -47,31 +47,6 @@ TEMPLATE_SENTINELS = ("replace-me", "example.invalid")
 PROBE_SUFFIX_LENGTH = len("-probe-") + 8
 """The bucket-lifecycle probe bucket is ``<scratch_bucket>-probe-<8 hex>``."""
 
-# Settings of the S3 backend a package may pass through to OpenTofu, with their JSON types.
-# Everything else (bucket, key, region, endpoints, locking, credentials, insecure TLS) is set
-# by the proof itself or is not allowed.
-BACKEND_OPTION_TYPES: dict[str, type] = {
-    "use_path_style": bool,
-    "skip_s3_checksum": bool,
-    "skip_credentials_validation": bool,
-    "skip_requesting_account_id": bool,
-    "skip_region_validation": bool,
-    "skip_metadata_api_check": bool,
-    "encrypt": bool,
-    "max_retries": int,
-    "retry_mode": str,
-}
-
-# What OpenTofu's own requests go to and with which identity: set by the proof, never by a package.
-PROOF_OWNED_BACKEND_SETTINGS = frozenset(
-    {
-        "bucket", "key", "region", "endpoint", "endpoints", "use_lockfile", "workspace_key_prefix",
-        "access_key", "secret_key", "token", "profile", "shared_credentials_files",
-        "shared_config_files", "assume_role", "assume_role_with_web_identity", "dynamodb_table",
-        "dynamodb_endpoint", "sts_endpoint", "iam_endpoint", "custom_ca_bundle", "insecure",
-        "force_path_style",
-    }
-)  # fmt: skip
 DENIAL_HELP = (
     "cannot be turned into a protected target (write 'deny <bucket> [bucket]', "
     "'deny <bucket>/<key>', 'deny <key path>' or 'deny ... and protected stack prefixes')"
@@ -100,46 +75,30 @@ class PackageLinks:
 
 @dataclass(frozen=True)
 class PackageContext:
-    """What a package rule needs beside the document: the links read by the caller."""
+    """What a package rule needs beside the document: the profile that judges it, and the
+    links read by the caller."""
 
+    profile: Profile
     allow_template: bool = False
     links: PackageLinks = field(default_factory=PackageLinks)
+
+    def protected(self, data: Mapping[str, Any]) -> ProtectedTargets:
+        """The profile's protected targets plus the package's own denials."""
+        return ProtectedTargets.of(
+            self.profile, _denial_texts(data), _strings(data.get("scratch_bucket_policy"))
+        )
 
 
 PACKAGE: RuleBook[PackageContext] = RuleBook("package")
 
 
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_CACHE_TOKENS = frozenset({"attic", "bazel", "bcr", "bzlmod", "rbe", "cas", "cache", "nix"})
-_INTERIM_HOST = re.compile(r"attic-rustfs|nix-cache\.svc", re.I)
 _IN_CLUSTER_HOST = re.compile(r"\.svc(\.cluster\.local)?$|\.svc\.", re.I)
 USE_LOCKFILE = re.compile(r"use_lockfile", re.I)
 
-MAINTENANCE_METHODS = (
-    (
-        "restart_or_managed_maintenance",
-        re.compile(r"restart|maintenance|managed|upgrade", re.I),
-        "a restart or managed-maintenance method",
-    ),
-    (
-        "node_or_failure_domain",
-        re.compile(r"node|failure[- ]domain|zone|quorum", re.I),
-        "a node or failure-domain method",
-    ),
-)
-OBSERVABILITY = (
-    ("failed auth", re.compile(r"auth", re.I)),
-    ("failed write", re.compile(r"write", re.I)),
-    ("replication lag", re.compile(r"replication|lag", re.I)),
-    ("delete behavior", re.compile(r"delete", re.I)),
-)
-SEPARATION = (
-    ("Attic", re.compile(r"\battic\b", re.I)),
-    ("Bazel", re.compile(r"\bbazel\b", re.I)),
-    ("BCR", re.compile(r"\bbcr\b", re.I)),
-    ("RBE", re.compile(r"\brbe\b", re.I)),
-    ("CAS", re.compile(r"\bcas\b", re.I)),
-    ("action-cache", re.compile(r"action[- ]cache", re.I)),
+RESTART_METHOD = (
+    "restart_or_managed_maintenance",
+    re.compile(r"restart|maintenance|managed|upgrade", re.I),
+    "a restart or managed-maintenance method",
 )
 POLICY_VERBS = ("create", "list", "read", "write", "delete")
 # Fields that may name caches because they separate from or deny them, or are checked by
@@ -162,24 +121,7 @@ _P12_EXEMPT = frozenset(
 )
 
 
-def bucket_name_problem(name: str) -> str | None:
-    """Why ``name`` is not a valid S3 bucket name, or None."""
-    if not _BUCKET_NAME.match(name):
-        return "not a valid S3 bucket name (3-63 characters: a-z, 0-9, '.', '-')"
-    if ".." in name or ".-" in name or "-." in name:
-        return "not a valid S3 bucket name (adjacent '.' / '-')"
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        pass
-    else:
-        return "not a valid S3 bucket name (looks like an IP address)"
-    if name.startswith(("xn--", "sthree-")) or name.endswith(("-s3alias", "--ol-s3")):
-        return "not a valid S3 bucket name (reserved prefix or suffix)"
-    return None
-
-
-def endpoint_problem(url: str) -> str | None:
+def endpoint_problem(url: str, profile: Profile) -> str | None:
     """Why ``url`` cannot be a proof endpoint, or None."""
     parts = urlsplit(url)
     if parts.scheme != "https":
@@ -187,25 +129,11 @@ def endpoint_problem(url: str) -> str | None:
     if not parts.hostname:
         return "has no host"
     host = parts.hostname
-    if _INTERIM_HOST.search(host):
-        return "is the interim RustFS singleton, which is rejected as final"
+    interim = profile.interim_backend
+    if interim is not None and compiled(interim.match).search(host):
+        return f"is {interim.name}, which is rejected as final"
     if _IN_CLUSTER_HOST.search(host):
         return "is an in-cluster service host (*.svc), not a dedicated state endpoint"
-    return None
-
-
-def scratch_prefix_problem(prefix: str) -> str | None:
-    if not prefix or blank(prefix):
-        return "must not be empty"
-    if prefix.startswith("/") or not prefix.endswith("/"):
-        return "must be relative and end with '/'"
-    if "//" in prefix or any(part in (".", "..") for part in prefix.split("/")):
-        return "must not contain '//', '.' or '..' segments"
-    if not prefix.isascii() or not prefix.isprintable() or "%" in prefix or "\\" in prefix:
-        return "must be printable ASCII without '%' or '\\'"
-    protected_roots = {key.split("/", 1)[0].lower() for key in PROTECTED_STATE_KEYS}
-    if prefix.split("/", 1)[0].lower() in protected_roots:
-        return "starts inside a protected stack's folder"
     return None
 
 
@@ -219,7 +147,7 @@ def _strings(value: Any) -> list[str]:
 
 
 @PACKAGE.rule("P01", "valid JSON object, `non_secret` is `true`, the plain required strings")
-def _p01(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+def _p01(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     yield from non_secret("P01", data, "package")
     yield from required_strings("P01", data, OTHER_REQUIRED_STRINGS)
 
@@ -240,24 +168,30 @@ def _p02(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
 
 
 @PACKAGE.rule("P03", "no inline secrets at any depth")
-def _p03(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+def _p03(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     yield from no_inline_secrets("P03", data)
 
 
 @PACKAGE.rule(
     "P04",
-    "endpoints are https:// and not the interim singleton or an in-cluster host; every ha endpoint once, endpoint_url among them; a CA bundle that exists and holds no key",
+    "endpoints are https:// and not the profile's interim backend or an in-cluster host; every ha endpoint once, endpoint_url among them; a CA bundle that exists and holds no key",
 )
 def _p04(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     endpoint = present(data.get("endpoint_url"))
-    problem = endpoint_problem(endpoint) if endpoint else "required field is missing or blank"
+    problem = (
+        endpoint_problem(endpoint, ctx.profile)
+        if endpoint
+        else "required field is missing or blank"
+    )
     if problem:
         yield Finding("P04", "$.endpoint_url", problem)
     ha_endpoints = data.get("ha_endpoints")
     if isinstance(ha_endpoints, list):
         seen: set[str] = set()
         for index, url in enumerate(ha_endpoints):
-            problem = endpoint_problem(url) if isinstance(url, str) else "must be a string"
+            problem = (
+                endpoint_problem(url, ctx.profile) if isinstance(url, str) else "must be a string"
+            )
             key = url.rstrip("/").lower() if isinstance(url, str) else ""
             if key in seen:
                 problem = "duplicate endpoint (independence cannot be counted twice)"
@@ -271,7 +205,7 @@ def _p04(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
 
 
 @PACKAGE.rule("P05", "credential injection names exactly the TOFU_HA_STATE_* variables")
-def _p05(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+def _p05(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     injection = data.get("credential_injection")
     if not isinstance(injection, Mapping):
         yield Finding("P05", "$.credential_injection", "credential injection is not defined")
@@ -283,22 +217,24 @@ def _p05(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
 
 @PACKAGE.rule(
     "P06",
-    "the scratch bucket is a valid name, not tofu-state, not protected, no cache surface; a safe scratch prefix",
+    "the scratch bucket is a valid name, not protected (by the profile or the package), no cache surface; a safe scratch prefix",
 )
-def _p06(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+def _p06(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     bucket = present(data.get("scratch_bucket"))
     if bucket is None:
         yield Finding("P06", "$.scratch_bucket", "required field is missing or blank")
     else:
-        for problem in _scratch_bucket_problems(bucket, _denial_texts(data)):
+        for problem in _scratch_bucket_problems(bucket, _denial_texts(data), ctx.profile):
             yield Finding("P06", "$.scratch_bucket", problem)
     prefix = data.get("scratch_prefix")
-    prefix_problem = scratch_prefix_problem(prefix) if isinstance(prefix, str) else None
+    prefix_problem = (
+        scratch_prefix_problem(prefix, ctx.protected(data)) if isinstance(prefix, str) else None
+    )
     if prefix_problem:
         yield Finding("P06", "$.scratch_prefix", prefix_problem)
 
 
-def _scratch_bucket_problems(bucket: str, denials: list[str]) -> Iterator[str]:
+def _scratch_bucket_problems(bucket: str, denials: list[str], profile: Profile) -> Iterator[str]:
     problem = bucket_name_problem(bucket)
     if problem:
         yield problem
@@ -307,20 +243,21 @@ def _scratch_bucket_problems(bucket: str, denials: list[str]) -> Iterator[str]:
             "too long: the probe bucket '<scratch_bucket>-probe-<8 hex>' must stay within 63 "
             f"characters (use at most {63 - PROBE_SUFFIX_LENGTH})"
         )
-    if bucket.lower() == PROTECTED_BUCKET:
-        yield "is the active tofu-state bucket"
+    if bucket.lower() in profile.protected.buckets:
+        yield f"is the active {bucket.lower()} bucket (protected by profile {profile.name})"
     elif any(re.match(rf"deny\s+{re.escape(bucket)}(\s|/|$)", d.strip(), re.I) for d in denials):
         yield "is a protected target listed in protected_state_denials"
-    tokens = set(re.split(r"[-.]", bucket.lower())) & _CACHE_TOKENS
+    words = compiled(profile.cache_bucket_words) if profile.cache_bucket_words else None
+    tokens = sorted({m.lower() for m in words.findall(bucket)}) if words is not None else []
     if tokens:
-        yield f"names a cache/RBE surface ({', '.join(sorted(tokens))})"
+        yield f"names a cache/RBE surface ({', '.join(tokens)})"
 
 
 @PACKAGE.rule(
     "P07",
-    "the scratch bucket policy allows create, list, read, write, delete for the scratch bucket only; its deny lines are readable; tofu-state only denied",
+    "the scratch bucket policy allows create, list, read, write, delete for the scratch bucket only; its deny lines are readable; protected buckets only denied",
 )
-def _p07(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+def _p07(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     policy = data.get("scratch_bucket_policy")
     if not isinstance(policy, list) or not policy:
         yield Finding("P07", "$.scratch_bucket_policy", "no scratch bucket policy")
@@ -335,46 +272,58 @@ def _p07(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
     for index, entry in enumerate(policy):
         if not isinstance(entry, str):
             continue
-        if denial_lines([entry]) and parse_denial(entry) is None:
+        stacks = ctx.profile.protected.state_keys
+        if denial_lines([entry]) and parse_denial(entry, stacks) is None:
             yield Finding(
                 "P07", f"$.scratch_bucket_policy[{index}]", f"{DENIAL_HELP}: {quote(entry)}"
             )
-        tofu_state = re.search(r"(?<![\w-])tofu-state(?![\w-])", entry, re.I)
-        if tofu_state and not re.search(r"\bdeny\b|\bdenied\b|\bno access\b", entry, re.I):
-            yield Finding(
-                "P07", f"$.scratch_bucket_policy[{index}]", "mentions tofu-state without denying it"
-            )
+        if re.search(r"\bdeny\b|\bdenied\b|\bno access\b", entry, re.I):
+            continue
+        for protected in ctx.profile.protected.buckets:
+            if re.search(rf"(?<![\w-]){re.escape(protected)}(?![\w-])", entry, re.I):
+                yield Finding(
+                    "P07", f"$.scratch_bucket_policy[{index}]",
+                    f"mentions {protected} without denying it",
+                )  # fmt: skip
 
 
 @PACKAGE.rule(
     "P08",
-    "the protected state denials deny tofu-state and each protected state key, each one readable",
+    "the protected state denials deny each bucket and state key the profile protects, each one readable; something is protected",
 )
-def _p08(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+def _p08(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     denials = _denial_texts(data)
     where = "$.protected_state_denials"
     if not denials:
         yield Finding("P08", where, "no protected state denials")
         return
+    protected = ctx.profile.protected
     for index, entry in enumerate(denials):
-        if parse_denial(entry) is None:
+        if parse_denial(entry, protected.state_keys) is None:
             yield Finding("P08", f"{where}[{index}]", f"{DENIAL_HELP}: {quote(entry)}")
-    if not any(
-        re.match(rf"deny\s+{PROTECTED_BUCKET}(\s+bucket)?\s*$", d.strip(), re.I) for d in denials
-    ):
-        yield Finding("P08", where, "does not deny the active tofu-state bucket")
-    for key in PROTECTED_STATE_KEYS:
+    for bucket in protected.buckets:
+        if not any(
+            re.match(rf"deny\s+{re.escape(bucket)}(\s+bucket)?\s*$", d.strip(), re.I)
+            for d in denials
+        ):
+            yield Finding("P08", where, f"does not deny the active {bucket} bucket")
+    for key in protected.state_keys:
         if not any(
             re.match(rf"deny\s+(\S+/)?{re.escape(key)}\s*$", d.strip(), re.I) for d in denials
         ):
             yield Finding("P08", where, f"does not deny the protected key {key}")
+    if ctx.protected(data).empty:
+        yield Finding(
+            "P08", where, f"protects nothing (profile {ctx.profile.name} leaves the protected "
+            "targets to the package): a proof must protect something",
+        )  # fmt: skip
 
 
 @PACKAGE.rule(
     "P09",
     "bucket recovery complete; state locking requires use_lockfile; backend options only the allowed settings, typed",
 )
-def _p09(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+def _p09(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     yield from stated_parts(
         "P09", data, "bucket_recovery",
         (("versioning", re.compile(r"."), ""), ("retention_or_backup", re.compile(r"."), ""),
@@ -394,12 +343,12 @@ def _p09(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
 
 
 def _backend_option_problem(key: str, value: Any) -> str | None:
-    if key in PROOF_OWNED_BACKEND_SETTINGS:
+    if key in ROUTING_OR_IDENTITY:
         return (
             "cannot be set by the package: the proof sets it (OpenTofu's own requests must stay "
             "in the scratch scope)"
         )
-    option_type = BACKEND_OPTION_TYPES.get(key)
+    option_type = PACKAGE_OPTIONS.get(key)
     if option_type is None:
         return (
             "not a backend setting a package may set (bucket, key, region, endpoints, locking, "
@@ -412,9 +361,17 @@ def _backend_option_problem(key: str, value: Any) -> str | None:
     "P10",
     "the maintenance proof names a restart/managed method and a node/failure-domain method; managed HA semantics need a reference",
 )
-def _p10(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+def _p10(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
+    methods = (
+        RESTART_METHOD,
+        (
+            "node_or_failure_domain",
+            compiled(ctx.profile.node_loss),
+            "a node or failure-domain method",
+        ),
+    )
     yield from stated_parts(
-        "P10", data, "maintenance_proof", MAINTENANCE_METHODS,
+        "P10", data, "maintenance_proof", methods,
         undefined="maintenance proof is not defined", missing="must name {what}", mismatch="must name {what}",
     )  # fmt: skip
     semantics = data.get("ha_semantics")
@@ -431,12 +388,12 @@ def _p10(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
 @PACKAGE.rule(
     "P11", "observability covers failed auth, failed write, replication lag, delete behaviour"
 )
-def _p11(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+def _p11(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     yield from list_covers(
         "P11",
         data,
         "observability",
-        OBSERVABILITY,
+        OBSERVABILITY["package"],
         verb="cover",
         empty="no observability signals listed",
     )
@@ -444,21 +401,26 @@ def _p11(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
 
 @PACKAGE.rule(
     "P12",
-    "authority separation separates Attic, Bazel, BCR, RBE, CAS, action-cache; no cache/RBE authority claimed",
+    "authority separation separates every surface the profile names (the default: Attic, Bazel, BCR, RBE, CAS, action-cache); no cache authority claimed",
 )
-def _p12(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
-    yield from list_covers(
-        "P12", data, "authority_separation", SEPARATION, verb="separate",
-        empty="no authority separation stated",
-    )  # fmt: skip
+def _p12(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
+    surfaces = separation(ctx.profile, "package")
+    if surfaces:
+        yield from list_covers(
+            "P12", data, "authority_separation", surfaces, verb="separate",
+            empty="no authority separation stated",
+        )  # fmt: skip
+    claims = _cache_claims(ctx.profile)
+    if claims is None:
+        return
     for index, entry in enumerate(_strings(data.get("authority_separation"))):
-        if CACHE_SURFACE_NAMES_OR_CAS.search(entry) and not negated(entry):
+        if claims.search(entry) and not negated(entry):
             yield Finding(
                 "P12", f"$.authority_separation[{index}]", f"does not separate: {quote(entry)}"
             )
     for key, value in data.items():
         for path, text in iter_strings(value, f"$.{key}") if key not in _P12_EXEMPT else ():
-            clause = affirmed(text, CACHE_SURFACE_NAMES_OR_CAS)
+            clause = affirmed(text, claims)
             if clause is not None:
                 yield Finding("P12", path, f"claims a cache/RBE authority: {quote(clause)}")
 
@@ -467,7 +429,7 @@ def _p12(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
     "P13",
     "the proof commands include the proof with --endpoint-package --run-disposable-tofu --use-lockfile; none skips the lockfile",
 )
-def _p13(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
+def _p13(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     commands = data.get("proof_commands")
     if not isinstance(commands, list) or not commands:
         yield Finding("P13", "$.proof_commands", "no proof commands")
@@ -502,10 +464,8 @@ def _p14(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     "P15",
     "every endpoint is a plain origin (no path, query, fragment, user-info) with no host label naming a protected bucket",
 )
-def _p15(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
-    protected = ProtectedTargets.for_package(
-        _denial_texts(data), _strings(data.get("scratch_bucket_policy"))
-    )
+def _p15(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
+    protected = ctx.protected(data)
     endpoint = present(data.get("endpoint_url"))
     urls = [("$.endpoint_url", endpoint)] if endpoint else []
     urls += [(f"$.ha_endpoints[{i}]", u) for i, u in enumerate(_strings(data.get("ha_endpoints")))]
@@ -515,8 +475,17 @@ def _p15(data: Mapping[str, Any], _: PackageContext) -> Iterator[Finding]:
             yield Finding("P15", path, problem)
 
 
+def _cache_claims(profile: Profile) -> re.Pattern[str] | None:
+    """Words that claim a cache authority: the profile's cache surfaces and every surface the
+    package must separate from."""
+    words = [profile.cache_surfaces or "", *(s.match for s in profile.separation.package)]
+    words = [w for w in words if w]
+    return compiled("|".join(f"(?:{w})" for w in words)) if words else None
+
+
 def check_package(
-    data: Mapping[str, Any], *, allow_template: bool = False, links: PackageLinks | None = None
-) -> list[Finding]:
-    """Every finding of rules P01-P15 on one endpoint package, in rule order."""
-    return PACKAGE.check(data, PackageContext(allow_template, links or PackageLinks()))
+    data: Mapping[str, Any], profile: Profile, *, allow_template: bool = False,
+    links: PackageLinks | None = None,
+) -> list[Finding]:  # fmt: skip
+    """Every finding of rules P01-P15 on one endpoint package under ``profile``, in rule order."""
+    return PACKAGE.check(data, PackageContext(profile, allow_template, links or PackageLinks()))

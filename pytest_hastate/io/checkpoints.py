@@ -8,8 +8,11 @@ from pathlib import Path
 from pytest_hastate.errors import InputError
 from pytest_hastate.io.documents import LoadedDocument, read_json_object, validate_model
 from pytest_hastate.io.evidence import write_model
+from pytest_hastate.io.profiles import LoadedProfile
 from pytest_hastate.models import Checkpoint, EndpointPackage, PhaseRecord
-from pytest_hastate.s3.guard import ProtectedTargets, is_canonical_key
+from pytest_hastate.models.profile import Profile
+from pytest_hastate.scope.names import is_canonical_key
+from pytest_hastate.scope.scratch import protected_of, scratch_prefix_of
 from pytest_hastate.settings import PHASE_PATTERN
 
 WHAT = "checkpoint"
@@ -45,22 +48,33 @@ def check_package_digest(
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-def check_checkpoint_scope(checkpoint: Checkpoint, package: EndpointPackage, path: Path) -> None:
+def check_profile_digest(checkpoint: Checkpoint, profile: LoadedProfile, path: Path) -> None:
+    """A chain is judged by one profile: another one (other bytes) is refused."""
+    recorded = checkpoint.profile
+    if recorded is not None and recorded.sha256 != profile.sha256:
+        raise InputError(
+            f"{WHAT} {path}", "$.profile.sha256",
+            f"the chain was judged by profile {recorded.name} (sha256:{recorded.sha256[:12]}), "
+            f"this run by {profile.label}: a chain of phases is judged by one profile",
+        )  # fmt: skip
+
+
+def check_checkpoint_scope(
+    checkpoint: Checkpoint, package: EndpointPackage, profile: Profile, path: Path
+) -> None:
     """Every bucket and key a later phase reads back from the checkpoint must be this run's
     scratch scope: an edited checkpoint must never steer a read or a delete anywhere else."""
     source = f"{WHAT} {path}"
     if checkpoint.scratch_bucket != package.scratch_bucket:
         raise InputError(source, "$.scratch_bucket", "is not the package's scratch bucket")
-    if checkpoint.scratch_prefix != package.scratch_prefix:
+    if checkpoint.scratch_prefix != scratch_prefix_of(profile, package):
         raise InputError(source, "$.scratch_prefix", "is not the package's scratch prefix")
     if not RUN_ID.match(checkpoint.run_id):
         raise InputError(source, "$.run_id", "is not a run id (a-z, 0-9, '-')")
     if list(checkpoint.endpoints) != list(package.endpoints):
         raise InputError(source, "$.endpoints", "are not the package's endpoints")
     run_prefix = checkpoint.run_prefix
-    protected = ProtectedTargets.for_package(
-        package.protected_state_denials, package.scratch_bucket_policy
-    )
+    protected = protected_of(profile, package)
 
     def in_run(key: str) -> bool:
         return (

@@ -123,6 +123,7 @@ class LabState:
     started_at: float = 0.0
     engine: str = "seaweedfs"
     osd_uuids: dict[str, str] = field(default_factory=dict)  # Ceph: an OSD's identity
+    protected_bucket: str = "tofu-state"  # the seeded protected bucket (the profile's first)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -189,6 +190,15 @@ class LabCluster:
     @property
     def endpoints(self) -> list[str]:
         return [c.endpoint for c in self._of_kind("s3")]
+
+    @property
+    def protected_bucket(self) -> str:
+        """The protected bucket the lab seeded (its profile's first)."""
+        return self._require_state().protected_bucket
+
+    def record_protected_bucket(self, bucket: str) -> None:
+        self._require_state().protected_bucket = bucket
+        self._save()
 
     def _of_kind(self, kind: str) -> list[Component]:
         state = self._require_state()

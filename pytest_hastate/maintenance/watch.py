@@ -27,7 +27,7 @@ from functools import partial
 from pytest_hastate.maintenance.watch_check import Op, OpKind, Outcome
 from pytest_hastate.maintenance.watch_log import WatchLog
 from pytest_hastate.s3.client import S3Client, S3Errors, error_code, status
-from pytest_hastate.s3.guard import ScratchScope
+from pytest_hastate.scope.scratch import ScratchScope
 
 Facts = dict[str, object]
 

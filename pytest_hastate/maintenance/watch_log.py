@@ -16,7 +16,7 @@ from typing import Any, get_args
 
 from pytest_hastate.errors import InputError
 from pytest_hastate.maintenance.watch_check import Op, OpKind, Outcome
-from pytest_hastate.s3.guard import is_canonical_key
+from pytest_hastate.scope.names import is_canonical_key
 
 FSYNC_EVERY = 0.5  # seconds between fsyncs of the operations written so far
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 from pytest_hastate.models.base import (
     CREDENTIAL_ENV_NAMES,
-    DEFAULT_SCRATCH_PREFIX,
-    PROTECTED_BUCKET,
-    PROTECTED_STATE_KEYS,
     SESSION_TOKEN_ENV,
 )
 from pytest_hastate.models.checkpoint import (
@@ -23,11 +20,11 @@ from pytest_hastate.models.checkpoint import (
     DisposableStateRecord,
     PackageIdentity,
     PhaseRecord,
+    ProfileIdentity,
     SampleObject,
 )
 from pytest_hastate.models.contract import (
     BucketRecovery,
-    CandidateClass,
     CandidateContract,
     FailureBehavior,
 )
@@ -57,14 +54,10 @@ from pytest_hastate.models.verdict import (
 
 __all__ = [
     "CREDENTIAL_ENV_NAMES",
-    "DEFAULT_SCRATCH_PREFIX",
     "NON_AWS_BACKEND_DEFAULTS",
-    "PROTECTED_BUCKET",
-    "PROTECTED_STATE_KEYS",
     "SESSION_TOKEN_ENV",
     "BackendOptionValue",
     "BucketRecovery",
-    "CandidateClass",
     "CandidateContract",
     "Checkpoint",
     "CleanupRecord",
@@ -79,6 +72,7 @@ __all__ = [
     "Outcome",
     "PackageIdentity",
     "PhaseRecord",
+    "ProfileIdentity",
     "Provenance",
     "RaceFacts",
     "ReadAfterWriteFacts",

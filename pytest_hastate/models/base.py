@@ -4,14 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-DEFAULT_SCRATCH_PREFIX = ".gloriousflywheel/ha-state-candidate/"
-PROTECTED_BUCKET = "tofu-state"
-PROTECTED_STATE_KEYS: tuple[str, ...] = (
-    "attic/terraform.tfstate",
-    "arc-runners/terraform.tfstate",
-    "tinyland-infra/gitlab-runners/terraform.tfstate",
-    "tinyland-infra/runner-dashboard/terraform.tfstate",
-)
 CREDENTIAL_ENV_NAMES = {
     "endpoint_env": "TOFU_HA_STATE_ENDPOINT",
     "region_env": "TOFU_HA_STATE_REGION",

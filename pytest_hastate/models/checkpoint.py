@@ -68,6 +68,13 @@ class PackageIdentity(_Document):
     basename: str
 
 
+class ProfileIdentity(_Document):
+    """The policy profile that judged a chain: its name and the sha256 of its exact bytes."""
+
+    name: str
+    sha256: str
+
+
 class Checkpoint(_Document):
     """The state a later phase needs, written atomically; no secrets, no private paths."""
 
@@ -75,6 +82,9 @@ class Checkpoint(_Document):
     run_id: str
     created_at: str
     package: PackageIdentity
+    profile: ProfileIdentity | None = Field(
+        default=None, description="The policy profile of the chain (every phase uses the same)."
+    )
     contract_sha256: str | None
     endpoints: list[str]
     scratch_bucket: str

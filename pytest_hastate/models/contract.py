@@ -2,41 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Literal
-
 from pydantic import Field
 
 from pytest_hastate.models.base import _Document
-
-
-class CandidateClass(StrEnum):
-    """The candidate classes of the decision record (SPEC 2.1)."""
-
-    DEDICATED = "dedicated HA S3-compatible state service"
-    MANAGED = "managed or appliance S3-compatible state bucket with versioning"
-    CLUSTER_MINIO = "cluster-local MinIO / AIStor-style distributed object store"
-    REPLICATED_RUSTFS = "replicated RustFS"
-    INTERIM_SINGLETON = "current attic-rustfs-openebs singleton"
-    LOCAL_PATH = "Sting local-path storage"
-    CACHE_SURFACE = "Attic or Bazel cache object-store surface"
-
-    @property
-    def posture(self) -> Literal["primary", "acceptable", "conditional", "rejected-final"]:
-        return _POSTURES[self]
-
-
-_POSTURES: dict[
-    CandidateClass, Literal["primary", "acceptable", "conditional", "rejected-final"]
-] = {
-    CandidateClass.DEDICATED: "primary",
-    CandidateClass.MANAGED: "acceptable",
-    CandidateClass.CLUSTER_MINIO: "conditional",
-    CandidateClass.REPLICATED_RUSTFS: "conditional",
-    CandidateClass.INTERIM_SINGLETON: "rejected-final",
-    CandidateClass.LOCAL_PATH: "rejected-final",
-    CandidateClass.CACHE_SURFACE: "rejected-final",
-}
 
 
 class BucketRecovery(_Document):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from pytest_hastate.models.base import DEFAULT_SCRATCH_PREFIX, _Document
+from pytest_hastate.models.base import _Document
 from pytest_hastate.models.contract import BucketRecovery
 
 
@@ -95,9 +95,15 @@ class EndpointPackage(_Document):
         default=None,
         description="Every independent HTTPS endpoint of the same backend, endpoint_url included.",
     )
-    scratch_prefix: str = Field(
-        default=DEFAULT_SCRATCH_PREFIX,
-        description="Key prefix of the scratch scope; each run writes under <prefix><run-id>/.",
+    scratch_prefix: str | None = Field(
+        default=None,
+        description="Key prefix of the scratch scope (default: the profile's); each run writes "
+        "under <prefix><run-id>/.",
+    )
+    profile: str | None = Field(
+        default=None,
+        description="The policy profile that judges this package: a shipped name "
+        "(gloriousflywheel, the default; generic) or a path relative to the package.",
     )
     ca_bundle: str | None = Field(
         default=None,

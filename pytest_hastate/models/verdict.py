@@ -172,6 +172,10 @@ class VerdictRecord(_Document):
     mode: str
     package_name: str | None
     package_digest: str | None = Field(description="sha256 of the exact endpoint package bytes.")
+    profile: str | None = Field(default=None, description="The policy profile that judged.")
+    profile_digest: str | None = Field(
+        default=None, description="sha256 of the exact profile bytes."
+    )
     contract_digest: str | None
     maintenance_event: MaintenanceEvent | None
     dry_run: bool

@@ -27,8 +27,10 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from pytest_hastate.errors import GuardRefusal, InputError
 from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
-from pytest_hastate.s3.guard import ScratchScope, Target, endpoint_origin_problem
 from pytest_hastate.s3.health import WRITE_OPERATIONS, AttributedHealth, BackendHealth
+from pytest_hastate.scope.requests import Target
+from pytest_hastate.scope.scratch import ScratchScope
+from pytest_hastate.scope.targets import endpoint_origin_problem
 from pytest_hastate.timing import BusyTime
 
 if TYPE_CHECKING:

@@ -15,7 +15,6 @@ from typing import Literal
 from pytest_hastate.errors import HastateError
 from pytest_hastate.maintenance.reachability import EndpointAnswer, bucket_problem
 from pytest_hastate.s3.client import S3Client, S3Errors
-from pytest_hastate.s3.guard import ScratchScope
 from pytest_hastate.s3.scratch import (
     ScratchBucket,
     delete_everything_under,
@@ -23,6 +22,7 @@ from pytest_hastate.s3.scratch import (
     head_status,
     versioning_in_effect,
 )
+from pytest_hastate.scope.scratch import ScratchScope
 
 Phase = Literal["live", "pre-maintenance", "post-maintenance", "cleanup"]
 

@@ -24,9 +24,9 @@ from pytest_hastate.errors import DependencyFailed
 from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.models import DisposableStateRecord
 from pytest_hastate.s3.client import S3Access, S3Client, S3Errors, error_code
-from pytest_hastate.s3.guard import ScratchScope
 from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.s3.scratch import head_status
+from pytest_hastate.scope.scratch import ScratchScope
 from pytest_hastate.timing import BusyTime
 from pytest_hastate.tofu.runner import (
     TofuResult,

@@ -4,11 +4,12 @@ The only module that imports the kubernetes client. Read-only: list calls only (
 write verb). Each surface is classified with its reasons shown:
 
 - ``rejected-final``: single replica / single ready endpoint / single RWO volume, local-path
-  storage, coupled to a cache (namespace or labels naming attic, nix-cache, bazel, bcr, rbe),
-  TCFS / search-adjacent storage;
+  storage, coupled to a cache (namespace or labels with the profile's cache-coupling words), or
+  a store the profile says is never state authority;
 - ``staging-only``: staging namespaces or labels;
 - ``conditional-candidate``: distributed (two or more ready endpoints on two or more nodes),
-  replicated storage, not cache-coupled; mapped to a candidate class of the decision record.
+  replicated storage, not cache-coupled; mapped to the profile's candidate class for its
+  engine.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import Any, Literal
 from pytest_hastate.errors import InputError, InventoryError
 from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.extras import require
-from pytest_hastate.models import CandidateClass
+from pytest_hastate.gates.declarations import compiled
+from pytest_hastate.models.profile import Profile
 
 INVENTORY_SCHEMA = "pytest_hastate.inventory.v1"
 NO_CANDIDATE = "NO_LIVE_HA_STATE_CANDIDATE"
@@ -39,16 +41,6 @@ _STORE_IMAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"garage", re.I), "garage"),
     (re.compile(r"ceph|radosgw|rgw", re.I), "ceph-rgw"),
 )
-_CACHE = re.compile(r"attic|nix-cache|bazel|\bbcr\b|\brbe\b", re.I)
-_STAGING = re.compile(r"staging|\bstage\b", re.I)
-_TCFS = re.compile(r"tcfs|search", re.I)
-_CLASS_OF_STORE = {
-    "minio": CandidateClass.CLUSTER_MINIO,
-    "rustfs": CandidateClass.REPLICATED_RUSTFS,
-    "seaweedfs": CandidateClass.DEDICATED,
-    "garage": CandidateClass.DEDICATED,
-    "ceph-rgw": CandidateClass.DEDICATED,
-}
 
 
 EXIT_NO_CANDIDATE = ExitCode.NO_CANDIDATE
@@ -236,7 +228,7 @@ def _store_of(images: list[str], labels: Mapping[str, str]) -> str | None:
     return None
 
 
-def discover(list_: Lister) -> tuple[list[Surface], list[StorageClassView]]:
+def discover(list_: Lister, profile: Profile) -> tuple[list[Surface], list[StorageClassView]]:
     """Every S3-capable workload, joined to its pods, nodes, endpoints and volumes, classified."""
     storage = {
         sc.get("metadata", {}).get("name"): classify_storage_class(sc)
@@ -289,7 +281,7 @@ def discover(list_: Lister) -> tuple[list[Surface], list[StorageClassView]]:
                 volumes=volumes,
                 pods=[p["metadata"]["name"] for p in own_pods],
             )
-            _classify(surface, {**_labels(workload), **_labels(template)}, storage)
+            _classify(surface, {**_labels(workload), **_labels(template)}, storage, profile)
             surfaces.append(surface)
     return surfaces, list(storage.values())
 
@@ -347,18 +339,21 @@ def _volumes(
 
 
 def _classify(
-    surface: Surface, labels: Mapping[str, str], storage: Mapping[str, StorageClassView]
-) -> None:
+    surface: Surface, labels: Mapping[str, str], storage: Mapping[str, StorageClassView],
+    profile: Profile,
+) -> None:  # fmt: skip
     reasons = surface.reasons
     context = " ".join([surface.namespace, surface.name, *labels.keys(), *labels.values()])
     rejected: list[str] = []
-    cache = _CACHE.search(context)
+    hints = profile.inventory
+    cache = compiled(hints.cache_coupling).search(context) if hints.cache_coupling else None
     if cache is not None:
         rejected.append(
             f"coupled to a cache ({cache.group(0)} in namespace or labels): cache availability is not state authority"
         )
-    if _TCFS.search(context):
-        rejected.append("TCFS / search-adjacent storage is not a state authority")
+    for not_state in hints.not_state:
+        if compiled(not_state.match).search(context):
+            rejected.append(f"{not_state.name} is not a state authority")
     if surface.replicas < 2 or surface.ready_replicas < 2:
         rejected.append(f"single replica ({surface.ready_replicas}/{surface.replicas} ready)")
     if surface.ready_endpoints < 2:
@@ -379,7 +374,7 @@ def _classify(
             break
     if not surface.volumes:
         rejected.append("no persistent volume: data does not survive a pod restart")
-    staging = bool(_STAGING.search(context))
+    staging = bool(hints.staging and compiled(hints.staging).search(context))
     if rejected:
         surface.classification = "rejected-final"
         reasons.extend(rejected)
@@ -387,16 +382,29 @@ def _classify(
         surface.classification = "staging-only"
         reasons.append("staging namespace or labels: not a production state authority")
     else:
-        surface.classification = "conditional-candidate"
-        klass = _CLASS_OF_STORE[surface.store]
-        surface.candidate_class = klass.value
-        reasons.append(
-            f"distributed: {surface.ready_endpoints} ready endpoints on {len(surface.nodes)} nodes, "
-            f"{len(surface.volumes)} volumes on replicated or per-node storage, not cache-coupled"
-        )
-        reasons.append(f"maps to '{klass.value}' ({klass.posture}): its conditions must be proven")
+        _candidate(surface, profile)
     if staging and surface.classification == "rejected-final":
         reasons.append("also staging-only")
+
+
+def _candidate(surface: Surface, profile: Profile) -> None:
+    """A distributed, uncoupled store: a conditional candidate of the profile's class."""
+    surface.classification = "conditional-candidate"
+    surface.reasons.append(
+        f"distributed: {surface.ready_endpoints} ready endpoints on {len(surface.nodes)} nodes, "
+        f"{len(surface.volumes)} volumes on replicated or per-node storage, not cache-coupled"
+    )
+    name = profile.inventory.store_classes.get(surface.store)
+    klass = profile.candidate_class(name) if name else None
+    if klass is None:
+        surface.reasons.append(
+            f"maps to no candidate class of profile {profile.name}: its conditions must be proven"
+        )
+        return
+    surface.candidate_class = klass.name
+    surface.reasons.append(
+        f"maps to '{klass.name}' ({klass.posture}): its conditions must be proven"
+    )
 
 
 # --- output -------------------------------------------------------------------------------------

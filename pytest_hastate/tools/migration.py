@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from pytest_hastate.errors import PlanRefused
-from pytest_hastate.gates.package import bucket_name_problem
 from pytest_hastate.io.documents import (
     LoadedDocument,
     load_verdict,
     validate_model,
 )
 from pytest_hastate.io.evidence import write_atomic
-from pytest_hastate.models import PROTECTED_STATE_KEYS, EndpointPackage, Status, VerdictRecord
-from pytest_hastate.s3.guard import short_id
+from pytest_hastate.models import EndpointPackage, Status, VerdictRecord
+from pytest_hastate.models.profile import Profile
+from pytest_hastate.scope.names import bucket_name_problem, short_id
+from pytest_hastate.scope.scratch import protected_of
 
 PLAN_SCHEMA = "pytest_hastate.migration_plan.v1"
 
@@ -67,6 +68,7 @@ def render_backend(package: EndpointPackage, bucket: str, key: str) -> str:
 
 def make_plan(
     package_document: LoadedDocument,
+    profile: Profile,
     *,
     state_keys: list[str],
     stack: str | None,
@@ -76,7 +78,7 @@ def make_plan(
 ) -> RenderedPlan:
     """Check every refusal rule, then write the two files (new files only)."""
     package = validate_model(package_document, "endpoint package", EndpointPackage)
-    key = _one_protected_key(state_keys, stack)
+    key = _one_protected_key(state_keys, stack, protected_of(profile, package).keys)
     _check_target(target_bucket, package)
     record = _go_record(evidence, package_document)
     name = stack_of(key).replace("/", "-")
@@ -108,15 +110,15 @@ def make_plan(
     return RenderedPlan(backend_file, plan_file)
 
 
-def _one_protected_key(state_keys: list[str], stack: str | None) -> str:
+def _one_protected_key(state_keys: list[str], stack: str | None, protected: tuple[str, ...]) -> str:
     if len(state_keys) != 1:
         raise PlanRefused(
             f"one stack per plan: got {len(state_keys)} state keys ({', '.join(state_keys)})"
         )
     key = state_keys[0]
-    if key not in PROTECTED_STATE_KEYS:
+    if key not in protected:
         raise PlanRefused(
-            f"state key {key!r} is not a protected stack's key ({', '.join(PROTECTED_STATE_KEYS)})"
+            f"state key {key!r} is not a protected stack's key ({', '.join(protected)})"
         )
     if stack is not None and stack_of(key) != stack:
         raise PlanRefused(

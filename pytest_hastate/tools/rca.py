@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pytest_hastate.errors import InputError
+from pytest_hastate.models.profile import Profile
 
 RCA_SCHEMA = "pytest_hastate.rca.v1"
 SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -80,7 +81,9 @@ def parse_selector(text: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
-def store_pods(reader: Reader, selector: Mapping[str, str] | None) -> list[dict[str, Any]]:
+def store_pods(
+    reader: Reader, selector: Mapping[str, str] | None, profile: Profile
+) -> list[dict[str, Any]]:
     """The store's pods: those matching ``selector``, else those of every S3 store the
     inventory recognises."""
     pods = reader.list("pods")
@@ -88,7 +91,7 @@ def store_pods(reader: Reader, selector: Mapping[str, str] | None) -> list[dict[
         return [p for p in pods if _selector_matches(selector, p["metadata"].get("labels") or {})]
     from pytest_hastate.tools.inventory import discover
 
-    surfaces, _storage = discover(reader.list)
+    surfaces, _storage = discover(reader.list, profile)
     wanted = {(s.namespace, name) for s in surfaces for name in s.pods}
     return [p for p in pods if (p["metadata"].get("namespace"), p["metadata"]["name"]) in wanted]
 

@@ -8,10 +8,12 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from pytest_hastate.models import CandidateContract, EndpointPackage, VerdictRecord
+from pytest_hastate.models.profile import Profile
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "candidate-contract.schema.json": CandidateContract,
     "endpoint-package.schema.json": EndpointPackage,
+    "profile.schema.json": Profile,
     "verdict.schema.json": VerdictRecord,
 }
 

@@ -135,6 +135,7 @@ def _verdict_record(run: ProofRun) -> VerdictRecord:
         run_id=settings.run_id, phase=settings.phase, mode=settings.mode.value,
         package_name=package.name if package else None,
         package_digest=inputs.package.sha256 if inputs.package else None,
+        profile=inputs.profile.name, profile_digest=inputs.profile.sha256,
         contract_digest=inputs.contract_digest,
         maintenance_event=run.maintenance_event,  # type: ignore[arg-type]
         dry_run=settings.dry_run, expect_interim=settings.expect_interim, exit_code=run.exit_code,
@@ -153,6 +154,7 @@ def _junit_properties(session: pytest.Session, record: VerdictRecord) -> None:
         ("hastate_run_id", record.run_id),
         ("hastate_phase", record.phase),
         ("hastate_package_digest", record.package_digest or ""),
+        ("hastate_profile", f"{record.profile} sha256:{record.profile_digest}"),
         *(
             [("hastate_produced_by", record.produced_by.model_dump_json())]
             if record.produced_by

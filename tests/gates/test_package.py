@@ -13,7 +13,7 @@ import pytest
 from pytest_hastate.gates.files import gate_package, load_package
 from pytest_hastate.gates.package import check_package
 from pytest_hastate.models import EndpointPackage
-from tests.support.helpers import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO, TEMPLATE
+from tests.support.helpers import GLORIOUS, PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO, TEMPLATE
 from tests.support.mutations import Doc, drop_entry, set_field, together
 
 
@@ -28,7 +28,9 @@ def gate(
         (folder / "contract.json").write_text(json.dumps(contract), "utf-8")
     path = folder / "package.json"
     path.write_text(json.dumps(package), "utf-8")
-    run = gate_package(load_package(path), allow_template=allow_template, roots=(tmp_path,))
+    run = gate_package(
+        load_package(path), GLORIOUS, allow_template=allow_template, roots=(tmp_path,)
+    )
     for finding in run.report.findings:
         assert "\n" not in str(finding)
     return run.report.rules
@@ -40,9 +42,9 @@ def test_filled_package_passes(tmp_path: Path, package: Doc) -> None:
 
 def test_public_template_passes_only_with_allow_template(tmp_path: Path) -> None:
     template = PUBLIC_TEMPLATE
-    refused = gate_package(load_package(template), allow_template=False, roots=(REPO,))
+    refused = gate_package(load_package(template), GLORIOUS, allow_template=False, roots=(REPO,))
     assert refused.report.rules == {"P02"}
-    accepted = gate_package(load_package(template), allow_template=True, roots=(REPO,))
+    accepted = gate_package(load_package(template), GLORIOUS, allow_template=True, roots=(REPO,))
     assert accepted.report.passed, accepted.report.lines()
     # Its docs/contracts/... reference resolves to the shipped contract by file name.
     assert (
@@ -52,9 +54,11 @@ def test_public_template_passes_only_with_allow_template(tmp_path: Path) -> None
 
 def test_shipped_template_passes_only_with_allow_template() -> None:
     assert gate_package(
-        load_package(TEMPLATE), allow_template=False, roots=(REPO,)
+        load_package(TEMPLATE), GLORIOUS, allow_template=False, roots=(REPO,)
     ).report.rules == {"P02"}
-    assert gate_package(load_package(TEMPLATE), allow_template=True, roots=(REPO,)).report.passed
+    assert gate_package(
+        load_package(TEMPLATE), GLORIOUS, allow_template=True, roots=(REPO,)
+    ).report.passed
 
 
 def _policy_for(bucket: str) -> Callable[[Doc], None]:
@@ -257,7 +261,7 @@ def test_every_rule_has_a_failing_case() -> None:
 
 def test_inline_secret_field_at_any_depth_is_p03(package: Doc) -> None:
     package["maintenance_proof"]["details"] = {"Secret_Key": "s3cr3t-value"}
-    findings = check_package(package)
+    findings = check_package(package, GLORIOUS)
     assert {f.rule for f in findings} == {"P03"}
     assert findings[0].path == "$.maintenance_proof.details.Secret_Key"
     assert "s3cr3t" not in str(findings[0])

@@ -10,20 +10,23 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pytest_hastate.errors import GuardRefusal
-from pytest_hastate.models import PROTECTED_STATE_KEYS
 from pytest_hastate.s3.client import S3Access, client
-from pytest_hastate.s3.guard import ProtectedTargets, ScratchScope, is_canonical_key, normalize_key
+from pytest_hastate.scope.names import is_canonical_key, normalize_key
+from pytest_hastate.scope.scratch import ScratchScope
+from pytest_hastate.scope.targets import ProtectedTargets
+from tests.support.helpers import GLORIOUS
 
 SCOPE = ScratchScope(
     bucket="darkmap-ha-state-proof",
     prefix=".gloriousflywheel/ha-state-candidate/",
     run_id="20261126t230000z-abcdef12",
-    protected=ProtectedTargets.from_denials(
+    protected=ProtectedTargets.of(
+        GLORIOUS,
         [
             "deny tofu-state bucket",
             "deny tofu-state/darkmap-tinyland-dev/terraform.tfstate",
             "deny spokes/darkmap/terraform.tfstate",
-        ]
+        ],
     ),
 )
 RUN = SCOPE.run_prefix
@@ -78,7 +81,10 @@ any_bucket = st.one_of(
 any_key = st.one_of(
     st.builds(lambda k: RUN + k, st.text(max_size=40)),
     st.text(max_size=60),
-    st.sampled_from([f"{RUN}../../{k}" for k in PROTECTED_STATE_KEYS] + list(PROTECTED_STATE_KEYS)),
+    st.sampled_from(
+        [f"{RUN}../../{k}" for k in tuple(GLORIOUS.protected.state_keys)]
+        + list(tuple(GLORIOUS.protected.state_keys))
+    ),
 )
 
 
@@ -122,7 +128,7 @@ def _tricks(key: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("protected", PROTECTED_STATE_KEYS)
+@pytest.mark.parametrize("protected", tuple(GLORIOUS.protected.state_keys))
 @pytest.mark.parametrize("bucket", ["tofu-state", SCOPE.bucket, SCOPE.probe_bucket, "any-bucket"])
 def test_protected_keys_are_refused_in_every_disguise(protected: str, bucket: str) -> None:
     for key in _tricks(protected):
@@ -131,7 +137,7 @@ def test_protected_keys_are_refused_in_every_disguise(protected: str, bucket: st
 
 
 @given(
-    st.sampled_from(PROTECTED_STATE_KEYS),
+    st.sampled_from(tuple(GLORIOUS.protected.state_keys)),
     st.sampled_from([SCOPE.bucket, "x"]),
     st.text(alphabet="/.%2e5cF", max_size=8),
 )
@@ -197,7 +203,7 @@ def test_operations_the_proof_never_sends_are_refused_even_in_scope(operation: s
 
 
 def test_version_and_upload_ids_are_plain_tokens() -> None:
-    from pytest_hastate.s3.guard import Target
+    from pytest_hastate.scope.requests import Target
 
     for token in ("../../decoy", "a/b", ".", ".."):
         with pytest.raises(GuardRefusal, match="not a plain token"):

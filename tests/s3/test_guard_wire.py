@@ -22,28 +22,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_hastate.errors import GuardRefusal
-from pytest_hastate.models import PROTECTED_STATE_KEYS
 from pytest_hastate.s3.client import S3Access, client
-from pytest_hastate.s3.guard import (
-    ProtectedTargets,
-    ScratchScope,
-    Target,
-    parse_denial,
-    segment_problem,
-)
+from pytest_hastate.scope.names import segment_problem
+from pytest_hastate.scope.requests import Target
+from pytest_hastate.scope.scratch import ScratchScope
+from pytest_hastate.scope.targets import ProtectedTargets, parse_denial
 from tests.support.engines import RecordingS3Server, make_test_ca
+from tests.support.helpers import GLORIOUS
 
 SCOPE = ScratchScope(
     bucket="darkmap-ha-state-proof",
     prefix=".gloriousflywheel/ha-state-candidate/",
     run_id="20261127t120000z-abcdef12",
-    protected=ProtectedTargets.from_denials(
+    protected=ProtectedTargets.of(
+        GLORIOUS,
         [
             "deny tofu-state bucket",
             "deny tofu-state/darkmap-tinyland-dev/terraform.tfstate",
             "deny spokes/darkmap/terraform.tfstate",
             "deny secrets-bucket and its keys",
-        ]
+        ],
     ),
 )
 RUN = SCOPE.run_prefix
@@ -147,7 +145,11 @@ buckets = mostly(
     ),
 )
 segment = st.text(alphabet=string.ascii_lowercase + string.digits + "-_.", min_size=1, max_size=8)
-_PROTECTED = [*PROTECTED_STATE_KEYS, "darkmap-tinyland-dev/terraform.tfstate", "darkmap/x"]
+_PROTECTED = [
+    *tuple(GLORIOUS.protected.state_keys),
+    "darkmap-tinyland-dev/terraform.tfstate",
+    "darkmap/x",
+]
 _TRICKS = ["..", ".", "", "%2e%2e", "%252e%252e", "%2E", "..%2f", "%2f", "\\..", "．．"]
 _run_key = st.builds(
     lambda parts: RUN + "/".join(parts),
@@ -498,7 +500,11 @@ def test_boundary_probes_may_head_protected_targets_and_nothing_else(
     [
         ("deny tofu-state bucket", {"tofu-state"}, ()),
         ("deny secrets-bucket and its keys", {"secrets-bucket"}, ()),
-        ("deny tofu-state and protected stack prefixes", {"tofu-state"}, PROTECTED_STATE_KEYS),
+        (
+            "deny tofu-state and protected stack prefixes",
+            {"tofu-state"},
+            tuple(GLORIOUS.protected.state_keys),
+        ),
         ("deny spokes/darkmap/terraform.tfstate", set(), ("spokes/darkmap/terraform.tfstate",)),
         ("deny a-bucket, b-bucket", {"a-bucket", "b-bucket"}, ()),
         ("deny the secrets bucket, please", None, None),
@@ -510,7 +516,7 @@ def test_boundary_probes_may_head_protected_targets_and_nothing_else(
 def test_one_denial_grammar(
     line: str, buckets: set[str] | None, keys: tuple[str, ...] | None
 ) -> None:
-    denial = parse_denial(line)
+    denial = parse_denial(line, GLORIOUS.protected.state_keys)
     if buckets is None:
         assert denial is None
         return
@@ -562,10 +568,10 @@ def test_keys_read_from_files_must_be_this_runs(tmp_path: Path) -> None:
     base = Checkpoint(
         run_id=SCOPE.run_id, created_at="now", package=PackageIdentity(name="p", sha256="d", basename="p.json"),
         contract_sha256=None, endpoints=list(package.endpoints), scratch_bucket=package.scratch_bucket,
-        scratch_prefix=package.scratch_prefix, bucket_created_by_this_product=False,
+        scratch_prefix=GLORIOUS.scratch_prefix, bucket_created_by_this_product=False,
         sample=[SampleObject(key=RUN + "sample/0000", size=1, sha256="s", version_id="v", etag="e")],
     )  # fmt: skip
-    check_checkpoint_scope(base, package, tmp_path / "cp.json")
+    check_checkpoint_scope(base, package, GLORIOUS, tmp_path / "cp.json")
     for change, where in (
         (
             {
@@ -605,4 +611,6 @@ def test_keys_read_from_files_must_be_this_runs(tmp_path: Path) -> None:
         ),
     ):
         with pytest.raises(InputError, match=re.escape(where)):
-            check_checkpoint_scope(base.model_copy(update=change), package, tmp_path / "cp.json")
+            check_checkpoint_scope(
+                base.model_copy(update=change), package, GLORIOUS, tmp_path / "cp.json"
+            )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_hastate.s3.guard import ScratchScope
 from pytest_hastate.s3.lifecycle import ScratchLifecycle
 from pytest_hastate.s3.scratch import ScratchBucket
+from pytest_hastate.scope.scratch import ScratchScope
 
 
 def lifecycle() -> ScratchLifecycle:

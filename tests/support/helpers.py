@@ -14,6 +14,7 @@ import pytest
 
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import CONTRACT_FILE
+from pytest_hastate.models.profile import Profile
 from tests.support.engines import FaultyGatewayProxy, TlsMotoServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,6 +25,16 @@ PUBLIC_CONTRACT = PUBLIC_FORMAT / "ha-opentofu-state-managed-s3-candidate.json"
 PUBLIC_TEMPLATE = PUBLIC_FORMAT / "ha-opentofu-state-endpoint-package.template.json"
 PUBLIC_STATUS = PUBLIC_FORMAT / "ha-opentofu-state-live-candidate-status.json"
 SELECTED_CONTRACT = REPO / "contracts" / "ha-opentofu-state-managed-s3-candidate.json"
+PROFILES = REPO / "contracts" / "profiles"
+
+
+def shipped_profile(name: str) -> Profile:
+    """A profile shipped with the product (gloriousflywheel, generic), as the gates take it."""
+    return Profile.model_validate_json((PROFILES / f"{name}.json").read_text("utf-8"))
+
+
+GLORIOUS = shipped_profile("gloriousflywheel")
+"""The default profile: the first users' decision record."""
 TEMPLATE = REPO / "contracts" / "ha-opentofu-state-endpoint-package.template.json"
 
 

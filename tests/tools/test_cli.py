@@ -13,7 +13,7 @@ import pytest
 from pytest_hastate.cli import main
 from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.tools import schemas
-from tests.support.helpers import PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO
+from tests.support.helpers import GLORIOUS, PUBLIC_CONTRACT, PUBLIC_TEMPLATE, REPO
 
 
 def test_contract_gate_passes_on_the_selected_contract(capsys: pytest.CaptureFixture[str]) -> None:
@@ -162,7 +162,7 @@ def test_a_run_is_watched_once(
     package = package_here(tmp_path, monkeypatch)
     run = "20261127t000000z-0123abcd"
     model = EndpointPackage.model_validate(package)
-    prefix = model.scratch_prefix
+    prefix = GLORIOUS.scratch_prefix
     checkpoint = Checkpoint(
         run_id=run, created_at="2026-11-27T00:00:00+00:00",
         package=PackageIdentity(name="p", basename="package.json",

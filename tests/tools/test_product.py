@@ -37,7 +37,8 @@ def test_the_shipped_documents_are_the_checkouts(tmp_path: Path) -> None:
     assert contracts_dir() == REPO / "contracts"
     assert proof_suite_dir() == REPO / "proofs"
     assert sorted(p.name for p in schema_dir().glob("*.json")) == [
-        "candidate-contract.schema.json", "endpoint-package.schema.json", "verdict.schema.json",
+        "candidate-contract.schema.json", "endpoint-package.schema.json", "profile.schema.json",
+        "verdict.schema.json",
     ]  # fmt: skip
 
 

@@ -1,0 +1,41 @@
+"""The OpenTofu S3 backend block's settings: which the proof sets itself, which a package may
+pass through (by allow-list, with their JSON types), and which route OpenTofu's requests or
+choose its identity (never a package's). Pure."""
+
+from __future__ import annotations
+
+PROOF_SET = frozenset({"bucket", "key", "region", "endpoints", "use_lockfile"})
+"""What the proof renders into every backend block from the package and the run."""
+
+PACKAGE_OPTIONS: dict[str, type] = {
+    "use_path_style": bool,
+    "skip_s3_checksum": bool,
+    "skip_credentials_validation": bool,
+    "skip_requesting_account_id": bool,
+    "skip_region_validation": bool,
+    "skip_metadata_api_check": bool,
+    "encrypt": bool,
+    "max_retries": int,
+    "retry_mode": str,
+}
+"""Settings a package may pass through to OpenTofu (``backend_options``), with their types.
+Everything else is refused: the gate (rule P09) and the guard both read this one list."""
+
+ROUTING_OR_IDENTITY = frozenset(
+    {
+        "bucket", "key", "region", "endpoint", "endpoints", "use_lockfile", "workspace_key_prefix",
+        "access_key", "secret_key", "token", "profile", "shared_credentials_file",
+        "shared_credentials_files", "shared_config_files", "assume_role",
+        "assume_role_with_web_identity", "role_arn", "session_name", "external_id",
+        "allowed_account_ids", "forbidden_account_ids", "dynamodb_table", "dynamodb_endpoint",
+        "sts_endpoint", "sts_region", "iam_endpoint", "custom_ca_bundle", "insecure",
+        "force_path_style", "http_proxy", "https_proxy", "no_proxy",
+    }
+)  # fmt: skip
+"""Settings that would send OpenTofu's requests elsewhere or under another identity: a package
+naming one is told the proof owns it (the allow-list refuses it either way)."""
+
+
+def allowed_in_backend(name: str) -> bool:
+    """Whether the rendered backend block may carry ``name``."""
+    return name in PROOF_SET or name in PACKAGE_OPTIONS
