@@ -94,18 +94,20 @@ def verify(counts: list[int], rounds: int) -> dict[str, Any]:
     import boto3
     from botocore.config import Config
 
+    from pytest_hastate.io.profiles import DEFAULT_PROFILE, load_profile
     from pytest_hastate.maintenance.reachability import EndpointAnswer
     from pytest_hastate.maintenance.sample import WORKERS, verify_endpoint, write_sample
     from pytest_hastate.models import EndpointPackage
     from pytest_hastate.s3.client import access_from, client
     from pytest_hastate.s3.scratch import ensure_bucket
-    from pytest_hastate.scope.scratch import ScratchScope
+    from pytest_hastate.scope.scratch import scope_of
 
     results: list[dict[str, Any]] = []
     with lab("singleton") as cluster:
         package = EndpointPackage.model_validate_json(cluster.package_path.read_text())
         access = access_from(package, cluster.package_path, environment(cluster))
-        scope = ScratchScope(package.scratch_bucket, package.scratch_prefix, "bench-verify")
+        profile = load_profile(DEFAULT_PROFILE, cluster.directory, "bench").model
+        scope = scope_of(profile, package, "bench-verify")
         ours = client(access, scope)
         plain = boto3.session.Session(
             aws_access_key_id=access.access_key, aws_secret_access_key=access.secret_key,

@@ -26,7 +26,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from pytest_hastate.models import PROTECTED_BUCKET, PROTECTED_STATE_KEYS, EndpointPackage
+from pytest_hastate.io.profiles import DEFAULT_PROFILE, load_profile
+from pytest_hastate.models import EndpointPackage
 
 RACE_KEYS, RACE_WRITERS, READ_KEYS, INDEX_OBJECTS = 5, 8, 8, 5
 
@@ -230,9 +231,13 @@ def main(package_path: str) -> None:
     env = dict(os.environ)
     s3s = clients(package, env)
     bucket = package.scratch_bucket
-    run = f"{package.scratch_prefix}floor-{uuid.uuid4().hex[:8]}/"
-    protected: list[tuple[str, str | None]] = [(PROTECTED_BUCKET, None)]
-    protected += [(PROTECTED_BUCKET, key) for key in PROTECTED_STATE_KEYS]
+    profile = load_profile(
+        package.profile or DEFAULT_PROFILE, Path(package_path).parent, "floor"
+    ).model
+    run = f"{package.scratch_prefix or profile.scratch_prefix}floor-{uuid.uuid4().hex[:8]}/"
+    first = profile.protected.buckets[0]
+    protected: list[tuple[str, str | None]] = [(first, None)]
+    protected += [(first, key) for key in profile.protected.state_keys]
     boundary(s3s, protected)
     underway = scratch(s3s, bucket, run)
     bucket_index(s3s, bucket, run, f"{bucket}-probe-{uuid.uuid4().hex[:8]}")

@@ -16,6 +16,7 @@ from pytest_hastate.gates.files import gate_package, load_package
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.cluster import weed_binary
 from pytest_hastate.lab.processes import alive, terminate
+from tests.support.helpers import GLORIOUS
 
 
 def hastate(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -100,7 +101,9 @@ def test_ha_topology(hastate_lab: LabCluster) -> None:
 
 
 def test_lab_artifacts(hastate_lab: LabCluster) -> None:
-    run = gate_package(load_package(hastate_lab.package_path), allow_template=False, roots=())
+    run = gate_package(
+        load_package(hastate_lab.package_path), GLORIOUS, allow_template=False, roots=()
+    )
     assert run.report.passed, run.report.lines()
     package = json.loads(hastate_lab.package_path.read_text())
     assert package["ha_endpoints"] == hastate_lab.endpoints

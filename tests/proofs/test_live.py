@@ -11,7 +11,6 @@ import pytest_hastate
 from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment, protected_snapshot
-from pytest_hastate.models import PROTECTED_BUCKET
 from pytest_hastate.s3.scratch import versions_under
 from tests.support.engines import StaleWindow, TlsMotoServer
 from tests.support.helpers import (
@@ -30,11 +29,13 @@ def test_ha_lab_passes_steps_2a_2b_and_never_touches_protected_state(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
 ) -> None:
     before = protected_snapshot(hastate_lab)
-    counts_before = hastate_lab.request_counts(PROTECTED_BUCKET)
+    counts_before = hastate_lab.request_counts(hastate_lab.protected_bucket)
     result, verdict = run_proofs(
         proofs, monkeypatch, environment(hastate_lab), hastate_lab.package_path
     )
-    counts_after = hastate_lab.request_counts(PROTECTED_BUCKET)  # before our own snapshot LISTs it
+    counts_after = hastate_lab.request_counts(
+        hastate_lab.protected_bucket
+    )  # before our own snapshot LISTs it
     result.assert_outcomes(passed=LIVE_TESTS)
     assert result.ret == ExitCode.INTERIM_ONLY
     assert verdict["verdict"] == "INTERIM_ONLY"
