@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 
 CRITERION_MARKER = "hastate_criterion"
+SUITE_FLAG = "HASTATE_PROOF_SUITE"
+"""Set in the proof suite's conftest.py: a session that loads it is proving something."""
 MAINTENANCE_EVENTS = ("endpoint-loss", "node-loss", "restart", "managed")
 
 Kind = Literal["flag", "path", "text"]

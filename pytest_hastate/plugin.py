@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_hastate.options import CRITERION_MARKER, OPTIONS
+from pytest_hastate.aliases import add_options
+from pytest_hastate.options import CRITERION_MARKER, OPTIONS, SUITE_FLAG
 from pytest_hastate.stash import RUN_KEY
 from pytest_hastate.steps import STEPS
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
     from pytest_hastate.run import ProofRun
 
+GROUP = "hastate"
 ORDER_PLUGIN = "pytest_order"
 """The proof modules run in proof order (pytest-order's ``order`` marker)."""
 
@@ -34,30 +36,42 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     ):
         # ``-p hastate`` without plugin autoloading: the proofs still need their order.
         pluginmanager.import_plugin(ORDER_PLUGIN, consider_entry_points=True)
-    group = parser.getgroup("hastate", "pytest-hastate: prove an HA OpenTofu state backend")
+    parser.getgroup(GROUP, "pytest-hastate: prove an HA OpenTofu state backend")
     for spec in OPTIONS:
-        env = f" [env {spec.env}, ini hastate_{spec.dest[8:]}]"
         if spec.kind == "flag":
-            group.addoption(
-                spec.flag, action="store_true", default=False, dest=spec.dest, help=spec.help + env
-            )
             parser.addini(spec.dest, spec.help, type="bool", default=False)
         else:
-            metavar = "PATH" if spec.kind == "path" else spec.name.split("-")[-1].upper()
-            group.addoption(
-                spec.flag,
-                action="store",
-                default=None,
-                dest=spec.dest,
-                metavar=metavar,
-                help=spec.help + env,
-            )
             parser.addini(spec.dest, spec.help, type="string", default="")
+    pluginmanager.register(SuiteWatch(pluginmanager), SuiteWatch.NAME)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(parser: pytest.Parser) -> Generator[None, None, None]:
+    """The options, once the project's conftests have added theirs (``aliases``)."""
+    yield
+    add_options(parser.getgroup(GROUP))
+
+
+class SuiteWatch:
+    """Waits for the proof suite's conftest: the proof step markers (``static``, ``cleanup``
+    ...) are registered only then, so a project's own markers of those names meet
+    ``--strict-markers`` as they would without the plugin."""
+
+    NAME = "hastate-suite-watch"
+
+    def __init__(self, manager: pytest.PytestPluginManager) -> None:
+        self.config: pytest.Config | None = manager.get_plugin("pytestconfig")
+        self.done = False
+
+    def pytest_plugin_registered(self, plugin: object) -> None:
+        if self.done or self.config is None or not getattr(plugin, SUITE_FLAG, False):
+            return
+        self.done = True
+        for step in STEPS:
+            self.config.addinivalue_line("markers", f"{step.marker}: {step.description}")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for step in STEPS:
-        config.addinivalue_line("markers", f"{step.marker}: {step.description}")
     config.addinivalue_line(
         "markers", f"{CRITERION_MARKER}(id, ...): the verdict criteria this test proves"
     )
@@ -122,7 +136,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for name in (RunHooks.NAME, CollectErrors.NAME):
+    for name in (RunHooks.NAME, CollectErrors.NAME, SuiteWatch.NAME):
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:
             config.pluginmanager.unregister(plugin)

@@ -87,6 +87,41 @@ def test_another_suite_runs_as_without_the_plugin(other_project: Path, args: lis
     assert "hastate" not in with_plugin.stdout.replace("hastate-", "")
 
 
+CLASHING_CONFTEST = """
+def pytest_addoption(parser):
+    parser.addoption("--dry-run", action="store_true")
+    parser.addoption("--phase", default="theirs")
+    parser.addoption("--contract", default=None)
+"""
+CLASHING_TESTS = """
+import pytest
+
+@pytest.mark.cleanup
+def test_their_options_are_theirs(request):
+    assert request.config.getoption("--phase") == "mine"
+    assert request.config.getoption("--dry-run") is True
+"""
+
+
+@pytest.mark.parametrize(
+    "args", [["--phase", "mine", "--dry-run"], ["--phase", "mine", "--dry-run", "--strict-markers"]],
+    ids=["their-options", "unregistered-marker-strict"],
+)  # fmt: skip
+def test_a_project_with_options_and_markers_named_like_ours(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """Their conftest's --dry-run / --phase / --contract stay theirs, and their unregistered
+    marker named like a proof step fails --strict-markers exactly as without the plugin."""
+    (tmp_path / "conftest.py").write_text(CLASHING_CONFTEST)
+    (tmp_path / "test_theirs.py").write_text(CLASHING_TESTS)
+    env = {**os.environ, **HASTATE_ENV}
+    with_plugin = run_pytest(tmp_path, *args, env=env)
+    without = run_pytest(tmp_path, "-p", "no:hastate", *args, env=env)
+    assert with_plugin.returncode == without.returncode, with_plugin.stdout + with_plugin.stderr
+    assert comparable(with_plugin.stdout) == comparable(without.stdout)
+    assert "Traceback" not in with_plugin.stdout + with_plugin.stderr
+
+
 def test_naming_a_package_without_the_proof_suite_says_how_to_run_it(tmp_path: Path) -> None:
     (tmp_path / "test_plain.py").write_text("def test_plain():\n    pass\n")
     done = run_pytest(tmp_path, "--endpoint-package", "p.json", env=dict(os.environ))

@@ -7,6 +7,7 @@ checkout); every option is pytest's or the plugin's (``--endpoint-package``, ``-
 from __future__ import annotations
 
 import argparse
+import os
 
 from pytest_hastate.cli.common import Commands
 
@@ -22,10 +23,10 @@ def register(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pytest
+    """pytest in a process of its own (this one imported the package before pytest could
+    rewrite its assertions); the exec'd process's exit code is the proof's."""
+    from pytest_hastate.resources import proof_argv
 
-    from pytest_hastate.resources import PROOF_SUITE
-
-    return int(
-        pytest.main(["--pyargs", PROOF_SUITE, "-p", "no:cacheprovider", *args.pytest_options])
-    )
+    argv = proof_argv(*args.pytest_options)
+    os.execv(argv[0], argv)  # noqa: S606 (our own interpreter, our own arguments)
+    return 1  # not reached: execv replaces this process
