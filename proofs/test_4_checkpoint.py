@@ -1,4 +1,4 @@
-"""Proof step 4: before maintenance, a durability sample and the checkpoint (SPEC 7).
+"""Proof step 4: before maintenance, a durability sample and the checkpoint.
 
 Runs with --keep-scratch-bucket --checkpoint-file PATH (or -m pre_maintenance), after the live
 steps passed in the same run.

@@ -82,7 +82,7 @@ class ProofInputs:
         if checkpoint is not None:
             # Later phases address the same scratch objects: the run id is the checkpoint's.
             settings = dataclasses.replace(settings, run_id=checkpoint.run_id)
-        stops = _static_stops(profile.model, contract, linked)
+        stops = _static_stops(profile.model, settings.allow_template, contract, linked)
         watch = _watch_record(settings, checkpoint)
         return cls(
             settings, roots, mask, profile, package, contract, linked, model, checkpoint, stops,
@@ -170,13 +170,16 @@ def _watch_record(settings: Settings, checkpoint: Checkpoint | None) -> WatchRec
     return record
 
 
-def _static_stops(profile: Profile, *documents: LoadedDocument | None) -> tuple[str, ...]:
+def _static_stops(
+    profile: Profile, allow_template: bool, *documents: LoadedDocument | None
+) -> tuple[str, ...]:
     """C03/C04/C12 findings of every contract in play, whether or not step 1 runs."""
     found: list[str] = []
     for document in documents:
         if document is None:
             continue
-        for finding in static_stop_conditions(check_contract(document.data, profile)):
+        findings = check_contract(document.data, profile, allow_template=allow_template)
+        for finding in static_stop_conditions(findings):
             found.append(f"{document.path.name}: {finding}")
     return tuple(dict.fromkeys(found))
 

@@ -31,7 +31,7 @@ def register(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from pytest_hastate.extras import require_lab
 
-    require_lab(args.engine, "hastate demo")
+    require_lab(args.engine, "demo")
     from pytest_hastate.tools.demo import run_demo
 
     return run_demo(

@@ -15,6 +15,7 @@ def register(commands: Commands) -> None:
     contract = gates.add_parser("contract", help="candidate contract gate (C01-C12)")
     contract.add_argument("file", nargs="?", type=Path)
     contract.add_argument("--contract", dest="file_option", type=Path, help="same as FILE")
+    contract.add_argument("--allow-template", action="store_true", help="accept template sentinels")
     package = gates.add_parser("package", help="endpoint package gate (P01-P15)")
     package.add_argument("file", nargs="?", type=Path)
     package.add_argument(
@@ -39,9 +40,8 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error(f"hastate gate {args.gate}: give exactly one FILE")
         raise AssertionError  # error() exits
     if args.gate == "contract":
-        report = gate_contract(
-            load_contract(path), profile_for(None, args.profile, Path.cwd()).model
-        )
+        profile = profile_for(None, args.profile, Path.cwd()).model
+        report = gate_contract(load_contract(path), profile, allow_template=args.allow_template)
     else:
         document = load_package(path)
         profile = profile_for(document, args.profile, Path.cwd()).model

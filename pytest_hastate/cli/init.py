@@ -24,20 +24,30 @@ def register(commands: Commands) -> None:
     init.add_argument("--name", default=None, help="the package's name")
     init.add_argument("--region", default=None, help="the backend's region")
     init.add_argument("--scratch-bucket", default=None, help="the proof's own scratch bucket")
+    init.add_argument(
+        "--profile", default=None,
+        help="the policy profile the documents are written for: a shipped name "
+        "(gloriousflywheel, the default; generic) or a profile file",
+    )  # fmt: skip
     init.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from pytest_hastate.io.profiles import profile_for
     from pytest_hastate.tools.starter import Starter, write_starter
 
-    starter = Starter(tuple(args.endpoint), args.name, args.region, args.scratch_bucket)
-    package, contract, todo = write_starter(args.dir, starter)
-    say(f"hastate init: wrote {contract} (the selected candidate contract: review every field)")
-    say(f"hastate init: wrote {package}")
-    if todo:
-        say(
-            f"hastate init: {len(todo)} field(s) still to fill in {package.name}: {', '.join(todo)}"
-        )
-    say(f"hastate init: then: hastate gate package {package} && hastate prove --endpoint-package "
-        f"{package} --run-disposable-tofu --use-lockfile")  # fmt: skip
+    profile = profile_for(None, args.profile, Path.cwd())
+    starter = Starter(profile, tuple(args.endpoint), args.name, args.region, args.scratch_bucket)
+    package, contract, todo_package, todo_contract = write_starter(args.dir, starter)
+    say(f"hastate init: wrote {contract} and {package} (profile {profile.name})")
+    for path, todo in ((package, todo_package), (contract, todo_contract)):
+        if todo:
+            say(f"hastate init: {len(todo)} field(s) still to fill in {path}: {', '.join(todo)}")
+    classes = [c.name for c in profile.model.candidate_classes if c.posture != "rejected-final"]
+    if classes:
+        say(f"hastate init: candidate classes profile {profile.name} knows: {'; '.join(classes)}")
+    named = "" if args.profile is None else f" --profile {args.profile}"
+    say(f"hastate init: then: hastate gate contract {contract}{named} && hastate gate package "
+        f"{package} && hastate prove --endpoint-package {package} --run-disposable-tofu "
+        "--use-lockfile")  # fmt: skip
     return ExitCode.OK

@@ -46,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from pytest_hastate.extras import require, require_lab
 
     if args.lab == "up":
-        require_lab(args.engine, "hastate lab up")
+        require_lab(args.engine, "lab up")
         return up(args.dir, args.topology, args.engine)
-    require("trustme", "lab", f"hastate lab {args.lab}")
+    require("trustme", "lab", f"lab {args.lab}")
     from pytest_hastate.lab.artifacts import open_lab
 
     lab = open_lab(args.dir, progress=say)

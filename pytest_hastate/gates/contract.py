@@ -16,12 +16,14 @@ from pytest_hastate.gates.declarations import (
     separation,
 )
 from pytest_hastate.gates.rules import (
+    TEMPLATE_SENTINELS,
     RuleBook,
     list_covers,
     no_inline_secrets,
     non_secret,
     required_strings,
     stated_parts,
+    template_sentinels,
 )
 from pytest_hastate.gates.text import (
     Finding,
@@ -72,7 +74,10 @@ def _c01(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     yield from no_inline_secrets("C01", data)
 
 
-@CONTRACT.rule("C02", "every required string field is present and non-blank")
+@CONTRACT.rule(
+    "C02",
+    "every required string field is present, non-blank and filled in (no template sentinel unless --allow-template)",
+)
 def _c02(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     yield from required_strings("C02", data, REQUIRED_STRINGS)
 
@@ -188,7 +193,8 @@ def _c09(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
 def _c10(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     text = present(data.get("candidate_class"))
     klass = _class_of(data, profile)
-    if text is not None and klass is None and profile.unknown_class == "refuse":
+    to_fill = text is not None and any(s in text.lower() for s in TEMPLATE_SENTINELS)
+    if text is not None and klass is None and profile.unknown_class == "refuse" and not to_fill:
         yield Finding(
             "C10", "$.candidate_class",
             f"unknown candidate class {quote(text)} (profile {profile.name})",
@@ -263,9 +269,15 @@ def _c12(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
 STATIC_STOP_RULES = CONTRACT.stop_rules
 
 
-def check_contract(data: Mapping[str, Any], profile: Profile) -> list[Finding]:
-    """Every finding of rules C01-C12 on one contract under ``profile``, in rule order."""
-    return CONTRACT.check(data, profile)
+def check_contract(
+    data: Mapping[str, Any], profile: Profile, *, allow_template: bool = False
+) -> list[Finding]:
+    """Every finding of rules C01-C12 on one contract under ``profile``, in rule order (a
+    starter contract's sentinels are C02 findings unless ``allow_template``)."""
+    findings = CONTRACT.check(data, profile)
+    if not allow_template:
+        findings += template_sentinels("C02", data)
+    return sorted(findings, key=lambda finding: finding.rule)
 
 
 def static_stop_conditions(findings: list[Finding]) -> list[Finding]:

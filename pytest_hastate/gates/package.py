@@ -21,6 +21,7 @@ from pytest_hastate.gates.rules import (
     non_secret,
     required_strings,
     stated_parts,
+    template_sentinels,
 )
 from pytest_hastate.gates.text import (
     Finding,
@@ -43,7 +44,6 @@ from pytest_hastate.scope.targets import (
     parse_denial,
 )
 
-TEMPLATE_SENTINELS = ("replace-me", "example.invalid")
 PROBE_SUFFIX_LENGTH = len("-probe-") + 8
 """The bucket-lifecycle probe bucket is ``<scratch_bucket>-probe-<8 hex>``."""
 
@@ -156,15 +156,8 @@ def _p01(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     "P02", "no template sentinel (`replace-me`, `example.invalid`) unless --allow-template"
 )
 def _p02(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
-    if ctx.allow_template:
-        return
-    for path, text in iter_strings(data):
-        sentinel = next((s for s in TEMPLATE_SENTINELS if s in text.lower()), None)
-        if sentinel is not None:
-            yield Finding(
-                "P02", path,
-                f"template sentinel {sentinel!r} left in (fill it, or pass --allow-template for a template)",
-            )  # fmt: skip
+    if not ctx.allow_template:
+        yield from template_sentinels("P02", data)
 
 
 @PACKAGE.rule("P03", "no inline secrets at any depth")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pytest_hastate.gates.text import Finding, blank, covers, inline_secrets
+from pytest_hastate.gates.text import Finding, blank, covers, inline_secrets, iter_strings
 
 Ctx = TypeVar("Ctx")
 Check = Callable[[Mapping[str, Any], Ctx], Iterator[Finding]]
@@ -75,6 +75,20 @@ def no_inline_secrets(rule_id: str, data: Mapping[str, Any]) -> Iterator[Finding
     """No secret-shaped value anywhere (the value itself is never repeated)."""
     for path, reason in inline_secrets(data):
         yield Finding(rule_id, path, reason)
+
+
+TEMPLATE_SENTINELS = ("replace-me", "example.invalid")
+
+
+def template_sentinels(rule_id: str, data: Mapping[str, Any]) -> Iterator[Finding]:
+    """Every value that still carries a template sentinel (a field left to fill)."""
+    for path, text in iter_strings(data):
+        sentinel = next((s for s in TEMPLATE_SENTINELS if s in text.lower()), None)
+        if sentinel is not None:
+            yield Finding(
+                rule_id, path,
+                f"template sentinel {sentinel!r} left in (fill it, or pass --allow-template for a template)",
+            )  # fmt: skip
 
 
 def required_strings(

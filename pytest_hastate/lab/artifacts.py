@@ -83,9 +83,9 @@ def contract(policy: LabPolicy, engine: str = "seaweedfs") -> dict[str, Any]:
         "bucket_index_divergence_response": "the proof compares ListBuckets, HeadBucket and ListObjectsV2 across endpoints and stops on any divergence",
         "authority_separation": policy.separation("contract"),
         "proof_plan": [
-            "credential boundary proof runs first with just ha-state-candidate-proof --endpoint-package endpoint-package.json --credential-boundary-check",
-            "scratch S3 proof uses just ha-state-candidate-proof --endpoint-package endpoint-package.json",
-            "disposable OpenTofu proof uses just ha-state-candidate-proof --endpoint-package endpoint-package.json --run-disposable-tofu --use-lockfile",
+            "credential boundary proof runs first with hastate prove --endpoint-package endpoint-package.json --credential-boundary-check",
+            "scratch S3 proof uses hastate prove --endpoint-package endpoint-package.json",
+            "disposable OpenTofu proof uses hastate prove --endpoint-package endpoint-package.json --run-disposable-tofu --use-lockfile",
             "restart verification is captured through the checkpoint flow",
             f"node maintenance verification is captured by {words['node_step']}, then verifying the checkpoint",
         ],
@@ -131,8 +131,8 @@ _LAB_PACKAGE: dict[str, Any] = {
         "delete behavior: delete markers in the versioned scratch bucket",
     ],
     "proof_commands": [
-        "just ha-state-candidate-proof --endpoint-package endpoint-package.json --credential-boundary-check",
-        "just ha-state-candidate-proof --endpoint-package endpoint-package.json --run-disposable-tofu --use-lockfile",
+        "hastate prove --endpoint-package endpoint-package.json --credential-boundary-check",
+        "hastate prove --endpoint-package endpoint-package.json --run-disposable-tofu --use-lockfile",
     ],
     "ca_bundle": "ca.pem",
     "backend_options": {

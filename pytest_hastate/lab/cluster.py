@@ -215,7 +215,7 @@ class LabCluster:
 
     def _plan(self, topology: Topology, volume_slots: int = VOLUME_SLOTS) -> LabState:
         counts = COUNTS[topology]
-        weed = str(weed_binary())
+        weed_path_text = str(weed_binary())
         state = LabState(topology=topology, directory=str(self.directory))
         ports = iter(free_ports(sum(counts.values()) * 3 + counts["s3"]))
 
@@ -234,19 +234,23 @@ class LabCluster:
         filer_list = ",".join(f.address for f in filers)
         replication = "001" if topology == "ha" else "000"
         d = self.directory
+        # weed's own log files and the gateways' local sockets go into the lab folder, not /tmp.
+        weed = [weed_path_text, f"-logdir={d / 'logs'}"]
         for m in masters:
-            m.argv = [weed, "master", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-port={m.ports['http']}",
+            m.argv = [*weed, "master", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-port={m.ports['http']}",
                       f"-port.grpc={m.ports['grpc']}", f"-mdir={d / m.name}", f"-defaultReplication={replication}",
                       "-volumeSizeLimitMB=8", f"-peers={master_list}"]  # fmt: skip
         for v in volumes:
-            v.argv = [weed, "volume", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-port={v.ports['http']}",
+            v.argv = [*weed, "volume", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-port={v.ports['http']}",
                       f"-port.grpc={v.ports['grpc']}", f"-dir={d / v.name}", f"-max={volume_slots}",
                       f"-mserver={master_list}", "-minFreeSpace=1", "-preStopSeconds=0"]  # fmt: skip
         for f in filers:
-            f.argv = [weed, "filer", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-port={f.ports['http']}",
+            f.argv = [*weed, "filer", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-port={f.ports['http']}",
                       f"-port.grpc={f.ports['grpc']}", f"-master={master_list}", f"-defaultStoreDir={d / f.name}"]  # fmt: skip
         for g in gateways:
-            g.argv = [weed, "s3", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-port={g.ports['http']}",
+            socket = d / f"{g.name}.sock"
+            local = [f"-localSocket={socket}"] if len(str(socket)) < 100 else []
+            g.argv = [*weed, "s3", *local, "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-port={g.ports['http']}",
                       f"-port.grpc={g.ports['grpc']}", f"-port.https={g.ports['https']}",
                       f"-metricsPort={g.ports['metrics']}", "-port.iceberg=0", "-port.lance=0",
                       f"-cert.file={d / 's3-cert.pem'}", f"-key.file={d / 's3-key.pem'}",

@@ -1,4 +1,4 @@
-"""The checkpoint (SPEC 7): what a later phase needs, and every attempt of every phase."""
+"""The checkpoint (docs/guide/running.md): what a later phase needs, and every attempt of every phase."""
 
 from __future__ import annotations
 

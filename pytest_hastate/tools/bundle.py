@@ -209,8 +209,8 @@ def readiness(directory: Path, *, expect_interim: bool) -> Readiness:
     if not (directory / "verdict.json").is_file():
         return Readiness(
             False, EXIT_NOT_READY,
-            f"not ready: no proof evidence in {directory} (run: just ha-state-candidate-proof "
-            "--endpoint-package PACKAGE, or capture it now: just tofu-state-ha-readiness "
+            f"not ready: no proof evidence in {directory} (run: hastate prove "
+            "--endpoint-package PACKAGE, or capture it now: hastate readiness "
             "--endpoint-package PACKAGE)",
         )  # fmt: skip
     record = load_verdict(directory / "verdict.json")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pytest_hastate.errors import InputError
 from pytest_hastate.io.checkpoints import load_checkpoint
 from pytest_hastate.io.documents import load_verdict
-from pytest_hastate.models import CleanupRecord, VerdictRecord, WatchFacts
+from pytest_hastate.models import CleanupRecord, Provenance, VerdictRecord, WatchFacts
 from pytest_hastate.steps import BY_ID
 
 Format = Literal["markdown", "html"]
@@ -39,6 +39,7 @@ class ReportData:
     cleanup: CleanupRecord | None = None
     watch: WatchFacts | None = None
     picture: str | None = None  # markdown: the file name; html: a data URI
+    produced: list[tuple[str, Provenance]] = field(default_factory=list)  # (phase, what ran)
 
 
 def gather(folder: Path, fmt: Format) -> ReportData:
@@ -56,12 +57,18 @@ def gather(folder: Path, fmt: Format) -> ReportData:
             data.phases.append(PhaseView(record.phase, record.mode, record.run_at,
                                          record.maintenance_event, record.unreachable_endpoints, rows))  # fmt: skip
             data.watch = record.facts.watch or data.watch
+            if record.produced_by is not None:
+                data.produced.append(
+                    (f"{record.phase} (attempt {record.attempt})", record.produced_by)
+                )
     else:
         rows = [(cid, outcome, BY_ID[cid].proves if cid in BY_ID else "", "")
                 for cid, outcome in verdict.criteria.items() if outcome != "missing"]  # fmt: skip
         data.phases.append(PhaseView(verdict.phase, verdict.mode, verdict.created_at,
                                      verdict.maintenance_event, [], rows))  # fmt: skip
         data.watch = verdict.facts.watch
+    if not data.produced and verdict.produced_by is not None:
+        data.produced.append((verdict.phase, verdict.produced_by))
     for timings in sorted(folder.glob("tofu-timings-*.json")):
         data.tofu[timings.stem.removeprefix("tofu-timings-")] = json.loads(
             timings.read_text("utf-8")

@@ -1,6 +1,6 @@
 """The verdict: one pure function from criterion outcomes to GO / INTERIM_ONLY / STOP.
 
-Imports only the models. SPEC 6:
+Imports only the models, the steps table and the exit codes (docs/guide/verdict.md):
 
 - STOP: any executed criterion failed or errored (setup/teardown included), a failure outside
   any criterion, a scratch-guard refusal, or a static stop condition.
@@ -138,11 +138,11 @@ def _interim_reasons(results: Mapping[str, CriterionResult], inputs: VerdictInpu
             reasons.append(f"{cid} skipped, not proven: {required.message or 'no reason given'}")
     reasons += [f"not proven: {', '.join(ids)} ({how})" for how, ids in missing.items()]
     if not _ha_proven(results, inputs):
-        reasons.append(HA_NOT_PROVEN)
+        reasons.append(ha_not_proven(results))
     declared_loss = inputs.maintenance_event in LOSS_EVENTS
     for cid, result in results.items():
         if cid == "maintenance.endpoint_loss_observed" and declared_loss:
-            continue  # the loss was declared: observing it is one way of two (SPEC 6)
+            continue  # the loss was declared: observing it is one way of two
         if cid in REQUIRED_FOR_GO or cid in OPTIONAL:
             continue  # required ones are reported above; optional ones prove only when present
         if result.outcome is Outcome.SKIPPED:
@@ -150,12 +150,21 @@ def _interim_reasons(results: Mapping[str, CriterionResult], inputs: VerdictInpu
     return reasons
 
 
-HA_NOT_PROVEN = (
-    "HA not proven: needs endpoints.independent, maintenance.verified and maintenance.writable "
-    "after an endpoint or "
-    "node loss (observed, or --maintenance-event endpoint-loss|node-loss), or "
-    "ha_semantics.kind=managed with a reference and a verify after a declared managed event"
+HA_CRITERIA = ("endpoints.independent", "maintenance.verified", "maintenance.writable")
+LOSS_HOW = (
+    "after an endpoint or node loss (observed, or --maintenance-event endpoint-loss|node-loss), "
+    "or ha_semantics.kind=managed with a reference and a verify after a declared managed event"
 )
+
+
+def ha_not_proven(results: Mapping[str, CriterionResult]) -> str:
+    """Why HA is not proven yet, naming only what is still missing."""
+    missing = [
+        cid for cid in HA_CRITERIA
+        if (result := results.get(cid)) is None or result.outcome is not Outcome.PASSED
+    ]  # fmt: skip
+    needs = ", ".join(missing) if missing else "the verify"
+    return f"HA not proven: still needs {needs} {LOSS_HOW}"
 
 
 def _go_reason(results: Mapping[str, CriterionResult], inputs: VerdictInputs) -> str:

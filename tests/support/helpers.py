@@ -182,9 +182,18 @@ def check_evidence_pages(bundle: Path) -> None:
 
     from pytest_hastate.tools.report import render
 
-    tokens = MarkdownIt("commonmark").enable("table").parse(render(bundle, "markdown"))
+    markdown = render(bundle, "markdown")
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
     assert any(t.type == "table_open" for t in tokens)
     assert tokens[0].type == "heading_open"
+    # What produced each phase: the phases that ran OpenTofu name its binary and version.
+    rows = {line.split("|")[1].strip(): line for line in markdown.splitlines()
+            if line.startswith("| ") and "(attempt " in line.split("|")[1]}  # fmt: skip
+    for timings in bundle.glob("tofu-timings-*.json"):
+        phase = timings.stem.removeprefix("tofu-timings-")
+        ran = [row for name, row in rows.items() if name.startswith(f"{phase} (attempt")]
+        assert ran, (phase, sorted(rows))
+        assert any(" at `" in row for row in ran), ran
     for junit in sorted(bundle.glob("junit-*.xml")):
         phase = junit.stem.removeprefix("junit-")
         verdict = json.loads((bundle / f"verdict-{phase}.json").read_text())

@@ -54,20 +54,35 @@ def test_init_writes_a_starter_and_lists_what_to_fill(tmp_path: Path) -> None:
     assert package["scratch_bucket"] == "team-ha-proof"
     assert package["candidate_contract"] == "candidate-contract.json"
     assert all(c.startswith("hastate prove ") for c in package["proof_commands"])
+    assert "scratch_prefix" not in package  # the profile's
     todo = [line for line in done.stdout.splitlines() if "still to fill" in line]
-    assert len(todo) == 1, done.stdout
+    assert len(todo) == 2, done.stdout  # one line per document
     assert "$.network_audience" in todo[0]
     assert "$.endpoint_url" not in todo[0]  # given, so not to fill
-    # The contract gate passes as written; the package gate refuses only the sentinels left.
-    contract = hastate(tmp_path, "gate", "contract", "mine/candidate-contract.json")
-    assert contract.returncode == ExitCode.OK, contract.stdout
-    refused = hastate(tmp_path, "gate", "package", "mine/endpoint-package.json")
-    assert refused.returncode == ExitCode.STOP
-    assert {line.split()[1] for line in refused.stdout.splitlines()[:-1]} == {"P02"}
-    as_template = hastate(
-        tmp_path, "gate", "package", "mine/endpoint-package.json", "--allow-template"
-    )
-    assert as_template.returncode == ExitCode.OK, as_template.stdout
+    assert "$.rotation_owner" in todo[1]
+    # Nothing of another organisation is carried over silently: it is a sentinel to fill.
+    written = (tmp_path / "mine" / "endpoint-package.json").read_text()
+    written += (tmp_path / "mine" / "candidate-contract.json").read_text()
+    for theirs in ("darkmap", "Tinyland", "spokes/", "TIN-1016"):
+        assert theirs not in written
+    # Both gates refuse the sentinels left, by C02 / P02, and pass the documents as templates.
+    for gate, document, rules in (("contract", "candidate-contract.json", {"C02"}),
+                                  ("package", "endpoint-package.json", {"P02", "P14"})):  # fmt: skip
+        refused = hastate(tmp_path, "gate", gate, f"mine/{document}")
+        assert refused.returncode == ExitCode.STOP
+        assert {line.split()[1] for line in refused.stdout.splitlines()[:-1]} == rules
+        as_template = hastate(tmp_path, "gate", gate, f"mine/{document}", "--allow-template")
+        assert as_template.returncode == ExitCode.OK, as_template.stdout
+
+
+def test_init_refuses_what_cannot_be_an_endpoint(tmp_path: Path) -> None:
+    done = hastate(tmp_path, "init", "--endpoint", "http://plain.example.com")
+    assert done.returncode == ExitCode.BAD_INPUT
+    assert done.stderr.splitlines() == [
+        "hastate: --endpoint http://plain.example.com: must be an https:// URL (TLS "
+        "verification is always on)"
+    ]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_init_never_overwrites(tmp_path: Path) -> None:
@@ -104,8 +119,8 @@ def test_prove_runs_the_installed_suite_from_any_folder(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("argv", "module", "extra", "what"),
-    [(["lab", "status"], "trustme", "lab", "hastate lab status"),
-     (["demo"], "matplotlib", "lab", "hastate demo"),
+    [(["lab", "status"], "trustme", "lab", "lab status"),
+     (["demo"], "matplotlib", "lab", "demo"),
      (["inventory"], "kubernetes", "k8s", "reading a Kubernetes cluster")],
     ids=["lab", "demo", "inventory"],
 )  # fmt: skip

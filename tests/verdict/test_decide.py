@@ -1,4 +1,4 @@
-"""The verdict as a pure function: a table of cases (SPEC 6)."""
+"""The verdict as a pure function: a table of cases (docs/guide/verdict.md)."""
 
 from __future__ import annotations
 
