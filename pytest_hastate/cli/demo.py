@@ -25,6 +25,11 @@ def register(commands: Commands) -> None:
         "--lose", choices=("s3-1", "s3-2"), default="s3-1",
         help="the gateway the ha maintenance kills (s3-1 serves the package's endpoint_url)",
     )  # fmt: skip
+    demo.add_argument(
+        "--profile", default=None,
+        help="run the demo under this policy profile (a shipped name or a profile file): the lab "
+        "seeds its protected targets, its package names it",
+    )  # fmt: skip
     demo.set_defaults(handler=run)
 
 
@@ -32,10 +37,12 @@ def run(args: argparse.Namespace) -> int:
     from pytest_hastate.extras import require_lab
 
     require_lab(args.engine, "demo")
+    from pytest_hastate.io.profiles import profile_for
     from pytest_hastate.tools.demo import run_demo
 
+    profile = profile_for(None, args.profile, Path.cwd()) if args.profile else None
     return run_demo(
         args.topology, engine=args.engine, evidence_root=args.evidence,
         sample_objects=args.sample_objects, verify_timeout=args.verify_timeout, lose=args.lose,
-        say=say,
+        say=say, profile=profile,
     )  # fmt: skip

@@ -34,6 +34,11 @@ def register(commands: Commands) -> None:
         if name == "up":
             sub.add_argument("--topology", choices=("ha", "singleton"), default="ha")
             sub.add_argument(
+                "--profile", default=None,
+                help="seed this profile's protected bucket and keys, and write a package naming "
+                "it (a shipped name or a profile file; default gloriousflywheel)",
+            )  # fmt: skip
+            sub.add_argument(
                 "--engine", choices=ENGINES, default="seaweedfs",
                 help="seaweedfs (pip only, the default) or ceph (Debian's Ceph 16.2 packages)",
             )  # fmt: skip
@@ -47,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.lab == "up":
         require_lab(args.engine, "lab up")
-        return up(args.dir, args.topology, args.engine)
+        return up(args.dir, args.topology, args.engine, args.profile)
     require("trustme", "lab", f"lab {args.lab}")
     from pytest_hastate.lab.artifacts import open_lab
 
@@ -75,11 +80,13 @@ def run(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def up(directory: Path, topology: str, engine: str) -> int:
+def up(directory: Path, topology: str, engine: str, profile: str | None = None) -> int:
+    from pytest_hastate.io.profiles import profile_for
     from pytest_hastate.lab import start
 
+    loaded = profile_for(None, profile, Path.cwd()) if profile else None
     t0 = time.monotonic()
-    lab = start(directory, topology, engine=engine, progress=say)
+    lab = start(directory, topology, engine=engine, progress=say, profile=loaded)
     say(f"lab: {engine} {topology} lab up in {time.monotonic() - t0:.1f} s")
     say(f"lab: endpoints {' '.join(lab.endpoints)}")
     say(f"lab: package {lab.package_path}")

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         document = load_package(args.endpoint_package)
         rendered = make_plan(
-            document, profile_for(document, args.profile, Path.cwd()).model,
+            document, profile_for(document, args.profile, Path.cwd()),
             state_keys=args.state_key, stack=args.stack, target_bucket=args.target_bucket,
             evidence=args.evidence, output_dir=args.output_dir,
         )  # fmt: skip

@@ -287,6 +287,11 @@ def _p07(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
 def _p08(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     denials = _denial_texts(data)
     where = "$.protected_state_denials"
+    if ctx.protected(data).empty:
+        yield Finding(
+            "P08", where, f"protects nothing (profile {ctx.profile.name} leaves the protected "
+            "targets to the package): a proof must protect something",
+        )  # fmt: skip
     if not denials:
         yield Finding("P08", where, "no protected state denials")
         return
@@ -305,11 +310,6 @@ def _p08(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
             re.match(rf"deny\s+(\S+/)?{re.escape(key)}\s*$", d.strip(), re.I) for d in denials
         ):
             yield Finding("P08", where, f"does not deny the protected key {key}")
-    if ctx.protected(data).empty:
-        yield Finding(
-            "P08", where, f"protects nothing (profile {ctx.profile.name} leaves the protected "
-            "targets to the package): a proof must protect something",
-        )  # fmt: skip
 
 
 @PACKAGE.rule(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_hastate.errors import DemoFailed
+from pytest_hastate.io.profiles import LoadedProfile
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import environment
@@ -51,6 +52,7 @@ class Demo:
     verify_timeout: float
     lose: str
     say: Callable[[str], None]
+    profile: LoadedProfile | None = None
     stages: list[tuple[str, float]] = field(default_factory=list)
     lab: LabCluster | None = None
     env: dict[str, str] = field(default_factory=dict)
@@ -80,7 +82,9 @@ class Demo:
         self.say(f"demo: [{len(self.stages)}] {name}: done in {self.stages[-1][1]:.1f} s")
 
     def up(self, lab_dir: Path) -> None:
-        self.lab = start(lab_dir, self.topology, engine=self.engine, progress=self.say)
+        self.lab = start(
+            lab_dir, self.topology, engine=self.engine, progress=self.say, profile=self.profile
+        )
         self.env = {**os.environ, **environment(self.lab)}
 
     def proof(self, phase: str, *args: str, ok: tuple[int, ...]) -> None:
@@ -205,6 +209,7 @@ def run_demo(
     verify_timeout: float = 20.0,
     lose: str = "s3-1",
     say: Callable[[str], None] = print,
+    profile: LoadedProfile | None = None,
 ) -> int:
     """Run every stage; the exit code is the final readiness (GO for ha, INTERIM_ONLY expected
     for singleton). ``lose`` is the gateway the ha maintenance kills: ``s3-1`` serves the
@@ -213,7 +218,7 @@ def run_demo(
     label = topology if engine == "seaweedfs" else f"{engine}-{topology}"
     evidence = (evidence_root / f"demo-{label}-{stamp}").resolve()
     evidence.mkdir(parents=True, exist_ok=True)
-    demo = Demo(topology, engine, evidence, sample_objects, verify_timeout, lose, say)
+    demo = Demo(topology, engine, evidence, sample_objects, verify_timeout, lose, say, profile)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hastate-demo-lab-") as lab_dir:
         try:

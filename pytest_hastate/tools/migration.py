@@ -20,8 +20,8 @@ from pytest_hastate.io.documents import (
     validate_model,
 )
 from pytest_hastate.io.evidence import write_atomic
+from pytest_hastate.io.profiles import LoadedProfile
 from pytest_hastate.models import EndpointPackage, Status, VerdictRecord
-from pytest_hastate.models.profile import Profile
 from pytest_hastate.scope.names import bucket_name_problem, short_id
 from pytest_hastate.scope.scratch import protected_of
 
@@ -68,7 +68,7 @@ def render_backend(package: EndpointPackage, bucket: str, key: str) -> str:
 
 def make_plan(
     package_document: LoadedDocument,
-    profile: Profile,
+    profile: LoadedProfile,
     *,
     state_keys: list[str],
     stack: str | None,
@@ -78,9 +78,9 @@ def make_plan(
 ) -> RenderedPlan:
     """Check every refusal rule, then write the two files (new files only)."""
     package = validate_model(package_document, "endpoint package", EndpointPackage)
-    key = _one_protected_key(state_keys, stack, protected_of(profile, package).keys)
+    key = _one_protected_key(state_keys, stack, protected_of(profile.model, package).keys)
     _check_target(target_bucket, package)
-    record = _go_record(evidence, package_document)
+    record = _go_record(evidence, package_document, profile)
     name = stack_of(key).replace("/", "-")
     backend_file = output_dir / f"backend-{name}.s3.tfbackend"
     plan_file = output_dir / f"migration-plan-{name}.json"
@@ -157,7 +157,9 @@ def _steps(key: str, backend_file: str, snapshot: str) -> dict[str, list[dict[st
     }  # fmt: skip
 
 
-def _go_record(evidence: Path, package_document: LoadedDocument) -> VerdictRecord:
+def _go_record(
+    evidence: Path, package_document: LoadedDocument, profile: LoadedProfile
+) -> VerdictRecord:
     path = evidence / "verdict.json"
     if not path.is_file():
         raise PlanRefused(
@@ -171,5 +173,10 @@ def _go_record(evidence: Path, package_document: LoadedDocument) -> VerdictRecor
     if record.package_digest != package_document.sha256:
         raise PlanRefused(
             f"the GO in {evidence} was proven with another package (sha256 {str(record.package_digest)[:12]}), not {package_document.path.name}"
+        )
+    if record.profile_digest is not None and record.profile_digest != profile.sha256:
+        raise PlanRefused(
+            f"the GO in {evidence} was judged by profile {record.profile} "
+            f"(sha256 {record.profile_digest[:12]}), not by {profile.label}"
         )
     return record

@@ -20,6 +20,7 @@ from pytest_hastate.tools.bundle import check_bundle, readiness
 from pytest_hastate.tools.demo import run_demo
 from tests.support.engines import FaultyGatewayProxy
 from tests.support.helpers import (
+    REPO,
     assert_stop,
     check_evidence_pages,
     faulty_proxy,
@@ -27,14 +28,23 @@ from tests.support.helpers import (
     run_proofs,
 )
 
+TEAM_PROFILE = REPO / "tests" / "fixtures" / "profiles" / "platform-team.json"
 
-@pytest.mark.parametrize("lose", ["s3-1", "s3-2"], ids=["primary-lost", "secondary-lost"])
-def test_demo_on_the_ha_lab_ends_go(tmp_path: Path, lose: str) -> None:
-    """Whichever gateway is lost (s3-1 serves the package's endpoint_url), the chain is GO."""
+
+@pytest.mark.parametrize(
+    ("lose", "profile"), [("s3-1", None), ("s3-2", TEAM_PROFILE)],
+    ids=["primary-lost", "secondary-lost-another-teams-profile"],
+)  # fmt: skip
+def test_demo_on_the_ha_lab_ends_go(tmp_path: Path, lose: str, profile: Path | None) -> None:
+    """Whichever gateway is lost (s3-1 serves the package's endpoint_url), the chain is GO;
+    under the decision record's profile and under another team's alike."""
+    from pytest_hastate.io.profiles import load_profile
+
     lines: list[str] = []
+    loaded = load_profile(str(profile), tmp_path, "test") if profile else None
     code = run_demo(
         "ha", evidence_root=tmp_path, sample_objects=16, verify_timeout=8, lose=lose,
-        say=lines.append,
+        say=lines.append, profile=loaded,
     )  # fmt: skip
     assert code == 0, "\n".join(lines)
     bundle = next(tmp_path.glob("demo-ha-*"))
@@ -65,6 +75,9 @@ def test_demo_on_the_ha_lab_ends_go(tmp_path: Path, lose: str) -> None:
     assert [t["command"].split()[1] for t in post_tofu] == ["init", "plan"]
     final = json.loads((bundle / "verdict.json").read_text())
     assert final["phase"] == "cleanup"
+    assert final["profile"] == ("platform-team" if profile else "gloriousflywheel")
+    assert checkpoint.profile is not None
+    assert checkpoint.profile.name == final["profile"]
     assert final["maintenance_event"] == "endpoint-loss"  # remembered from the chain
     assert len(list((bundle / "lab-logs").glob("*.log"))) == 10
     assert any(line.startswith("demo: verdict ready: GO") for line in lines)

@@ -10,6 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pytest_hastate.errors import GuardRefusal
+from pytest_hastate.models.profile import Profile
 from pytest_hastate.s3.client import S3Access, client
 from pytest_hastate.scope.names import is_canonical_key, normalize_key
 from pytest_hastate.scope.scratch import ScratchScope
@@ -307,3 +308,54 @@ def test_secret_key_never_in_repr(tmp_path: Path) -> None:
         secret_key="super-secret-value",
     )
     assert "super-secret-value" not in repr(access)
+
+
+# --- any team's profile: the guard protects what the profile names -------------------------
+
+name_part = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=3, max_size=12)
+bucket_name = name_part.filter(lambda n: n[0].isalnum() and n[-1].isalnum() and "--" not in n)
+
+
+@st.composite
+def team_profiles(draw: st.DrawFn) -> Profile:
+    """A profile of some other team: its own protected buckets, stacks and key prefixes."""
+    buckets = draw(st.lists(bucket_name, min_size=1, max_size=3, unique=True))
+    stacks = draw(st.lists(st.lists(name_part, min_size=1, max_size=3), min_size=1, max_size=3))
+    prefixes = draw(st.lists(name_part, max_size=2, unique=True))
+    return Profile.model_validate(
+        {
+            "name": "team",
+            "protected": {
+                "buckets": buckets,
+                "state_keys": ["/".join(parts) + "/terraform.tfstate" for parts in stacks],
+                "key_prefixes": [f"{p}-folder/" for p in prefixes],
+            },
+            "scratch_prefix": ".team-proof/",
+        }
+    )
+
+
+@settings(max_examples=200, derandomize=True)
+@given(team_profiles(), st.sampled_from((*MUTATING, *READING)), st.data())
+def test_every_request_to_a_profiles_targets_is_refused(
+    profile: Profile, operation: str, data: st.DataObject
+) -> None:
+    """Whatever a profile protects (a generated team's buckets, stacks, prefixes), the guard
+    refuses every request to it, with a reason that names it; and the scratch scope still
+    takes the run's own writes (so the guard is not merely refusing everything)."""
+    scope = ScratchScope(
+        bucket="team-scratch", prefix=profile.scratch_prefix, run_id=SCOPE.run_id,
+        protected=ProtectedTargets.of(profile),
+    )  # fmt: skip
+    protected = profile.protected
+    bucket = data.draw(st.sampled_from(protected.buckets), label="bucket")
+    with pytest.raises(GuardRefusal, match=r"bucket .* is protected"):
+        scope.check(operation, bucket, scope.key("x"))
+    key = data.draw(st.sampled_from(protected.state_keys), label="key")
+    disguise = data.draw(st.sampled_from(_tricks(key)), label="disguise")
+    with pytest.raises(GuardRefusal):
+        scope.check(operation, "team-scratch", disguise)
+    for prefix in protected.key_prefixes:
+        with pytest.raises(GuardRefusal, match="protected key prefix"):
+            scope.check(operation, "team-scratch", prefix + "terraform.tfstate")
+    scope.check("PutObject", "team-scratch", scope.key("sample", "0001"))  # allowed: the run's

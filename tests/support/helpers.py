@@ -105,6 +105,8 @@ def lab_package(lab: LabCluster, folder: Path, **changes: Any) -> Path:
             del package[key]
     shutil.copy(lab.directory / CONTRACT_FILE, folder / CONTRACT_FILE)
     shutil.copy(lab.ca, folder / "ca.pem")
+    if (lab.directory / "profile.json").is_file():  # a lab started with a profile file
+        shutil.copy(lab.directory / "profile.json", folder / "profile.json")
     path = folder / "endpoint-package.json"
     path.write_text(json.dumps(package, indent=2))
     return path

@@ -16,7 +16,7 @@ from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.models import Status, VerdictRecord
 from pytest_hastate.tofu.runner import TofuRunner, find_binary, tofu_environment
-from tests.support.helpers import PUBLIC_CONTRACT, filled_package, lab_package, run_proofs
+from tests.support.helpers import PUBLIC_CONTRACT, REPO, filled_package, lab_package, run_proofs
 
 KEY = "attic/terraform.tfstate"
 
@@ -218,3 +218,28 @@ def test_rendered_backend_migrates_a_local_state_on_the_lab(
     assert runner.run("plan", detailed_exitcode=True, expect=(0, 2)).code == 0
     stored = json.loads(s3.get_object(Bucket=target, Key=KEY)["Body"].read())
     assert stored["resources"][0]["type"] == "terraform_data"
+
+
+def test_another_teams_profile_plans_its_own_stacks(tmp_path: Path) -> None:
+    """Under a team's profile, its protected keys are the stacks a plan may move (and the
+    decision record's are not)."""
+    team = REPO / "tests" / "fixtures" / "profiles" / "platform-team.json"
+    shutil.copy(PUBLIC_CONTRACT, tmp_path / "contract.json")
+    package = filled_package()
+    package["protected_state_denials"] = [
+        "deny platform-state bucket", "deny prod/network/terraform.tfstate",
+        "deny prod/dns/terraform.tfstate",
+    ]  # fmt: skip
+    (tmp_path / "package.json").write_text(json.dumps(package))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    write_model(
+        evidence / "verdict.json",
+        verdict(Status.GO, load_package(tmp_path / "package.json").sha256),
+    )
+    args = ("--profile", str(team))
+    assert (
+        plan(tmp_path / "package.json", evidence, *args, key="prod/network/terraform.tfstate") == 0
+    )
+    assert (tmp_path / "migration" / "backend-prod-network.s3.tfbackend").is_file()
+    assert plan(tmp_path / "package.json", evidence, *args, key=KEY) == 1
