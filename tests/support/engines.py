@@ -7,6 +7,7 @@ SigV4 covers it) so the store behind it acts like a gateway that ignores conditi
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import re
 import ssl
@@ -14,7 +15,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 import trustme
@@ -56,6 +57,29 @@ def make_test_ca(directory: Path) -> tuple[Path, Path, Path]:
     return paths
 
 
+class TlsHttpServer(ThreadingHTTPServer):
+    """A threading HTTPS server whose TLS handshakes happen in each request's own thread, with
+    a deep accept backlog: a race of many writers must not queue behind one handshake on the
+    listening thread, nor be reset because the default backlog (5) overflowed."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        context: ssl.SSLContext,
+    ) -> None:
+        self.context = context
+        super().__init__(address, handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        with contextlib.suppress(ssl.SSLError, OSError):  # a client that gave up mid-handshake
+            tls = self.context.wrap_socket(request, server_side=True)
+            super().finish_request(tls, client_address)
+
+
 class BackgroundHttpServer:
     """A threading HTTP server on a free loopback port, run in a daemon thread while in ``with``."""
 
@@ -67,12 +91,9 @@ class BackgroundHttpServer:
 
     def _serve_tls(self, handler: type[BaseHTTPRequestHandler], cert: Path, key: Path) -> None:
         """Serve ``handler`` over HTTPS with the lab CA's leaf (the way a gateway would)."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(cert), str(key))
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        self._serve(server)
+        self._serve(TlsHttpServer(("127.0.0.1", 0), handler, context))
 
     @property
     def port(self) -> int:
