@@ -86,7 +86,7 @@ def _version(argv: Sequence[str]) -> str:
 
 
 def machine() -> dict[str, Any]:
-    from pytest_hastate.lab.cluster import weed_binary
+    from pytest_hastate.lab.seaweedfs import weed_binary
 
     with open("/proc/meminfo") as meminfo:
         total_kib = int(meminfo.readline().split()[1])

@@ -10,7 +10,7 @@ from typing import Any
 
 from pytest_hastate.errors import LabError
 from pytest_hastate.io.profiles import LoadedProfile
-from pytest_hastate.lab.cluster import (
+from pytest_hastate.lab.engine import (
     REGION,
     SCRATCH_BUCKET,
     STATE_FILE,
@@ -286,12 +286,14 @@ def protected_snapshot(lab: LabCluster) -> dict[str, list[tuple[str, str, str]]]
 
 def lab_class(engine: str) -> type[LabCluster]:
     if engine == "ceph":
-        from pytest_hastate.lab.ceph import CephCluster
+        from pytest_hastate.lab.ceph import CephLab
 
-        return CephCluster
+        return CephLab
     if engine != "seaweedfs":
         raise LabError(f"unknown lab engine {engine!r} (seaweedfs or ceph)")
-    return LabCluster
+    from pytest_hastate.lab.seaweedfs import SeaweedFSLab
+
+    return SeaweedFSLab
 
 
 def open_lab(directory: Path, **kwargs: Any) -> LabCluster:

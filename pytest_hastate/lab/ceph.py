@@ -16,11 +16,9 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any
 
 from pytest_hastate.errors import LabError
-from pytest_hastate.lab.cluster import (
-    READY_TIMEOUT,
+from pytest_hastate.lab.engine import (
     VOLUME_SLOTS,
     Component,
     LabCluster,
@@ -50,11 +48,17 @@ def require_binaries() -> None:
         )
 
 
-class CephCluster(LabCluster):
+class CephLab(LabCluster):
     """Start, inspect, break and stop a local Ceph RGW cluster. Works without pytest."""
 
     engine = "ceph"
     kinds = ("mon", "osd", "s3")
+
+    @property
+    def osd_uuids(self) -> dict[str, str]:
+        """Each OSD's identity (kept in the lab state: a restarted OSD is the same OSD)."""
+        uuids: dict[str, str] = self._require_state().engine_state.setdefault("osd_uuids", {})
+        return uuids
 
     @property
     def conf(self) -> Path:
@@ -153,18 +157,18 @@ class CephCluster(LabCluster):
         super()._start(component)
 
     def _make_osd(self, component: Component) -> None:
-        state = self._require_state()
+        osd_uuids = self.osd_uuids
         osd_id = component.argv[component.argv.index("-i") + 1]
-        if component.name not in state.osd_uuids:
-            state.osd_uuids[component.name] = str(uuid.uuid4())
-            created = self._ceph("osd", "new", state.osd_uuids[component.name]).strip()
+        if component.name not in osd_uuids:
+            osd_uuids[component.name] = str(uuid.uuid4())
+            created = self._ceph("osd", "new", osd_uuids[component.name]).strip()
             if created != osd_id:
                 raise LabError(f"ceph osd new gave id {created}, expected {osd_id}")
         data = self.directory / f"osd-{osd_id}"
         shutil.rmtree(data, ignore_errors=True)
         data.mkdir(parents=True)
         self._tool(["ceph-osd", "-c", str(self.conf), "-i", osd_id, "--mkfs",
-                    "--osd-uuid", state.osd_uuids[component.name]])  # fmt: skip
+                    "--osd-uuid", osd_uuids[component.name]])  # fmt: skip
 
     def _make_users(self) -> None:
         creds = self.credentials
@@ -243,15 +247,6 @@ class CephCluster(LabCluster):
     def leader(self) -> str | None:
         """One monitor: it leads when it answers."""
         return "mon-a" if self.state is not None and self._ceph_ok("mon", "stat") else None
-
-    def request_counts(self, bucket: str) -> dict[str, int]:
-        raise LabError("request counts by bucket come from SeaweedFS metrics; not on the ceph lab")
-
-    def set_proof_actions(self, extra: list[str], *, timeout: float = READY_TIMEOUT) -> None:
-        raise LabError("the ceph lab scopes the proof identity by bucket policy, not by actions")
-
-    def identities(self) -> dict[str, Any]:
-        return {}
 
 
 def scratch_policy(bucket: str) -> str:

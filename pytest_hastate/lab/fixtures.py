@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_hastate.lab.artifacts import start
-from pytest_hastate.lab.cluster import LabCluster
+from pytest_hastate.lab.engine import LabCluster
 
 
 def _lab(tmp_path_factory: pytest.TempPathFactory, topology: str) -> Iterator[LabCluster]:

@@ -14,8 +14,8 @@ import pytest
 from pytest_hastate.errors import MissingExtra
 from pytest_hastate.gates.files import gate_package, load_package
 from pytest_hastate.lab import LabCluster
-from pytest_hastate.lab.cluster import weed_binary
 from pytest_hastate.lab.processes import alive, terminate
+from pytest_hastate.lab.seaweedfs import weed_binary
 from tests.support.helpers import GLORIOUS
 
 
