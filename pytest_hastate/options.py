@@ -15,7 +15,9 @@ SUITE_FLAG = "HASTATE_PROOF_SUITE"
 """Set in the proof suite's conftest.py: a session that loads it is proving something."""
 MAINTENANCE_EVENTS = ("endpoint-loss", "node-loss", "restart", "managed")
 
-Kind = Literal["flag", "path", "text"]
+Kind = Literal["flag", "path", "text", "int", "float"]
+"""How an option's value is read: a boolean, a path (relative to where it was given), text, or
+a number within the option's ``bounds``."""
 
 
 class OptionSpec(NamedTuple):
@@ -24,6 +26,7 @@ class OptionSpec(NamedTuple):
     help: str
     default: str | None = None
     choices: tuple[str, ...] = ()
+    bounds: tuple[float, float] | None = None  # numbers: the least and the greatest value
 
     @property
     def dest(self) -> str:
@@ -98,13 +101,18 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "evidence-dir", "path", "where verdict.json, checkpoints and logs go", default="evidence"
     ),
     OptionSpec(
-        "sample-objects", "text", "durability sample size of the restart checkpoint", default="64"
+        "sample-objects",
+        "int",
+        "durability sample size of the restart checkpoint",
+        default="64",
+        bounds=(1, 10_000),
     ),
     OptionSpec(
         "verify-timeout",
-        "text",
+        "float",
         "seconds the post-maintenance verify waits for the backend",
         default="60",
+        bounds=(1, 3600),
     ),
     OptionSpec(
         "watch-log",

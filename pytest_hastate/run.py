@@ -37,9 +37,10 @@ from pytest_hastate.models import (
     Verdict,
 )
 from pytest_hastate.models.profile import Profile
+from pytest_hastate.modes import Mode
 from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.scope.scratch import scratch_prefix_of
-from pytest_hastate.settings import Mode, Settings
+from pytest_hastate.settings import Settings
 from pytest_hastate.stash import RUN_KEY
 from pytest_hastate.timing import BusyTime
 from pytest_hastate.verdict.collector import Collector

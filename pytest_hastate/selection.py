@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_hastate.modes import PHASE_MARKERS
 from pytest_hastate.options import CRITERION_MARKER
-from pytest_hastate.settings import CRITERION_ID, PHASE_MARKERS
+from pytest_hastate.settings import CRITERION_ID
 from pytest_hastate.steps import BY_ID, BY_MARKER
 
 if TYPE_CHECKING:

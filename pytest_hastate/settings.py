@@ -12,11 +12,11 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pytest_hastate.errors import SettingsError
+from pytest_hastate.modes import DEFAULT_PHASE, Mode, check_markexpr, mode_of, steps_of
 from pytest_hastate.options import (  # noqa: F401 (re-exported: the settings vocabulary)
     CRITERION_MARKER,
     INPUT_OPTIONS,
@@ -24,38 +24,10 @@ from pytest_hastate.options import (  # noqa: F401 (re-exported: the settings vo
     OPTIONS,
     OptionSpec,
 )
-from pytest_hastate.steps import BY_MARKER, CLEANUP, POST_MAINTENANCE, PRE_MAINTENANCE, STEPS
+from pytest_hastate.steps import BY_MARKER, POST_MAINTENANCE
 
 PHASE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 CRITERION_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
-
-
-class Mode(StrEnum):
-    STATIC = "static"
-    BOUNDARY = "boundary"
-    LIVE = "live"
-    PRE_MAINTENANCE = "pre-maintenance"
-    POST_MAINTENANCE = "post-maintenance"
-    CLEANUP = "cleanup"
-
-
-_LIVE_STEPS = frozenset({"static", "boundary", "scratch", "bucket_index"})
-MODE_STEPS: Mapping[Mode, frozenset[str]] = {
-    Mode.STATIC: frozenset({"static"}),
-    Mode.BOUNDARY: frozenset({"static", "boundary"}),
-    Mode.LIVE: _LIVE_STEPS,
-    Mode.PRE_MAINTENANCE: _LIVE_STEPS | {"pre_maintenance"},
-    Mode.POST_MAINTENANCE: frozenset({"static", "post_maintenance"}),
-    Mode.CLEANUP: frozenset({"static", "cleanup"}),
-}
-DEFAULT_PHASE: Mapping[Mode, str] = {
-    Mode.STATIC: "static",
-    Mode.BOUNDARY: "credential-boundary",
-    Mode.LIVE: "baseline",
-    Mode.PRE_MAINTENANCE: "baseline",
-    Mode.POST_MAINTENANCE: "post-maintenance",
-    Mode.CLEANUP: "cleanup",
-}
 
 
 @dataclass(frozen=True)
@@ -101,10 +73,7 @@ class Settings:
     @property
     def steps(self) -> frozenset[str]:
         """The step markers this mode runs."""
-        steps = set(MODE_STEPS[self.mode])
-        if self.run_disposable_tofu and self.mode in (Mode.LIVE, Mode.PRE_MAINTENANCE):
-            steps.add("disposable_tofu")
-        return frozenset(steps)
+        return steps_of(self.mode, self.run_disposable_tofu)
 
 
 def new_run_id() -> str:
@@ -135,17 +104,15 @@ def resolve(
         values[spec.dest.removeprefix("hastate_")] = _one(
             spec, cli, ini, env, invocation_dir, ini_dir
         )
-    mode = _mode(values, markexpr)
+    mode, values = mode_of(values, markexpr)
     phase = values["phase"] or DEFAULT_PHASE[mode]
     if not PHASE_PATTERN.match(phase):
         raise SettingsError(f"--phase {phase!r}: must match {PHASE_PATTERN.pattern}")
     values["phase"] = phase
     if not str(values["tofu_binary"]).strip():
         raise SettingsError("--tofu-binary: must not be empty")
-    values["sample_objects"] = _number(values["sample_objects"], "--sample-objects", int, 1, 10_000)
-    values["verify_timeout"] = _number(values["verify_timeout"], "--verify-timeout", float, 1, 3600)
     settings = Settings(**values, mode=mode, run_id=run_id or new_run_id())
-    _check_markexpr(markexpr, settings)
+    check_markexpr(markexpr, mode, settings.steps)
     return settings
 
 
@@ -186,145 +153,18 @@ def _one(
     if spec.kind == "path":
         path = Path(text).expanduser()
         return path if path.is_absolute() else base / path
+    if spec.kind in ("int", "float"):
+        return _number(spec, text, source)
     return text
 
 
-def _number(raw: Any, flag: str, kind: type, low: float, high: float) -> Any:
+def _number(spec: OptionSpec, text: str, source: str) -> int | float:
+    """An int or float option's value, within its bounds."""
     try:
-        value = kind(str(raw))
+        value: int | float = int(text) if spec.kind == "int" else float(text)
     except ValueError:
-        raise SettingsError(f"{flag}: expected a number, got {raw!r}") from None
+        raise SettingsError(f"{source}: expected a number, got {text!r}") from None
+    low, high = spec.bounds or (float("-inf"), float("inf"))
     if not low <= value <= high:
-        raise SettingsError(f"{flag}: {value} is outside {low:g}..{high:g}")
+        raise SettingsError(f"{source}: {value} is outside {low:g}..{high:g}")
     return value
-
-
-# The phase markers: ``-m pre_maintenance`` (alone) runs the whole phase, as its flags do.
-PHASE_MARKERS: Mapping[str, tuple[Mode, str]] = {
-    PRE_MAINTENANCE.marker: (Mode.PRE_MAINTENANCE, "keep_scratch_bucket"),
-    POST_MAINTENANCE.marker: (Mode.POST_MAINTENANCE, "verify_existing"),
-    CLEANUP.marker: (Mode.CLEANUP, "cleanup_checkpoint"),
-}
-"""The phase markers: ``-m pre_maintenance`` (alone) runs the whole phase, as its flags do."""
-
-
-def marker_matcher(markexpr: str) -> Callable[[frozenset[str]], bool] | None:
-    """``-m`` as pytest evaluates it, applied to a set of marker names; None without ``-m``
-    (or when pytest will refuse the expression itself)."""
-    if not markexpr or not markexpr.strip():
-        return None
-    from _pytest.mark.expression import Expression  # pytest's own -m grammar
-
-    try:
-        expression = Expression.compile(markexpr)
-    except SyntaxError:
-        return None  # pytest reports the bad expression in its own words
-
-    def matches(markers: frozenset[str]) -> bool:
-        def has(name: str, /, **_kwargs: str | int | bool | None) -> bool:
-            return name in markers
-
-        return expression.evaluate(has)
-
-    return matches
-
-
-def implied_phase(markexpr: str) -> str | None:
-    """The phase marker ``-m`` selects on its own: it matches that phase and nothing unmarked."""
-    matches = marker_matcher(markexpr)
-    if matches is None or matches(frozenset()):
-        return None  # no -m, or a broad expression ("not static") that names no phase
-    phases = [marker for marker in PHASE_MARKERS if matches(frozenset({marker}))]
-    if len(phases) > 1:
-        raise SettingsError(
-            f"-m {markexpr!r} selects the {' and '.join(phases)} phases; run them separately"
-        )
-    return phases[0] if phases else None
-
-
-MODE_FLAGS = (
-    ("credential_boundary_check", Mode.BOUNDARY),
-    ("keep_scratch_bucket", Mode.PRE_MAINTENANCE),
-    ("verify_existing", Mode.POST_MAINTENANCE),
-    ("cleanup_checkpoint", Mode.CLEANUP),
-)
-NEEDS: tuple[tuple[str, Callable[[Mapping[str, Any]], bool], str], ...] = (
-    ("run_disposable_tofu", lambda v: bool(v["use_lockfile"]),
-     "--use-lockfile: add --use-lockfile to the command line (endpoint readiness cannot skip "
-     "state locking: the proof runs OpenTofu with its native S3 lockfile)"),
-    ("delete_scratch_bucket", lambda v: bool(v["cleanup_checkpoint"]), "--cleanup-checkpoint"),
-    ("keep_scratch_bucket", lambda v: v["checkpoint_file"] is not None,
-     "--checkpoint-file PATH (the kept sample must be recorded)"),
-    ("verify_existing", lambda v: v["from_checkpoint"] is not None, "--from-checkpoint PATH"),
-    ("cleanup_checkpoint", lambda v: v["from_checkpoint"] is not None, "--from-checkpoint PATH"),
-    ("from_checkpoint", lambda v: bool(v["verify_existing"] or v["cleanup_checkpoint"]),
-     "--verify-existing or --cleanup-checkpoint (or -m post_maintenance / -m cleanup)"),
-    ("maintenance_event", lambda v: bool(v["verify_existing"]),
-     "--verify-existing (it is declared with the post-maintenance run)"),
-    ("watch_log", lambda v: bool(v["verify_existing"]),
-     "--verify-existing (the watched window is checked in the post-maintenance run)"),
-    ("run_disposable_tofu", lambda v: v["endpoint_package"] is not None, "--endpoint-package PATH"),
-)  # fmt: skip
-"""(option, its requirement, what to add): each option that needs another."""
-
-
-def _mode(v: dict[str, Any], markexpr: str) -> Mode:
-    sources = {name: f"--{name.replace('_', '-')}" for name in v}
-    _imply_phase(v, sources, markexpr)
-    for name, satisfied, required in NEEDS:
-        if v[name] not in (None, False) and not satisfied(v):
-            raise SettingsError(f"{sources[name]} needs {required}")
-    selected = [(sources[flag], mode) for flag, mode in MODE_FLAGS if v[flag]]
-    if len(selected) > 1:
-        raise SettingsError(
-            f"{selected[0][0]} and {selected[1][0]} select different modes; run them separately"
-        )
-    if v["checkpoint_file"] is not None and (v["verify_existing"] or v["cleanup_checkpoint"]):
-        raise SettingsError(
-            "--checkpoint-file is for the boundary, live and pre-maintenance runs; later phases "
-            "update --from-checkpoint"
-        )
-    if v["run_disposable_tofu"] and selected and selected[0][1] is not Mode.PRE_MAINTENANCE:
-        raise SettingsError(f"--run-disposable-tofu cannot be combined with {selected[0][0]}")
-    if selected and v["endpoint_package"] is None:
-        raise SettingsError(f"{selected[0][0]} needs --endpoint-package PATH")
-    if selected:
-        return selected[0][1]
-    return Mode.LIVE if v["endpoint_package"] is not None else Mode.STATIC
-
-
-def _imply_phase(v: dict[str, Any], sources: dict[str, str], markexpr: str) -> None:
-    """A phase marker alone stands for its phase's flag (and contradicts another mode's)."""
-    phase_marker = implied_phase(markexpr)
-    if phase_marker is None:
-        return
-    flag = PHASE_MARKERS[phase_marker][1]
-    others = [f for _mode_, f in PHASE_MARKERS.values() if f != flag]
-    chosen = [sources[f] for f in (*others, "credential_boundary_check") if v[f]]
-    if chosen:
-        raise SettingsError(
-            f"-m {phase_marker} and {chosen[0]} select different modes; run them separately"
-        )
-    if not v[flag]:
-        v[flag], sources[flag] = True, f"-m {phase_marker}"
-
-
-def _check_markexpr(markexpr: str, settings: Settings) -> None:
-    """``-m disposable_tofu`` without the flags that run step 3, or an expression that names
-    steps and selects none of them, is a contradiction: it would select nothing, silently.
-    Broad expressions (``not static``) select nothing by name."""
-    matches = marker_matcher(markexpr)
-    if matches is None or matches(frozenset()):
-        return
-    mode = settings.mode.value
-    for step in STEPS:
-        if step.marker not in settings.steps and matches(frozenset({step.marker})):
-            raise SettingsError(
-                f"-m {step.marker} selects no test in {mode} mode (it runs with {step.flags})"
-            )
-    named = set(re.findall(r"[A-Za-z_][\w]*", markexpr)) & {s.marker for s in STEPS}
-    phase = next((m for m, (md, _f) in PHASE_MARKERS.items() if md is settings.mode), None)
-    selectable = [frozenset({s}) for s in settings.steps]
-    selectable += [frozenset({s, phase}) for s in settings.steps if phase]
-    if named and not any(matches(markers) for markers in selectable):
-        raise SettingsError(f"-m {markexpr!r} selects no proof test in {mode} mode")

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from pytest_hastate.errors import SettingsError
+from pytest_hastate.modes import Mode
 from pytest_hastate.options import OPTIONS
-from pytest_hastate.settings import Mode, resolve
+from pytest_hastate.settings import resolve
 
 
 def settings(
