@@ -4,6 +4,7 @@ library, and a static run (or importing the plugin) that loads none of them."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,7 +77,7 @@ def test_the_arrows_run_one_way() -> None:
         if room(path) == "models":
             assert ours <= {
                 f"pytest_hastate.models.{m}"
-                for m in ("base", "contract", "package", "verdict", "checkpoint")
+                for m in ("base", "contract", "package", "verdict", "checkpoint", "profile")
             }, where
         if where == Path("verdict/decide.py"):
             assert ours <= {
@@ -88,6 +89,54 @@ def test_the_arrows_run_one_way() -> None:
             assert not {
                 n for n in ours if n.startswith(("pytest_hastate.lab", "pytest_hastate.tools"))
             }, where
+
+
+# What each room may import of ours (its own room always): the arrows of ARCHITECTURE.md.
+BOTTOM = {"pytest_hastate.errors", "pytest_hastate.exit_codes"}
+MAY_IMPORT = {
+    "exit_codes": set(),
+    "options": set(),
+    "steps": set(),
+    "errors": {"pytest_hastate.exit_codes"},
+    "scope": {"pytest_hastate.models", *BOTTOM},
+    "gates": {"pytest_hastate.models", "pytest_hastate.scope", "pytest_hastate.io",
+              "pytest_hastate.resources", *BOTTOM},
+    "io": {"pytest_hastate.models", "pytest_hastate.scope", "pytest_hastate.settings",
+           "pytest_hastate.resources", *BOTTOM},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("where", sorted(MAY_IMPORT))
+def test_the_bottom_of_the_house_imports_nothing_above_it(where: str) -> None:
+    """The pure vocabulary (scope, the option and step tables, the errors) and the gates and io
+    rooms import only what lies below them; the scope vocabulary no longer lives in s3."""
+    paths = [PACKAGE / f"{where}.py"] if (PACKAGE / f"{where}.py").is_file() else []
+    paths += sorted((PACKAGE / where).glob("*.py")) if (PACKAGE / where).is_dir() else []
+    assert paths, where
+    allowed = MAY_IMPORT[where] | {f"pytest_hastate.{where}"}
+    for path in paths:
+        ours = {n for n in imported(path) if n.startswith("pytest_hastate")}
+        above = {n for n in ours if not any(n == a or n.startswith(a + ".") for a in allowed)}
+        assert above == set(), path.relative_to(PACKAGE)
+
+
+def test_comments_cite_only_what_is_in_the_repository() -> None:
+    """No comment or docstring cites a document outside the repository, and every module file
+    or docs page a comment names exists."""
+    outside = re.compile(r"\bSPEC\b|FIELD-NOTES|STYLE\.md|\.\./shared|shared/design")
+    named = re.compile(r"(?<![\w/.])((?:[a-z0-9_-]+/)*[a-z0-9_-]+\.(?:py|md))\b")
+    problems = []
+    for path in sorted(REPO.glob("pytest_hastate/**/*.py")) + sorted(REPO.glob("proofs/*.py")):
+        text = path.read_text("utf-8")
+        if outside.search(text):
+            problems.append(f"{path.relative_to(REPO)}: cites {outside.search(text).group(0)}")
+        for name in set(named.findall(text)):
+            candidates = [REPO / name, REPO / "pytest_hastate" / name, path.parent / name,
+                          REPO / "docs" / name]  # fmt: skip
+            found = any(c.is_file() for c in candidates) or list(REPO.glob(f"**/{name}"))
+            if not found:
+                problems.append(f"{path.relative_to(REPO)}: names {name}, which does not exist")
+    assert problems == []
 
 
 def loaded_after(code: str, cwd: Path, heavy: tuple[str, ...] = HEAVY) -> set[str]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pytest_hastate.cli.common import Commands
-from pytest_hastate.exit_codes import ExitCode
+from pytest_hastate.cli.common import Commands, check_or_write
 
 DEFAULT_DIR = Path("docs/reference")
 
@@ -25,13 +24,10 @@ def register(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from pytest_hastate.tools import reference
 
-    if args.check:
-        stale = reference.drift(args.dir)
-        for name in stale:
-            print(
-                f"{args.dir / name}: differs from the code (run: hastate reference --dir {args.dir})"
-            )
-        return ExitCode.STOP if stale else ExitCode.OK
-    for path in reference.write(args.dir):
-        print(f"wrote {path}")
-    return ExitCode.OK
+    return check_or_write(
+        args.dir,
+        check=args.check,
+        drift=reference.drift,
+        write=reference.write,
+        command="hastate reference",
+    )

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pytest_hastate.cli.common import Commands
-from pytest_hastate.exit_codes import ExitCode
+from pytest_hastate.cli.common import Commands, check_or_write
 
 DEFAULT_SCHEMA_DIR = Path("contracts/schema")
 
@@ -23,13 +22,10 @@ def register(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from pytest_hastate.tools import schemas
 
-    if args.check:
-        stale = schemas.drift(args.dir)
-        for name in stale:
-            print(
-                f"{args.dir / name}: differs from the models (run: hastate schema --dir {args.dir})"
-            )
-        return ExitCode.STOP if stale else ExitCode.OK
-    for path in schemas.write(args.dir):
-        print(f"wrote {path}")
-    return ExitCode.OK
+    return check_or_write(
+        args.dir,
+        check=args.check,
+        drift=schemas.drift,
+        write=schemas.write,
+        command="hastate schema",
+    )

@@ -8,12 +8,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pytest_hastate.gates.declarations import (
-    OBSERVABILITY,
     classify,
     compiled,
+    observability_listed,
     promotions,
     protected_stack,
-    separation,
+    separation_declared,
 )
 from pytest_hastate.gates.rules import (
     TEMPLATE_SENTINELS,
@@ -125,14 +125,7 @@ def _c05(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     "C06", "observability covers S3 API health, bucket metadata, object availability, lock failures"
 )
 def _c06(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
-    yield from list_covers(
-        "C06",
-        data,
-        "observability",
-        OBSERVABILITY["contract"],
-        verb="cover",
-        empty="no observability signals listed",
-    )
+    yield from observability_listed("C06", data, "contract")
 
 
 @CONTRACT.rule(
@@ -140,12 +133,7 @@ def _c06(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
     "authority separation separates every surface the profile names (the default: Attic, Bazel, BCR/Bzlmod, RBE CAS/action-cache)",
 )
 def _c07(data: Mapping[str, Any], profile: Profile) -> Iterator[Finding]:
-    surfaces = separation(profile, "contract")
-    if surfaces:
-        yield from list_covers(
-            "C07", data, "authority_separation", surfaces, verb="separate",
-            empty="no authority separation stated",
-        )  # fmt: skip
+    yield from separation_declared("C07", data, "contract", profile)
 
 
 @CONTRACT.rule(

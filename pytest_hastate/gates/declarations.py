@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
 
+from pytest_hastate.gates.rules import list_covers
+from pytest_hastate.gates.text import Finding
 from pytest_hastate.models.profile import CandidateClassRule, Named, Profile
 
 Document = Literal["contract", "package"]
@@ -63,6 +65,28 @@ def promotions(profile: Profile) -> Iterator[Signal]:
         yield "a cache surface", compiled(profile.cache_surfaces)
     for bucket in profile.protected.buckets:
         yield f"the active {bucket} bucket", compiled(rf"(?<![\w-]){re.escape(bucket)}(?![\w-])")
+
+
+def observability_listed(
+    rule_id: str, data: Mapping[str, Any], document: Document
+) -> Iterator[Finding]:
+    """The document's observability list names every signal the proof needs (C06, P11)."""
+    yield from list_covers(
+        rule_id, data, "observability", OBSERVABILITY[document], verb="cover",
+        empty="no observability signals listed",
+    )  # fmt: skip
+
+
+def separation_declared(
+    rule_id: str, data: Mapping[str, Any], document: Document, profile: Profile
+) -> Iterator[Finding]:
+    """The document separates from every authority surface the profile names (C07, P12)."""
+    surfaces = separation(profile, document)
+    if surfaces:
+        yield from list_covers(
+            rule_id, data, "authority_separation", surfaces, verb="separate",
+            empty="no authority separation stated",
+        )  # fmt: skip
 
 
 def protected_stack(profile: Profile) -> re.Pattern[str]:

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from pytest_hastate.gates.declarations import OBSERVABILITY, compiled, separation
+from pytest_hastate.gates.declarations import (
+    compiled,
+    observability_listed,
+    separation_declared,
+)
 from pytest_hastate.gates.rules import (
     RuleBook,
-    list_covers,
     no_inline_secrets,
     non_secret,
     required_strings,
@@ -382,14 +385,7 @@ def _p10(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     "P11", "observability covers failed auth, failed write, replication lag, delete behaviour"
 )
 def _p11(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
-    yield from list_covers(
-        "P11",
-        data,
-        "observability",
-        OBSERVABILITY["package"],
-        verb="cover",
-        empty="no observability signals listed",
-    )
+    yield from observability_listed("P11", data, "package")
 
 
 @PACKAGE.rule(
@@ -397,12 +393,7 @@ def _p11(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     "authority separation separates every surface the profile names (the default: Attic, Bazel, BCR, RBE, CAS, action-cache); no cache authority claimed",
 )
 def _p12(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
-    surfaces = separation(ctx.profile, "package")
-    if surfaces:
-        yield from list_covers(
-            "P12", data, "authority_separation", surfaces, verb="separate",
-            empty="no authority separation stated",
-        )  # fmt: skip
+    yield from separation_declared("P12", data, "package", ctx.profile)
     claims = _cache_claims(ctx.profile)
     if claims is None:
         return

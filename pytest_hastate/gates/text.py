@@ -7,6 +7,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_hastate.models.base import SECRET_KEY_NAMES
+
 
 @dataclass(frozen=True, order=True)
 class Finding:
@@ -123,18 +125,6 @@ def quote(text: str, limit: int = 80) -> str:
 
 # --- inline secrets (C01 / P03) -------------------------------------------------------------
 
-SECRET_KEY_NAMES = frozenset(
-    {
-        "access_key",
-        "secret_key",
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "password",
-        "token",
-        "credential_value",
-        "secret_value",
-    }
-)
 _SECRET_TEXT = re.compile(
     r"(TOFU_HA_STATE_ACCESS_KEY=|TOFU_HA_STATE_SECRET_KEY=|AWS_ACCESS_KEY_ID=|"
     r"AWS_SECRET_ACCESS_KEY=)"

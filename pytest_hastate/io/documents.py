@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from pytest_hastate.errors import InputError
-from pytest_hastate.gates.text import SECRET_KEY_NAMES
 from pytest_hastate.models import VerdictRecord
+from pytest_hastate.models.base import SECRET_KEY_NAMES
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -11,6 +11,18 @@ CREDENTIAL_ENV_NAMES = {
     "secret_key_env": "TOFU_HA_STATE_SECRET_KEY",
 }
 SESSION_TOKEN_ENV = "TOFU_HA_STATE_SESSION_TOKEN"  # noqa: S105 (a variable name)
+SECRET_KEY_NAMES = frozenset(  # field names that hold a secret: never in our documents
+    {
+        "access_key",
+        "secret_key",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "password",
+        "token",
+        "credential_value",
+        "secret_value",
+    }
+)
 
 
 class _Document(BaseModel):
