@@ -97,6 +97,13 @@ class TofuTooOld(HastateError):
     """The binary predates the native S3 lockfile; refused before any S3 write."""
 
 
+class WrappedBinary(HastateError):
+    """The OpenTofu binary is a CI setup action's wrapper (it echoes commands and rewrites exit
+    codes): refused before any state operation, naming the setting that turns it off."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
 class PlanRefused(HastateError):
     """The plan cannot be made; the message says why, in one line."""
 

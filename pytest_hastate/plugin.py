@@ -126,6 +126,7 @@ def pytest_collection_modifyitems(
         config.hook.pytest_deselected(items=dropped)
     selection.check_needs(config, run, items)
     selection.check_backend(run, items)
+    selection.check_tofu(run, items)
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> str | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_hastate.errors import InputError
+from pytest_hastate.errors import HastateError, InputError
 from pytest_hastate.gates.contract import check_contract, static_stop_conditions
 from pytest_hastate.gates.files import PACKAGE, load_contract, load_linked_contract, load_package
 from pytest_hastate.io.documents import LoadedDocument, validate_model
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from pytest_hastate.maintenance.watch_log import WatchRecord
     from pytest_hastate.s3.client import S3Access
     from pytest_hastate.s3.lifecycle import ScratchLifecycle
+    from pytest_hastate.tofu.gate import TofuBinary
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ class ProofRun:
     verdict_file: Path | None = None
     servers: dict[str, str] = field(default_factory=dict)  # endpoint -> its Server header
     tofu: tuple[str, str] | None = None  # (binary, "<product> <version>") once gated
+    tofu_gate: TofuBinary | HastateError | None = None  # the binary gate's outcome
 
     def __post_init__(self) -> None:
         if self.checkpoint is None:
@@ -243,6 +245,18 @@ class ProofRun:
         from pytest_hastate.s3.client import access_from  # boto3 only when a live step will run
 
         self.access = access_from(inputs.package_model, inputs.package.path, os.environ)
+
+    def gate_tofu(self) -> None:
+        """Gate the OpenTofu binary now, before any test sends a request. A CI wrapper is bad
+        input (``WrappedBinary`` raised); a missing, old or failing binary is kept for the
+        disposable step's tests to report."""
+        from pytest_hastate.errors import TofuError, TofuMissing, TofuTooOld
+        from pytest_hastate.tofu.gate import gated_binary
+
+        try:
+            self.tofu_gate = gated_binary(self.settings.tofu_binary)
+        except (TofuMissing, TofuTooOld, TofuError) as exc:
+            self.tofu_gate = exc
 
     def new_checkpoint(self) -> Checkpoint | None:
         """A checkpoint for this run (no sample yet): the start of a new chain."""

@@ -149,3 +149,21 @@ def check_backend(run: ProofRun, kept: list[pytest.Item]) -> None:
         run.connect()
     except InputError as exc:
         raise pytest.UsageError(f"{PREFIX}: {exc}") from None
+
+
+TOFU_BINARY_FIXTURE = "hastate_tofu_binary"
+
+
+def check_tofu(run: ProofRun, kept: list[pytest.Item]) -> None:
+    """Selected tests that run OpenTofu get the binary gated now, before any request: a CI
+    setup action's wrapper in front of it is refused here (bad input), nothing sent."""
+    if run.settings.dry_run:
+        return
+    if not any(TOFU_BINARY_FIXTURE in getattr(item, "fixturenames", ()) for item in kept):
+        return
+    from pytest_hastate.errors import WrappedBinary
+
+    try:
+        run.gate_tofu()
+    except WrappedBinary as exc:
+        raise pytest.UsageError(f"{PREFIX}: {exc}") from None

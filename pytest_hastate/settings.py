@@ -1,8 +1,9 @@
 """Options of pytest-hastate: declared once, resolved once, validated once.
 
 Every command-line option has an ini twin (``hastate_<name>``) and an environment twin
-(``HASTATE_<NAME>``). Precedence: command line, then environment, then ini, then default.
-Errors name where the bad value came from.
+(``HASTATE_<NAME>``). Precedence: command line, then environment, then ini, then default. An
+environment variable set to the empty string counts as unset (CI systems export undefined
+variables that way). Errors name where the bad value came from.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def _one(
     raw = cli(spec.dest)
     source, base = spec.flag, invocation_dir
     if raw in (None, False):
-        if spec.env in env:
+        if env.get(spec.env, "").strip():
             raw, source = env[spec.env], spec.env
         elif ini(spec.dest) not in (None, "", False):
             raw, source, base = ini(spec.dest), f"ini hastate_{spec.dest[8:]}", ini_dir

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,17 @@ def test_precedence_cli_env_ini() -> None:
     )
     assert settings(env={"HASTATE_TOFU_BINARY": "b"}, ini={"tofu_binary": "c"}).tofu_binary == "b"
     assert settings(ini={"tofu_binary": "c"}).tofu_binary == "c"
+
+
+def test_an_empty_environment_variable_counts_as_unset() -> None:
+    """CI systems export an undefined variable as "": it neither overrides the ini file nor
+    is refused as an empty value."""
+    empty = {spec.env: "" for spec in OPTIONS}
+    base, blank = settings(), settings(env=empty)
+    assert dataclasses.replace(blank, run_id=base.run_id) == base
+    assert settings(env={"HASTATE_TOFU_BINARY": " "}, ini={"tofu_binary": "c"}).tofu_binary == "c"
+    assert settings(env={"HASTATE_DRY_RUN": ""}, ini={"dry_run": "true"}).dry_run is True
+    assert settings(env={"HASTATE_PHASE": ""}).phase == "static"
 
 
 def test_paths_resolve_against_their_source() -> None:

@@ -71,14 +71,18 @@ class S3Access:
 
 
 def access_from(package: EndpointPackage, package_path: Path, env: Mapping[str, str]) -> S3Access:
-    """Build the access from the package and the environment, or refuse before any call."""
+    """Build the access from the package and the environment, or refuse before any call.
+
+    A variable set to the empty string counts as unset: CI systems export an undefined
+    variable (``${{ vars.NAME }}``, an unset CI/CD variable) as "".
+    """
     names = package.credential_injection
     source = "environment"
     for name, expected in (
         (names.endpoint_env, package.endpoint_url),
         (names.region_env, package.region),
     ):
-        value = env.get(name)
+        value = env.get(name) or None
         if value is not None and value != expected:
             raise InputError(
                 source,

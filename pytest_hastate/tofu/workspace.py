@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import secrets
 import shutil
 import tempfile
@@ -31,9 +30,6 @@ from pytest_hastate.timing import BusyTime
 from pytest_hastate.tofu.runner import (
     TofuResult,
     TofuRunner,
-    base_environment,
-    check_version,
-    find_binary,
     render_configuration,
     tofu_environment,
 )
@@ -294,19 +290,3 @@ def write_tofu_evidence(directory: Path, runner: TofuRunner, phase: str) -> None
         for r in runner.history
     )
     write_atomic(directory / f"tofu-{phase}.log", log + "\n")
-
-
-def gated_binary(name: str) -> tuple[Path, str, tuple[int, int, int]]:
-    """(binary, product, version) of a binary that supports the native S3 lockfile.
-
-    Raises ``TofuMissing`` (the step cannot run: not proven) or ``TofuTooOld`` (STOP), before
-    any S3 request. The version check runs with the environment of every other command.
-    """
-    binary = find_binary(name)
-    with tempfile.TemporaryDirectory(prefix="hastate-tofu-version-") as scratch:
-        runner = TofuRunner(
-            binary, Path(scratch), base_environment(Path(scratch), os.environ), timeout=60
-        )
-        product, version = runner.version()
-    check_version(product, version)
-    return binary, product, version

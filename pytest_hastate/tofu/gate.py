@@ -1,0 +1,47 @@
+"""The gate of the OpenTofu binary, passed before any S3 request: found, not a CI wrapper,
+recent enough for the native S3 lockfile."""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from pathlib import Path
+
+from pytest_hastate.tofu.runner import (
+    TofuRunner,
+    base_environment,
+    check_version,
+    find_binary,
+    parse_version,
+)
+from pytest_hastate.tofu.wrapper import check_not_wrapped, product_named, write_probe
+
+TofuBinary = tuple[Path, str, tuple[int, int, int]]
+
+
+def gated_binary(name: str) -> TofuBinary:
+    """(binary, product, version) of a binary that supports the native S3 lockfile.
+
+    Raises ``TofuMissing`` (the step cannot run: not proven), ``WrappedBinary`` (a CI setup
+    action's wrapper: bad input) or ``TofuTooOld`` (STOP), before any S3 request. In order: the
+    version check's stdout (a wrapper echoes its command there), the version, and a local plan
+    of one change (a wrapper answers 0 where the binary answers 2). The checks run with the
+    environment of every other command, in a folder of their own.
+    """
+    binary = find_binary(name)
+    with tempfile.TemporaryDirectory(prefix="hastate-tofu-version-") as scratch:
+        folder = Path(scratch)
+        runner = TofuRunner(binary, folder, base_environment(folder, os.environ), timeout=60)
+        version = runner.run("version")
+        judge = functools.partial(
+            check_not_wrapped, name=name, binary=binary, version_stdout=version.stdout
+        )
+        product = product_named(version.stdout)
+        judge(product=product, probe=None)
+        product, number = parse_version(version.stdout)
+        check_version(product, number)
+        write_probe(folder)
+        probe = runner.plan()
+    judge(product=product, probe=(probe.code, probe.stdout))
+    return binary, product, number
