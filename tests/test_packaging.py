@@ -4,9 +4,6 @@ extras are the ones the docs name, and the package list cannot drift from the fo
 from __future__ import annotations
 
 import email
-import shutil
-import subprocess
-import sys
 import tomllib
 import zipfile
 from collections.abc import Iterator
@@ -14,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.helpers import REPO
+from tests.support.installed import build_wheel
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
 SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
@@ -39,19 +37,7 @@ def test_the_package_list_is_every_folder() -> None:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]:
-    out = tmp_path_factory.mktemp("wheel")
-    leftover = REPO / "build"  # setuptools builds in the source tree
-    had_leftover = leftover.exists()
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", str(out),
-             str(REPO)],
-            check=True, timeout=300, capture_output=True,
-        )  # fmt: skip
-    finally:
-        if not had_leftover:
-            shutil.rmtree(leftover, ignore_errors=True)
-    [built] = out.glob("pytest_hastate-*.whl")
+    built = build_wheel(tmp_path_factory.mktemp("wheel"))
     with zipfile.ZipFile(built) as archive:
         yield archive
 

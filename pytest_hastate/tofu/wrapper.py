@@ -30,8 +30,8 @@ it reads and writes nothing outside its folder and must answer 2 (changes)."""
 PROBE_EXIT = 2
 
 SETTING = {
-    "OpenTofu": "opentofu/setup-opentofu with tofu_wrapper: false",
-    "Terraform": "hashicorp/setup-terraform with terraform_wrapper: false",
+    "OpenTofu": "tofu_wrapper: false (opentofu/setup-opentofu)",
+    "Terraform": "terraform_wrapper: false (hashicorp/setup-terraform)",
 }
 
 
@@ -77,5 +77,5 @@ def check_not_wrapped(
     fixes = [SETTING[product]] if product in SETTING else list(SETTING.values())
     raise WrappedBinary(
         f"--tofu-binary {name} ({binary}) is a CI setup action's wrapper, not the binary: "
-        f"{seen}; install it with {' or '.join(fixes)}, or give the real binary: {real}"
+        f"{seen}; turn the wrapper off with {' or '.join(fixes)}, or give the real binary: {real}"
     )

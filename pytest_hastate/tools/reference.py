@@ -19,7 +19,8 @@ def options_page() -> str:
         "# Options",
         "",
         "Every option of the proof run has an environment twin and an ini twin; precedence is the "
-        "command line, then the environment, then the ini file, then the default.",
+        "command line, then the environment, then the ini file, then the default. A variable set "
+        "to the empty string counts as unset (CI systems export undefined variables that way).",
         "",
         "| option | environment | ini | default | meaning |",
         "|---|---|---|---|---|",
