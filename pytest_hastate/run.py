@@ -77,9 +77,11 @@ class ProofInputs:
         contract = load_contract(settings.contract) if settings.contract else None
         linked = _linked_contract(package, roots)
         model = _package_model(package)
-        profile = profile_for(package, settings.profile, cwd)
-        if model is not None:
-            check_against_package(profile, model)
+        profile = profile_for(
+            package, settings.profile, cwd, "--profile (or HASTATE_PROFILE, ini hastate_profile)"
+        )
+        if package is not None:
+            check_against_package(profile, package.data.get("scratch_bucket"))
         checkpoint = _earlier_checkpoint(settings, package, model, profile)
         if checkpoint is not None:
             # Later phases address the same scratch objects: the run id is the checkpoint's.

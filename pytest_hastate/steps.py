@@ -121,7 +121,7 @@ CATALOGUE: tuple[Criterion, ...] = (
     Criterion("static.package", STATIC, "the endpoint package passes P01-P15",
               "give --endpoint-package FILE"),
     Criterion("boundary.scoped", BOUNDARY,
-              "proof credentials see the scratch bucket and not tofu-state", _PROVE_LIVE),
+              "proof credentials see the scratch bucket and no protected target", _PROVE_LIVE),
     Criterion("scratch.bucket", SCRATCH, "the scratch bucket exists or was created", _PROVE_LIVE),
     Criterion("scratch.versioning", SCRATCH, "versioning is enabled on the scratch bucket", _PROVE_LIVE),
     Criterion("scratch.object_cycle", SCRATCH, "put/head/get/delete of an object", _PROVE_LIVE),

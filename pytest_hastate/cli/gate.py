@@ -22,18 +22,19 @@ def register(commands: Commands) -> None:
         "--package", "--endpoint-package", dest="file_option", type=Path, help="same as FILE"
     )
     package.add_argument("--allow-template", action="store_true", help="accept template sentinels")
-    for sub in (contract, package):
+    for sub, default in ((contract, "gloriousflywheel"),
+                         (package, "the package's own, else gloriousflywheel")):  # fmt: skip
         sub.add_argument(
             "--profile", default=None,
             help="the policy profile: a shipped name (gloriousflywheel, generic) or a profile "
-            "file (default: the package's own, else gloriousflywheel)",
+            f"file (default: {default})",
         )  # fmt: skip
         sub.set_defaults(handler=run, parser=sub)
 
 
 def run(args: argparse.Namespace) -> int:
     from pytest_hastate.gates.files import gate_contract, gate_package, load_contract, load_package
-    from pytest_hastate.io.profiles import profile_for
+    from pytest_hastate.io.profiles import check_against_package, profile_for
 
     path: Path | None = args.file or args.file_option
     if path is None or (args.file and args.file_option):
@@ -44,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
         report = gate_contract(load_contract(path), profile, allow_template=args.allow_template)
     else:
         document = load_package(path)
-        profile = profile_for(document, args.profile, Path.cwd()).model
+        loaded = profile_for(document, args.profile, Path.cwd())
+        check_against_package(loaded, document.data.get("scratch_bucket"))
         report = gate_package(
-            document, profile, allow_template=args.allow_template, roots=(Path.cwd(),)
+            document, loaded.model, allow_template=args.allow_template, roots=(Path.cwd(),)
         ).report
     for line in report.lines():
         print(line)

@@ -20,7 +20,7 @@ def register(commands: Commands) -> None:
     )
     labs = lab.add_subparsers(dest="lab", required=True)
     for name, text in (
-        ("up", "start a lab, seed tofu-state, write the package and env file"),
+        ("up", "start a lab, seed its protected state, write the package and env file"),
         ("down", "stop every process of the lab"),
         ("status", "show the lab's components and endpoints"),
         ("kill", "SIGKILL one component (s3-1, volume-2, master-leader, osd-1, ...)"),

@@ -7,11 +7,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pytest_hastate.gates.rules import list_covers
 from pytest_hastate.gates.text import Finding
-from pytest_hastate.models.profile import CandidateClassRule, Named, Profile
+from pytest_hastate.models.profile import CandidateClassRule, Named, Posture, Profile
 
 Document = Literal["contract", "package"]
 Signal = tuple[str, re.Pattern[str]]
@@ -48,12 +48,17 @@ def separation(profile: Profile, document: Document) -> tuple[Signal, ...]:
     return named(getattr(profile.separation, document))
 
 
+STRICTEST_FIRST = tuple(reversed(get_args(Posture)))
+
+
 def classify(text: str, profile: Profile) -> CandidateClassRule | None:
-    """The profile's candidate class of a contract's free-text class (rules tried in order)."""
-    for rule in profile.candidate_classes:
-        if compiled(rule.match).search(text):
-            return rule
-    return None
+    """The profile's candidate class of a contract's free-text class: of the classes whose
+    pattern matches, the strictest posture decides (a text naming a rejected class is
+    rejected, whatever the order of the list); among equals, the first listed."""
+    matching = [rule for rule in profile.candidate_classes if compiled(rule.match).search(text)]
+    if not matching:
+        return None
+    return min(matching, key=lambda rule: STRICTEST_FIRST.index(rule.posture))
 
 
 def promotions(profile: Profile) -> Iterator[Signal]:

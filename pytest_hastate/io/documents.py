@@ -156,6 +156,8 @@ def _reason(error: Mapping[str, Any]) -> str:
         if str(error["loc"][-1]).lower() in SECRET_KEY_NAMES:
             return "inline secret field: credentials come only from the environment"
         return "unknown field (not part of the document format; check the spelling)"
+    if kind == "value_error":  # our validators' own words, without pydantic's prefix
+        return str(error["msg"]).removeprefix("Value error, ")
     return str(error["msg"])
 
 

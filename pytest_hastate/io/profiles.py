@@ -8,11 +8,10 @@ from pathlib import Path
 
 from pytest_hastate.errors import InputError
 from pytest_hastate.io.documents import LoadedDocument, read_json_object, validate_model
-from pytest_hastate.models import EndpointPackage
 from pytest_hastate.models.profile import Profile
 from pytest_hastate.resources import profiles_dir
 from pytest_hastate.scope.names import bucket_name_problem, segment_problem
-from pytest_hastate.scope.scratch import scratch_prefix_problem
+from pytest_hastate.scope.scratch import own_state_problem, scratch_prefix_problem
 from pytest_hastate.scope.targets import ProtectedTargets
 
 DEFAULT_PROFILE = "gloriousflywheel"
@@ -89,6 +88,14 @@ def check_profile(profile: Profile, source: str) -> None:
                 )
             if field == "key_prefixes" and not key.endswith("/"):
                 raise InputError(source, f"$.protected.{field}[{index}]", "must end with '/'")
+    for index, key in enumerate(protected.state_keys):
+        if own_state_problem(profile.scratch_prefix, ProtectedTargets(keys=(key,))):
+            raise InputError(
+                source, f"$.protected.state_keys[{index}]",
+                f"{key!r} would protect the proof's own disposable state too (a protected key "
+                f"matches every key ending in '/{key}'): protect the bucket that holds it, or "
+                "name the key with its folder",
+            )  # fmt: skip
     problem = scratch_prefix_problem(profile.scratch_prefix, ProtectedTargets.of(profile))
     if problem:
         raise InputError(source, "$.scratch_prefix", problem)
@@ -101,23 +108,39 @@ def check_profile(profile: Profile, source: str) -> None:
             )  # fmt: skip
 
 
-def check_against_package(profile: LoadedProfile, package: EndpointPackage) -> None:
+def check_against_package(profile: LoadedProfile, scratch_bucket: object) -> None:
     """A profile that protects the package's own scratch bucket cannot judge it."""
     for index, bucket in enumerate(profile.model.protected.buckets):
-        if bucket == package.scratch_bucket:
+        if bucket == scratch_bucket:
             raise InputError(
                 f"{PROFILE} {profile.path}", f"$.protected.buckets[{index}]",
                 f"is the package's scratch bucket {bucket!r}: the proof writes there",
             )  # fmt: skip
 
 
-def profile_for(package: LoadedDocument | None, option: str | None, cwd: Path) -> LoadedProfile:
-    """The profile of a run: ``--profile`` when given (a path relative to ``cwd``), else the one
-    the package names (a path relative to the package's folder), else the default."""
-    if option:
-        return load_profile(option, cwd, "--profile")
-    named = package.data.get("profile") if package is not None else None
-    if package is not None and isinstance(named, str) and named.strip():
-        source = f"endpoint package {package.path}: $.profile"
-        return load_profile(named, package.path.parent, source)
-    return load_profile(DEFAULT_PROFILE, cwd, "the default profile")
+def profile_for(
+    package: LoadedDocument | None, option: str | None, cwd: Path, option_source: str = "--profile"
+) -> LoadedProfile:
+    """The profile of a run: the one the package names (a path relative to the package's
+    folder), else ``--profile`` (a path relative to ``cwd``), else the default.
+
+    A package that names its profile is judged by it alone: an option naming another one is
+    refused (it would change what is protected without a word), one naming the same is fine.
+    """
+    named = package.data.get(PROFILE) if package is not None else None
+    chosen = load_profile(option, cwd, option_source) if option else None
+    if package is None or named is None:
+        return chosen or load_profile(DEFAULT_PROFILE, cwd, "the default profile")
+    source = f"endpoint package {package.path}"
+    if not isinstance(named, str) or not named.strip():
+        raise InputError(
+            source, f"$.{PROFILE}", "must name a profile (a shipped name or a path), or be left out"
+        )
+    own = load_profile(named, package.path.parent, f"{source}: $.{PROFILE}")
+    if chosen is not None and chosen.sha256 != own.sha256:
+        raise InputError(
+            option_source, "", f"names profile {chosen.label}, but the package names {named!r}, "
+            f"{own.label}: a package is judged by its own profile (drop the option, or change "
+            "the package's profile field)",
+        )  # fmt: skip
+    return own

@@ -315,12 +315,12 @@ def start(
     **kwargs: Any,
 ) -> LabCluster:
     """Start a lab, seed it and write its artifacts; on any failure nothing keeps running.
-    A folder holding a stopped lab is refused: its volumes, buckets and seeded ``tofu-state``
+    A folder holding a stopped lab is refused: its volumes, buckets and seeded protected state
     would be reused silently (nothing of it is deleted here)."""
     lab = lab_class(engine)(directory, **kwargs)
     if lab.state is not None and not any(lab.running().values()):
         raise LabError(
-            f"{directory} holds a stopped lab's data (volumes, buckets, seeded tofu-state): "
+            f"{directory} holds a stopped lab's data (volumes, buckets, seeded protected state): "
             f"remove it (rm -rf {directory}) or choose another --dir"
         )
     if lab.state is None and directory.is_dir() and any(directory.iterdir()):

@@ -8,7 +8,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_hastate.io.profiles import DEFAULT_PROFILE, LoadedProfile, shipped_profiles
+from pytest_hastate.io.profiles import (
+    DEFAULT_PROFILE,
+    LoadedProfile,
+    check_against_package,
+    shipped_profiles,
+)
+from pytest_hastate.lab.engine import SCRATCH_BUCKET
 from pytest_hastate.models.profile import Profile
 
 LAB_PROTECTED_BUCKET = "hastate-lab-protected-state"
@@ -55,7 +61,10 @@ class LabPolicy:
 
 def lab_policy(profile: LoadedProfile | None, directory: Path) -> LabPolicy:
     """The lab's policy; a profile file is copied into the lab folder (the package names it
-    there, relative to itself), a shipped profile is named by its name."""
+    there, relative to itself), a shipped profile is named by its name. A profile protecting
+    the lab's scratch bucket is refused before anything starts."""
+    if profile is not None:
+        check_against_package(profile, SCRATCH_BUCKET)
     if profile is None:
         from pytest_hastate.io.profiles import load_profile
 

@@ -21,16 +21,18 @@ from pytest_hastate.models.base import _Document
 
 PROFILE_SCHEMA = "pytest_hastate.profile.v1"
 
-Posture = Literal["primary", "acceptable", "conditional", "rejected-final"]
+Posture = Literal["primary", "acceptable", "conditional", "rejected-final"]  # loosest first
 
 
 def _compiles(pattern: str) -> str:
     try:
-        re.compile(pattern)
+        compiled = re.compile(pattern)
     except re.error as exc:
         raise ValueError(f"not a regular expression: {exc}") from None
     if not pattern.strip():
         raise ValueError("must not be empty")
+    if compiled.search("") is not None:
+        raise ValueError(f"{pattern!r} matches the empty text, so it matches every text")
     return pattern
 
 
@@ -74,7 +76,9 @@ class Separation(_Document):
 
 
 class CandidateClassRule(_Document):
-    """A candidate class of the decision record; rules are tried in order."""
+    """A candidate class of the decision record. Of the classes a contract's text matches, the
+    strictest posture decides (rejected-final, conditional, acceptable, primary); among equals,
+    the first listed."""
 
     name: str = Field(min_length=1, description="The class as findings and the inventory name it.")
     match: str = Field(description="A regular expression over a contract's candidate_class.")

@@ -54,9 +54,25 @@ from pytest_hastate.scope.requests import (
 from pytest_hastate.scope.targets import ProtectedTargets
 
 
+def disposable_state_key(prefix: str, run_id: str, phase: str) -> str:
+    """The key of the disposable OpenTofu state of one run and phase."""
+    return f"{prefix}{run_id}/disposable-tofu/{phase}/terraform.tfstate"
+
+
+def own_state_problem(prefix: str, protected: ProtectedTargets) -> str | None:
+    """Why the proof's own disposable state under ``prefix`` would be a protected key (a
+    protected key matches every key that ends in ``/<key>``), or None."""
+    own = disposable_state_key(prefix, "run-id", "phase")
+    reason = protected.reason(None, own) or protected.reason(None, own + ".tflock")
+    if reason is None:
+        return None
+    shape = disposable_state_key(prefix, "<run-id>", "<phase>")
+    return f"the proof's own disposable state {shape} would be protected ({reason})"
+
+
 def scratch_prefix_problem(prefix: str, protected: ProtectedTargets) -> str | None:
     """Why ``prefix`` cannot be a scratch prefix, or None: it must be a plain relative folder,
-    and nothing under it may be protected."""
+    and nothing under it may be protected, the proof's own state among it."""
     if not prefix or not prefix.strip():
         return "must not be empty"
     if prefix.startswith("/") or not prefix.endswith("/"):
@@ -66,14 +82,15 @@ def scratch_prefix_problem(prefix: str, protected: ProtectedTargets) -> str | No
     if not prefix.isascii() or not prefix.isprintable() or "%" in prefix or "\\" in prefix:
         return "must be printable ASCII without '%' or '\\'"
     folder = normalize_key(prefix.split("/", 1)[0])
-    if any(normalize_key(key).split("/", 1)[0] == folder for key in protected.keys):
-        return "starts inside a protected stack's folder"
+    for key in protected.keys:
+        if normalize_key(key).split("/", 1)[0] == folder:
+            return f"shares its first folder with the protected state key {key}"
     np = normalize_key(prefix) + "/"
     for protected_prefix in protected.prefixes:
         pp = normalize_key(protected_prefix) + "/"
         if np.startswith(pp) or pp.startswith(np):
             return f"overlaps the protected key prefix {protected_prefix}"
-    return None
+    return own_state_problem(prefix, protected)
 
 
 def _target(bucket: str | None, key: str | None) -> str:

@@ -157,12 +157,16 @@ class ProtectedTargets:
         return None
 
     def label_problem(self, host: str) -> str | None:
-        """Why an endpoint host cannot be used: one of its labels names a protected bucket
-        (virtual-hosted addressing would route to that bucket)."""
-        labels = host.lower().split(".")
-        for label in labels:
-            if normalize_bucket(label) in self.buckets:
-                return f"its host has the label {label!r}, a protected bucket"
+        """Why an endpoint host cannot be used: one of its labels, or a run of them, names a
+        protected bucket (virtual-hosted addressing would route to that bucket; a bucket name
+        may hold dots)."""
+        labels = host.lower().rstrip(".").split(".")
+        for start in range(len(labels)):
+            for end in range(start + 1, len(labels) + 1):
+                name = ".".join(labels[start:end])
+                if normalize_bucket(name) in self.buckets:
+                    what = "label" if end == start + 1 else "labels"
+                    return f"its host has the {what} {name!r}, a protected bucket"
         return None
 
 

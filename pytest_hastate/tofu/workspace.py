@@ -25,7 +25,7 @@ from pytest_hastate.models import DisposableStateRecord
 from pytest_hastate.s3.client import S3Access, S3Client, S3Errors, error_code
 from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.s3.scratch import head_status
-from pytest_hastate.scope.scratch import ScratchScope
+from pytest_hastate.scope.scratch import ScratchScope, disposable_state_key
 from pytest_hastate.timing import BusyTime
 from pytest_hastate.tofu.runner import (
     TofuResult,
@@ -55,8 +55,7 @@ class StaleLock:
     metadata: str
 
 
-def state_key(prefix: str, run_id: str, phase: str) -> str:
-    return f"{prefix}{run_id}/disposable-tofu/{phase}/terraform.tfstate"
+state_key = disposable_state_key
 
 
 @dataclass

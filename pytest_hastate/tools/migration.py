@@ -20,10 +20,11 @@ from pytest_hastate.io.documents import (
     validate_model,
 )
 from pytest_hastate.io.evidence import write_atomic
-from pytest_hastate.io.profiles import LoadedProfile
+from pytest_hastate.io.profiles import DEFAULT_PROFILE, LoadedProfile
 from pytest_hastate.models import EndpointPackage, Status, VerdictRecord
-from pytest_hastate.scope.names import bucket_name_problem, short_id
+from pytest_hastate.scope.names import bucket_name_problem, is_canonical_key, short_id
 from pytest_hastate.scope.scratch import protected_of
+from pytest_hastate.scope.targets import ProtectedTargets
 
 PLAN_SCHEMA = "pytest_hastate.migration_plan.v1"
 
@@ -78,7 +79,7 @@ def make_plan(
 ) -> RenderedPlan:
     """Check every refusal rule, then write the two files (new files only)."""
     package = validate_model(package_document, "endpoint package", EndpointPackage)
-    key = _one_protected_key(state_keys, stack, protected_of(profile.model, package).keys)
+    key = _one_protected_key(state_keys, stack, protected_of(profile.model, package))
     _check_target(target_bucket, package)
     record = _go_record(evidence, package_document, profile)
     name = stack_of(key).replace("/", "-")
@@ -110,16 +111,22 @@ def make_plan(
     return RenderedPlan(backend_file, plan_file)
 
 
-def _one_protected_key(state_keys: list[str], stack: str | None, protected: tuple[str, ...]) -> str:
+def _one_protected_key(
+    state_keys: list[str], stack: str | None, protected: ProtectedTargets
+) -> str:
+    """The one state key of the plan: a protected state key, or a canonical key under a
+    protected key prefix."""
     if len(state_keys) != 1:
         raise PlanRefused(
             f"one stack per plan: got {len(state_keys)} state keys ({', '.join(state_keys)})"
         )
     key = state_keys[0]
-    if key not in protected:
-        raise PlanRefused(
-            f"state key {key!r} is not a protected stack's key ({', '.join(protected)})"
-        )
+    under_prefix = is_canonical_key(key) and any(
+        key.startswith(prefix) and key != prefix for prefix in protected.prefixes
+    )
+    if key not in protected.keys and not under_prefix:
+        known = [*protected.keys, *(f"{prefix}..." for prefix in protected.prefixes)]
+        raise PlanRefused(f"state key {key!r} is not a protected stack's key ({', '.join(known)})")
     if stack is not None and stack_of(key) != stack:
         raise PlanRefused(
             f"state key {key!r} belongs to the stack {stack_of(key)!r}, not to {stack!r}"
@@ -173,6 +180,11 @@ def _go_record(
     if record.package_digest != package_document.sha256:
         raise PlanRefused(
             f"the GO in {evidence} was proven with another package (sha256 {str(record.package_digest)[:12]}), not {package_document.path.name}"
+        )
+    if record.profile_digest is None and profile.reference != DEFAULT_PROFILE:
+        raise PlanRefused(
+            f"the GO in {evidence} records no profile (it predates profiles: judged by the "
+            f"default, {DEFAULT_PROFILE}), not by {profile.label}"
         )
     if record.profile_digest is not None and record.profile_digest != profile.sha256:
         raise PlanRefused(

@@ -73,9 +73,10 @@ def starter_package(starter: Starter, folder: Path) -> dict[str, Any]:
     bucket = starter.scratch_bucket or f"{FILL}-scratch-bucket"
     package["scratch_bucket"] = bucket
     buckets = profile.protected.buckets or [f"{FILL}-protected-state"]
+    stacks = " and protected stack prefixes" if profile.protected.state_keys else ""
     package["scratch_bucket_policy"] = [
         f"{FILL}: allow create/list/read/write/delete for {bucket} and {bucket}-probe-* only",
-        f"deny {buckets[0]} and protected stack prefixes",
+        f"deny {buckets[0]}{stacks}",
     ]
     package["protected_state_denials"] = _denials(profile)
     package["credential_source"] = f"{FILL}: a dedicated state-only secret authority"
@@ -117,6 +118,7 @@ def starter_contract(profile: Profile) -> dict[str, Any]:
         credential_source=f"{FILL}: a dedicated state-only secret authority",
         rotation_owner=f"{FILL}: the team that rotates the credentials",
         authority_separation=_separation(profile, "contract"),
+        read_write_scope=_read_write_scope(profile),
     )
     contract["bucket_recovery"]["retention_or_backup"] = (
         f"{FILL}: retained backup or managed retention, independent from cache storage"
@@ -135,6 +137,18 @@ def starter_contract(profile: Profile) -> dict[str, Any]:
     for field in ("selected_by", "selected_on"):
         contract.pop(field, None)
     return contract
+
+
+def _read_write_scope(profile: Profile) -> str:
+    """The selected contract's scope statement, naming the profile's protected buckets."""
+    buckets = profile.protected.buckets
+    if not buckets:
+        named = "the protected state buckets"
+    else:
+        named = f"the active {' and '.join(buckets)} bucket" + ("s" if len(buckets) > 1 else "")
+    return (
+        f"candidate scratch buckets and later state-only buckets; no access to {named} during proof"
+    )
 
 
 def unfilled(document: dict[str, Any]) -> list[str]:

@@ -132,6 +132,10 @@ BAD_PROFILES = [
      "$.protected.buckets[1]", "is the package's scratch bucket"),
     ("bad-pattern", changed(endpoint_loss="(unclosed"), "$.endpoint_loss",
      "not a regular expression"),
+    ("match-everything", changed(endpoint_loss="gateway|"), "$.endpoint_loss",
+     "matches the empty text, so it matches every text"),
+    ("bare-state-key", changed(protected__state_keys=["terraform.tfstate"]),
+     "$.protected.state_keys[0]", "would protect the proof's own disposable state too"),
 ]  # fmt: skip
 
 
@@ -163,7 +167,109 @@ def test_a_bad_profile_is_one_line_exit_4_and_nothing_is_sent(
     assert len(errors) == 1, done.stderr
     assert where in errors[0]
     assert reason in errors[0]
+    assert "Value error" not in errors[0]
     assert not (tmp_path / "evidence").exists()
+
+
+def prove(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "TOFU_HA_STATE_ACCESS_KEY": "k",
+           "TOFU_HA_STATE_SECRET_KEY": "s"}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_hastate", "prove", "--endpoint-package", "p.json", "-q",
+         *args],
+        cwd=folder, env=env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("named", "option", "reason"),
+    [
+        (str(TEAM_FILE), "generic", "a package is judged by its own profile"),
+        ("", None, "$.profile: must name a profile"),
+        ("   ", "generic", "$.profile: must name a profile"),
+    ],
+)
+def test_the_packages_own_profile_is_not_replaced_silently(
+    tmp_path: Path, named: str, option: str | None, reason: str
+) -> None:
+    """--profile (or HASTATE_PROFILE) naming another profile than the package's would change
+    what is protected without a word: refused in one line, exit 4, nothing written."""
+    package = team_package()
+    package["profile"] = named
+    (tmp_path / "p.json").write_text(json.dumps(package))
+    (tmp_path / "contract.json").write_text(json.dumps(team_contract()))
+    done = prove(tmp_path, *(("--profile", option) if option else ()), "-m", "static")
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, done.stderr
+    assert reason in errors[0]
+    assert not (tmp_path / "evidence").exists()
+
+
+def test_the_same_profile_named_twice_is_fine(tmp_path: Path) -> None:
+    package = team_package()
+    package["profile"] = str(TEAM_FILE)
+    (tmp_path / "p.json").write_text(json.dumps(package))
+    (tmp_path / "contract.json").write_text(json.dumps(team_contract()))
+    done = prove(tmp_path, "--profile", str(TEAM_FILE), "-m", "static")
+    assert "profile platform-team" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 10, done.stdout + done.stderr  # static only: INTERIM_ONLY
+
+
+def test_a_text_naming_a_rejected_class_is_rejected_whatever_the_order() -> None:
+    """The team profile lists its Ceph class before the single-node one: a contract for a
+    single-node Ceph is still a single-node store."""
+    contract = team_contract()
+    contract["candidate_class"] = "single-node Ceph RGW (microceph on one host)"
+    reasons = [str(f) for f in check_contract(contract, TEAM)]
+    assert any(r.startswith("C10 $.candidate_class") and "rejected" in r for r in reasons), reasons
+    assert check_contract(team_contract(), TEAM) == []
+
+
+@pytest.mark.parametrize(
+    ("bucket", "host"),
+    [("ops.tfstate", "ops.tfstate.rgw.example"), ("ops-tfstate", "ops-tfstate.rgw.example"),
+     ("ops.tfstate", "s3.ops.tfstate.example")],
+)  # fmt: skip
+def test_an_endpoint_host_naming_a_protected_bucket_is_refused(bucket: str, host: str) -> None:
+    """Virtual-hosted addressing routes ``<bucket>.<host>`` to the bucket; a bucket name may
+    hold dots."""
+    profile = TEAM.model_copy(update={"protected": TEAM.protected.model_copy(
+        update={"buckets": [bucket]})})  # fmt: skip
+    package = team_package()
+    package["endpoint_url"] = f"https://{host}:443"
+    package["protected_state_denials"] = [f"deny {bucket} bucket"]
+    package["scratch_bucket_policy"] = [package["scratch_bucket_policy"][0], f"deny {bucket}"]
+    reasons = [str(f) for f in check_package(package, profile)]
+    assert any(r.startswith("P15 $.endpoint_url") and repr(bucket) in r for r in reasons), reasons
+
+
+def test_a_profile_protecting_the_scratch_bucket_is_refused_by_the_gate_and_the_lab(
+    tmp_path: Path,
+) -> None:
+    from pytest_hastate.errors import InputError
+    from pytest_hastate.lab.engine import SCRATCH_BUCKET
+    from pytest_hastate.lab.policy import lab_policy
+
+    package = team_package()
+    profile = write(tmp_path, "profile.json",
+                    changed(protected__buckets=[package["scratch_bucket"]]))  # fmt: skip
+    (tmp_path / "p.json").write_text(json.dumps(package))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_hastate", "gate", "package", "p.json",
+         "--profile", str(profile)],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "$.protected.buckets[0]: is the package's scratch bucket" in done.stderr
+    assert "P06" not in done.stdout
+    lab_profile = write(tmp_path, "lab-profile.json", changed(protected__buckets=[SCRATCH_BUCKET]))
+    loaded = load_profile(str(lab_profile), tmp_path, "--profile")
+    lab_folder = tmp_path / "lab"
+    lab_folder.mkdir()
+    with pytest.raises(InputError, match="is the package's scratch bucket 'hastate-lab-scratch'"):
+        lab_policy(loaded, lab_folder)
+    assert list(lab_folder.iterdir()) == []
 
 
 def test_a_checkpoint_made_under_another_profile_is_refused(tmp_path: Path) -> None:

@@ -220,10 +220,14 @@ def test_rendered_backend_migrates_a_local_state_on_the_lab(
     assert stored["resources"][0]["type"] == "terraform_data"
 
 
-def test_another_teams_profile_plans_its_own_stacks(tmp_path: Path) -> None:
-    """Under a team's profile, its protected keys are the stacks a plan may move (and the
-    decision record's are not)."""
+def team_setup(tmp_path: Path, profile: dict[str, Any] | None = None) -> tuple[Path, Path, Path]:
+    """A team's package, its profile (the fixture's, or ``profile``) and a GO judged by it."""
+    from pytest_hastate.io.profiles import load_profile
+
     team = REPO / "tests" / "fixtures" / "profiles" / "platform-team.json"
+    if profile is not None:
+        team = tmp_path / "team-profile.json"
+        team.write_text(json.dumps(profile))
     shutil.copy(PUBLIC_CONTRACT, tmp_path / "contract.json")
     package = filled_package()
     package["protected_state_denials"] = [
@@ -233,13 +237,45 @@ def test_another_teams_profile_plans_its_own_stacks(tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text(json.dumps(package))
     evidence = tmp_path / "evidence"
     evidence.mkdir()
-    write_model(
-        evidence / "verdict.json",
-        verdict(Status.GO, load_package(tmp_path / "package.json").sha256),
+    loaded = load_profile(str(team), tmp_path, "test")
+    record = verdict(Status.GO, load_package(tmp_path / "package.json").sha256).model_copy(
+        update={"profile": loaded.name, "profile_digest": loaded.sha256}
     )
+    write_model(evidence / "verdict.json", record)
+    return tmp_path / "package.json", evidence, team
+
+
+def test_another_teams_profile_plans_its_own_stacks(tmp_path: Path) -> None:
+    """Under a team's profile, its protected keys are the stacks a plan may move (and the
+    decision record's are not)."""
+    package, evidence, team = team_setup(tmp_path)
     args = ("--profile", str(team))
-    assert (
-        plan(tmp_path / "package.json", evidence, *args, key="prod/network/terraform.tfstate") == 0
-    )
+    assert plan(package, evidence, *args, key="prod/network/terraform.tfstate") == 0
     assert (tmp_path / "migration" / "backend-prod-network.s3.tfbackend").is_file()
-    assert plan(tmp_path / "package.json", evidence, *args, key=KEY) == 1
+    assert plan(package, evidence, *args, key=KEY) == 1
+
+
+def test_a_stack_under_a_protected_key_prefix_may_be_planned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = json.loads(
+        (REPO / "tests" / "fixtures" / "profiles" / "platform-team.json").read_text()
+    )
+    profile["protected"]["key_prefixes"] = ["prod/iam/"]
+    package, evidence, team = team_setup(tmp_path, profile)
+    args = ("--profile", str(team))
+    assert plan(package, evidence, *args, key="prod/iam/terraform.tfstate") == 0
+    assert (tmp_path / "migration" / "backend-prod-iam.s3.tfbackend").is_file()
+    capsys.readouterr()
+    assert plan(package, evidence, *args, key="prod/iamx/terraform.tfstate") == 1
+    assert "prod/iam/..." in capsys.readouterr().err
+
+
+def test_a_go_that_records_no_profile_is_the_default_profiles(
+    setup: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A verdict written before profiles existed was judged by the default profile: it cannot
+    back a plan under another one."""
+    package, evidence = setup
+    assert plan(package, evidence, "--profile", "generic", key="attic/terraform.tfstate") == 1
+    assert "records no profile" in capsys.readouterr().err

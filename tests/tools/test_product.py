@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,23 @@ def test_init_writes_a_starter_and_lists_what_to_fill(tmp_path: Path) -> None:
         assert {line.split()[1] for line in refused.stdout.splitlines()[:-1]} == rules
         as_template = hastate(tmp_path, "gate", gate, f"mine/{document}", "--allow-template")
         assert as_template.returncode == ExitCode.OK, as_template.stdout
+
+
+@pytest.mark.parametrize("profile", ["generic", "tests/fixtures/profiles/platform-team.json"])
+def test_init_under_another_profile_carries_none_of_the_defaults_words(
+    tmp_path: Path, profile: str
+) -> None:
+    reference = profile if profile == "generic" else str(REPO / profile)
+    done = hastate(tmp_path, "init", "--dir", "mine", "--profile", reference)
+    assert done.returncode == 0, done.stderr
+    written = (tmp_path / "mine" / "endpoint-package.json").read_text()
+    written += (tmp_path / "mine" / "candidate-contract.json").read_text()
+    for theirs in ("tofu-state", "gloriousflywheel", "Attic", "Bazel"):
+        assert not re.search(rf"(?<![\w-]){theirs}(?![\w-])", written), theirs
+    package = json.loads((tmp_path / "mine" / "endpoint-package.json").read_text())
+    if profile == "generic":
+        assert not any("protected stack prefixes" in line
+                       for line in package["scratch_bucket_policy"])  # fmt: skip
 
 
 def test_init_refuses_what_cannot_be_an_endpoint(tmp_path: Path) -> None:
