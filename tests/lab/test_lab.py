@@ -64,7 +64,7 @@ def test_cli_lifecycle_leaves_no_process(tmp_path: Path) -> None:
     reuse = hastate("lab", "up", "--topology", "singleton", "--dir", str(lab_dir))
     assert reuse.returncode == 3
     assert reuse.stderr.strip() == (
-        f"hastate: {lab_dir} holds a stopped lab's data (volumes, buckets, seeded tofu-state): "
+        f"hastate: {lab_dir} holds a stopped lab's data (volumes, buckets, seeded protected state): "
         f"remove it (rm -rf {lab_dir}) or choose another --dir"
     )
     secrets = json.loads((lab_dir / "credentials.json").read_text())
