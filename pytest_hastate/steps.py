@@ -118,7 +118,7 @@ _WATCH = (
 CATALOGUE: tuple[Criterion, ...] = (
     Criterion("static.contract", STATIC, "the candidate contract passes C01-C12",
               "give --contract FILE or --endpoint-package FILE"),
-    Criterion("static.package", STATIC, "the endpoint package passes P01-P15",
+    Criterion("static.package", STATIC, "the endpoint package passes P01-P16",
               "give --endpoint-package FILE"),
     Criterion("boundary.scoped", BOUNDARY,
               "proof credentials see the scratch bucket and no protected target", _PROVE_LIVE),

@@ -16,7 +16,7 @@ def register(commands: Commands) -> None:
     contract.add_argument("file", nargs="?", type=Path)
     contract.add_argument("--contract", dest="file_option", type=Path, help="same as FILE")
     contract.add_argument("--allow-template", action="store_true", help="accept template sentinels")
-    package = gates.add_parser("package", help="endpoint package gate (P01-P15)")
+    package = gates.add_parser("package", help="endpoint package gate (P01-P16)")
     package.add_argument("file", nargs="?", type=Path)
     package.add_argument(
         "--package", "--endpoint-package", dest="file_option", type=Path, help="same as FILE"

@@ -1,1 +1,1 @@
-"""The static gates: contract rules C01-C12, package rules P01-P15."""
+"""The static gates: contract rules C01-C12, package rules P01-P16."""

@@ -1,4 +1,4 @@
-"""The endpoint package gate: rules P01-P15, judged under a policy profile (what it protects,
+"""The endpoint package gate: rules P01-P16, judged under a policy profile (what it protects,
 its surfaces and words). Pure; never touches the network.
 
 Files the package points at (its candidate contract, its CA bundle) are read by the caller
@@ -37,7 +37,12 @@ from pytest_hastate.gates.text import (
 )
 from pytest_hastate.models import CREDENTIAL_ENV_NAMES
 from pytest_hastate.models.profile import Profile
-from pytest_hastate.scope.backend import PACKAGE_OPTIONS, ROUTING_OR_IDENTITY
+from pytest_hastate.scope.backend import (
+    PACKAGE_OPTIONS,
+    ROUTING_OR_IDENTITY,
+    strings_in,
+    template_problem,
+)
 from pytest_hastate.scope.names import bucket_name_problem
 from pytest_hastate.scope.scratch import scratch_prefix_problem
 from pytest_hastate.scope.targets import (
@@ -459,6 +464,34 @@ def _p15(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
             yield Finding("P15", path, problem)
 
 
+RENDERED_FIELDS = ("scratch_bucket", "scratch_prefix", "endpoint_url", "ha_endpoints", "region",
+                   "backend_options")  # fmt: skip
+"""The package's fields whose values are rendered into the disposable OpenTofu configuration."""
+
+
+@PACKAGE.rule(
+    "P16",
+    "no value rendered into OpenTofu's configuration holds a template sequence (`${`, `%{`)",
+)
+def _p16(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
+    for where, value in _rendered(data):
+        problem = next(filter(None, map(template_problem, strings_in(value))), None)
+        if problem:
+            yield Finding("P16", where, problem)
+
+
+def _rendered(data: Mapping[str, Any]) -> Iterator[tuple[str, object]]:
+    """(JSON path, value) of every value the proof renders into OpenTofu's configuration."""
+    for name in RENDERED_FIELDS:
+        value = data.get(name)
+        if isinstance(value, dict):
+            yield from ((f"$.{name}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            yield from ((f"$.{name}[{i}]", v) for i, v in enumerate(value))
+        else:
+            yield f"$.{name}", value
+
+
 def _cache_claims(profile: Profile) -> re.Pattern[str] | None:
     """Words that claim a cache authority: the profile's cache surfaces and every surface the
     package must separate from."""
@@ -471,5 +504,5 @@ def check_package(
     data: Mapping[str, Any], profile: Profile, *, allow_template: bool = False,
     links: PackageLinks | None = None,
 ) -> list[Finding]:  # fmt: skip
-    """Every finding of rules P01-P15 on one endpoint package under ``profile``, in rule order."""
+    """Every finding of rules P01-P16 on one endpoint package under ``profile``, in rule order."""
     return PACKAGE.check(data, PackageContext(profile, allow_template, links or PackageLinks()))

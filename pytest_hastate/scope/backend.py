@@ -36,6 +36,34 @@ ROUTING_OR_IDENTITY = frozenset(
 naming one is told the proof owns it (the allow-list refuses it either way)."""
 
 
+TEMPLATE_SEQUENCES = ("${", "%{")
+"""What OpenTofu reads as an interpolation or a directive in a configuration string (OpenTofu
+>= 1.10 evaluates the backend block; Terraform 1.11 does not): a rendered value holding one
+would be a different value for OpenTofu than the literal the guard judged."""
+
+
+def template_problem(value: str) -> str | None:
+    """Why ``value`` cannot be rendered into OpenTofu's configuration as a literal, or None."""
+    found = [sequence for sequence in TEMPLATE_SEQUENCES if sequence in value]
+    if not found:
+        return None
+    return (
+        f"holds {found[0]!r}, which OpenTofu evaluates as a template: the value it would use is "
+        "not the literal judged"
+    )
+
+
+def strings_in(value: object) -> list[str]:
+    """Every string in a JSON-like value, at any depth."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_in(item)]
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in strings_in(item)]
+    return []
+
+
 def allowed_in_backend(name: str) -> bool:
     """Whether the rendered backend block may carry ``name``."""
     return name in PROOF_SET or name in PACKAGE_OPTIONS

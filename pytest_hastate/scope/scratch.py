@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 from pytest_hastate.errors import GuardRefusal
 from pytest_hastate.models import EndpointPackage
 from pytest_hastate.models.profile import Profile
-from pytest_hastate.scope.backend import allowed_in_backend
+from pytest_hastate.scope.backend import allowed_in_backend, strings_in, template_problem
 from pytest_hastate.scope.names import (
     bucket_name_problem,
     is_canonical_key,
@@ -79,8 +79,8 @@ def scratch_prefix_problem(prefix: str, protected: ProtectedTargets) -> str | No
         return "must be relative and end with '/'"
     if "//" in prefix or any(part in (".", "..") for part in prefix.split("/")):
         return "must not contain '//', '.' or '..' segments"
-    if not prefix.isascii() or not prefix.isprintable() or "%" in prefix or "\\" in prefix:
-        return "must be printable ASCII without '%' or '\\'"
+    if not prefix.isascii() or not prefix.isprintable() or any(c in prefix for c in "%\\${}"):
+        return "must be printable ASCII without '%', '\\', '$', '{' or '}'"
     folder = normalize_key(prefix.split("/", 1)[0])
     for key in protected.keys:
         if normalize_key(key).split("/", 1)[0] == folder:
@@ -250,6 +250,10 @@ class ScratchScope:
                 raise GuardRefusal(
                     "OpenTofu backend", name, "not a setting the proof renders or a package may set"
                 )
+            for text in strings_in(backend[name]):
+                problem = template_problem(text)
+                if problem:
+                    raise GuardRefusal("OpenTofu backend", name, problem)
         for lock_key in (key, key + ".tflock"):
             self.check("PutObject", self.bucket, lock_key)
 

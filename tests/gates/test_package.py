@@ -1,4 +1,4 @@
-"""Rules P01-P15: for each rule a package that fails for exactly that rule."""
+"""Rules P01-P16: for each rule a package that fails for exactly that rule."""
 
 from __future__ import annotations
 
@@ -121,6 +121,16 @@ FAILING: list[tuple[str, str, Callable[[Doc], None]]] = [
                 ["https://state-proof.example.com", "https://secrets-bucket.example.com"],
             ),
         ),
+    ),
+    (
+        "P16",
+        "an interpolation in the region",
+        set_field("region", "us-east-1${path.cwd}"),
+    ),
+    (
+        "P16",
+        "a directive in a backend option",
+        set_field("backend_options", {"retry_mode": "%{ if true }adaptive%{ endif }"}),
     ),
     (
         "P04",
@@ -256,7 +266,7 @@ def test_each_rule_fails_alone(
 
 
 def test_every_rule_has_a_failing_case() -> None:
-    assert {r for r, _, _ in FAILING} == {f"P{n:02d}" for n in range(1, 16)}
+    assert {r for r, _, _ in FAILING} == {f"P{n:02d}" for n in range(1, 17)}
 
 
 def test_inline_secret_field_at_any_depth_is_p03(package: Doc) -> None:

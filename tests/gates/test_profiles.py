@@ -134,6 +134,8 @@ BAD_PROFILES = [
      "not a regular expression"),
     ("match-everything", changed(endpoint_loss="gateway|"), "$.endpoint_loss",
      "matches the empty text, so it matches every text"),
+    ("template-prefix", changed(scratch_prefix=".team/${path.cwd}/"), "$.scratch_prefix",
+     "without '%', '\\', '$', '{' or '}'"),
     ("bare-state-key", changed(protected__state_keys=["terraform.tfstate"]),
      "$.protected.state_keys[0]", "would protect the proof's own disposable state too"),
 ]  # fmt: skip

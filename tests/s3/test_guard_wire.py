@@ -556,6 +556,14 @@ def test_the_backend_block_is_judged_as_a_whole() -> None:
             SCOPE.check_backend(changed, key=key, endpoint=endpoint)
     with pytest.raises(GuardRefusal):
         SCOPE.check_backend(backend(), key="elsewhere/terraform.tfstate", endpoint=endpoint)
+    # OpenTofu evaluates the backend block's strings as templates: only literals are rendered.
+    for templated in (
+        backend(retry_mode="${path.cwd}"),
+        backend(retry_mode="%{ if true }adaptive%{ endif }"),
+        {**backend(), "region": "us-east-1${var.region}"},
+    ):
+        with pytest.raises(GuardRefusal, match="OpenTofu evaluates as a template"):
+            SCOPE.check_backend(templated, key=key, endpoint=endpoint)
 
 
 def test_keys_read_from_files_must_be_this_runs(tmp_path: Path) -> None:
