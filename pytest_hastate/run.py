@@ -22,6 +22,7 @@ from pytest_hastate.errors import HastateError, InputError
 from pytest_hastate.gates.contract import check_contract, static_stop_conditions
 from pytest_hastate.gates.files import PACKAGE, load_contract, load_linked_contract, load_package
 from pytest_hastate.io.documents import LoadedDocument, validate_model
+from pytest_hastate.io.evidence import LINKED, linked_entry
 from pytest_hastate.io.profiles import LoadedProfile, check_against_package, profile_for
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import (
@@ -323,9 +324,12 @@ def _check_outputs(settings: Settings) -> None:
     problem = _writable_folder_problem(settings.evidence_dir)
     if problem:
         raise InputError(f"--evidence-dir {settings.evidence_dir}", "", problem)
+    linked = linked_entry(settings.evidence_dir)
+    if linked is not None:
+        raise InputError(f"--evidence-dir {settings.evidence_dir}", linked.name, LINKED)
     target = settings.checkpoint_file
     if target is not None:
-        if target.exists():
+        if target.exists() or target.is_symlink():
             raise InputError(
                 f"--checkpoint-file {target}",
                 "",

@@ -24,6 +24,7 @@ def register(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pytest_hastate.io.evidence import write_atomic
     from pytest_hastate.tools.report import render
 
     text = render(args.dir, args.format)
@@ -32,6 +33,6 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.OK
     suffix = "md" if args.format == "markdown" else "html"
     target = Path(args.output) if args.output else args.dir / f"report.{suffix}"
-    target.write_text(text, "utf-8")
+    write_atomic(target, text)
     print(f"hastate report: wrote {target}")
     return ExitCode.OK

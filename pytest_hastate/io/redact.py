@@ -56,5 +56,6 @@ class Masker:
 
     def copy(self, source: Path, target: Path) -> None:
         """A masked copy of a text file (the lab's process logs into an evidence bundle)."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self(source.read_text("utf-8", errors="replace")), "utf-8")
+        from pytest_hastate.io.evidence import write_atomic
+
+        write_atomic(target, self(source.read_text("utf-8", errors="replace")))

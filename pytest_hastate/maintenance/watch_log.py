@@ -79,7 +79,7 @@ class WatchLog:
 def append_mark(path: Path, text: str) -> None:
     """A mark (e.g. "killed s3-1") at the wall time now; one short O_APPEND write."""
     line = json.dumps({"mark": text, "wall": time.time()}) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
     try:
         os.write(fd, line.encode())
         os.fsync(fd)

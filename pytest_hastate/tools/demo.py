@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_hastate.errors import DemoFailed
+from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.io.profiles import LoadedProfile
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.lab import LabCluster, start
@@ -194,9 +195,9 @@ def write_reports(evidence: Path) -> Path:
     """report.md and report.html into the bundle; returns the HTML one."""
     from pytest_hastate.tools.report import render
 
-    (evidence / "report.md").write_text(render(evidence, "markdown"), "utf-8")
+    write_atomic(evidence / "report.md", render(evidence, "markdown"))
     html = evidence / "report.html"
-    html.write_text(render(evidence, "html"), "utf-8")
+    write_atomic(html, render(evidence, "html"))
     return html
 
 

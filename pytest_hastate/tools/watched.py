@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from pytest_hastate.errors import DemoFailed
+from pytest_hastate.io.evidence import open_append
 from pytest_hastate.maintenance.watch_log import append_mark, log_path
 
 LEAD_SECONDS = 2.0  # the window records normal service before the event
@@ -31,7 +32,7 @@ def watching(
     argv = [sys.executable, "-m", "pytest_hastate", "watch", "--endpoint-package", str(package),
             "--from-checkpoint", str(checkpoint), "--evidence-dir", str(evidence),
             "--until-file", str(until), "--duration", "600"]  # fmt: skip
-    with (evidence / "watch.out").open("ab") as out:
+    with open_append(evidence / "watch.out") as out:
         process = subprocess.Popen(argv, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT
