@@ -3,7 +3,17 @@ carries the exit code a ``hastate`` command ends with when it meets it."""
 
 from __future__ import annotations
 
+import re
+
 from pytest_hastate.exit_codes import ExitCode
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
+
+
+def hide_userinfo(text: str) -> str:
+    """``text`` with the user-info of every URL in it (``user:password@``) replaced by ``***@``:
+    a message never quotes credentials someone put into an endpoint's URL."""
+    return _USERINFO.sub(r"\1***@", text)
 
 
 class HastateError(Exception):
@@ -27,6 +37,7 @@ class InputError(HastateError):
     exit_code = ExitCode.BAD_INPUT
 
     def __init__(self, source: str, where: str, reason: str) -> None:
+        source, where, reason = hide_userinfo(source), hide_userinfo(where), hide_userinfo(reason)
         self.source = source
         self.where = where
         self.reason = " ".join(reason.split())
@@ -42,6 +53,7 @@ class GuardRefusal(HastateError):
     """
 
     def __init__(self, operation: str, target: str, reason: str) -> None:
+        target, reason = hide_userinfo(target), hide_userinfo(reason)
         self.operation = operation
         self.target = target
         self.reason = reason

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pytest_hastate.errors import hide_userinfo
 from pytest_hastate.models import CREDENTIAL_ENV_NAMES, SESSION_TOKEN_ENV
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class Masker:
         return Masker(self.secrets, paths={**self._paths, **paths})
 
     def __call__(self, text: str) -> str:
+        text = hide_userinfo(text)
         for secret in self.secrets:
             text = text.replace(secret, MASK)
         for path, placeholder in sorted(self._paths.items(), key=lambda p: -len(p[0])):
@@ -51,8 +53,8 @@ class Masker:
         return text
 
     def leaks(self, text: str) -> bool:
-        """True when ``text`` holds one of the secret values."""
-        return any(secret in text for secret in self.secrets)
+        """True when ``text`` holds one of the secret values, or a URL's user-info."""
+        return hide_userinfo(text) != text or any(secret in text for secret in self.secrets)
 
     def copy(self, source: Path, target: Path) -> None:
         """A masked copy of a text file (the lab's process logs into an evidence bundle)."""

@@ -297,16 +297,21 @@ class _GuardHooks:
             raise GuardRefusal("send", str(request.url), "the request changed after it was judged")
         self.judged.sent = None  # one judgement, one send
 
-    def refuse_redirect(self, response: Any, operation: Any, **_: Any) -> None:
+    def refuse_redirect(
+        self, response: Any, operation: Any, request_dict: Any = None, **_: Any
+    ) -> None:
         http = response[0] if response is not None else None
         if http is not None and 300 <= http.status_code < 400:
             where = http.headers.get("Location") or response[1].get("Error", {}).get(
                 "Endpoint", "?"
             )
+            context = (request_dict or {}).get("context") or {}
+            target = context.get("hastate_guarded")
+            addressed = target.label if target is not None else self.endpoint
             raise GuardRefusal(
-                operation.name, str(where),
-                f"the server answered {http.status_code} (a redirect): not followed; every "
-                "request goes only to the configured endpoint",
+                operation.name, addressed,
+                f"the endpoint answered a redirect ({http.status_code}) to {where}: not "
+                "followed; every request goes only to the configured endpoint",
             )  # fmt: skip
 
 

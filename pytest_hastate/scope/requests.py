@@ -37,6 +37,13 @@ def is_read_only(operation: str) -> bool:
     return operation.startswith(("Head", "Get", "List"))
 
 
+def target_label(bucket: str | None, key: str | None) -> str:
+    """``bucket/key`` (or the bucket alone), as messages name a target."""
+    if bucket is None:
+        return "(no bucket)"
+    return f"{bucket}/{key}" if key is not None else bucket
+
+
 @dataclass(frozen=True)
 class Target:
     """What a request addresses, as its parameters name it."""
@@ -48,6 +55,10 @@ class Target:
     prefixes: tuple[str, ...] = ()  # Prefix, StartAfter, KeyMarker, Marker
     copy_source: tuple[str, str] | None = None
     tokens: tuple[tuple[str, str], ...] = ()  # VersionId, UploadId: plain tokens only
+
+    @property
+    def label(self) -> str:
+        return target_label(self.bucket, self.key)
 
     @classmethod
     def from_params(cls, operation: str, params: Mapping[str, object]) -> Target:
@@ -68,14 +79,14 @@ class Target:
             None if key is None else str(key),
             keys,
             prefixes,
-            copy_source_of(params.get("CopySource")),
+            copy_source_of(params.get("CopySource"), operation),
             tokens,
         )
 
 
-def copy_source_of(value: object) -> tuple[str, str] | None:
-    """(bucket, key) of a CopySource (dict, or the string botocore quotes from it). Anything
-    else, e.g. a ``?`` that is not exactly ``?versionId=<id>``, is refused."""
+def copy_source_of(value: object, operation: str) -> tuple[str, str] | None:
+    """(bucket, key) of ``operation``'s CopySource (dict, or the string botocore quotes from
+    it). Anything else, e.g. a ``?`` that is not exactly ``?versionId=<id>``, is refused."""
     if value is None:
         return None
     if isinstance(value, Mapping):
@@ -83,9 +94,9 @@ def copy_source_of(value: object) -> tuple[str, str] | None:
     text = str(value)
     path, mark, query = text.partition("?")
     if mark and not _VERSION_QUERY.match(query):
-        raise GuardRefusal("CopySource", text, "copy source with a query other than versionId")
+        raise GuardRefusal(operation, text, "copy source with a query other than versionId")
     decoded = unquote(path).lstrip("/")
     bucket, _, key = decoded.partition("/")
     if "?" in decoded:
-        raise GuardRefusal("CopySource", text, "copy source with a '?' in its bucket or key")
+        raise GuardRefusal(operation, text, "copy source with a '?' in its bucket or key")
     return bucket, key

@@ -50,6 +50,7 @@ from pytest_hastate.scope.requests import (
     Target,
     copy_source_of,
     is_read_only,
+    target_label,
 )
 from pytest_hastate.scope.targets import ProtectedTargets
 
@@ -91,12 +92,6 @@ def scratch_prefix_problem(prefix: str, protected: ProtectedTargets) -> str | No
         if np.startswith(pp) or pp.startswith(np):
             return f"overlaps the protected key prefix {protected_prefix}"
     return own_state_problem(prefix, protected)
-
-
-def _target(bucket: str | None, key: str | None) -> str:
-    if bucket is None:
-        return "(no bucket)"
-    return f"{bucket}/{key}" if key is not None else bucket
 
 
 @dataclass(frozen=True)
@@ -146,10 +141,10 @@ class ScratchScope:
         """Raise ``GuardRefusal`` unless the request ``t`` is allowed."""
         op = t.operation
         if op not in OPERATIONS:
-            raise GuardRefusal(op, _target(t.bucket, t.key), "not an operation the proof sends")
+            raise GuardRefusal(op, t.label, "not an operation the proof sends")
         for name, token in t.tokens:
             if not TOKEN_PATTERN.match(token) or token in (".", ".."):
-                raise GuardRefusal(op, _target(t.bucket, t.key), f"{name} is not a plain token")
+                raise GuardRefusal(op, t.label, f"{name} is not a plain token")
         if t.bucket is None:
             if op not in NO_BUCKET_OPERATIONS:
                 raise GuardRefusal(op, "(no bucket)", "only ListBuckets may address no bucket")
@@ -163,28 +158,28 @@ class ScratchScope:
         for prefix in t.prefixes:
             reason = self.protected.prefix_reason(t.bucket, prefix)
             if reason is not None:
-                raise GuardRefusal(op, _target(t.bucket, prefix), reason)
+                raise GuardRefusal(op, target_label(t.bucket, prefix), reason)
         for item in (t.key, *t.keys) if t.keys else (t.key,):
             reason = self.protected.reason(t.bucket, item)
             if reason is not None and not probe:
-                raise GuardRefusal(op, _target(t.bucket, item), reason)
+                raise GuardRefusal(op, target_label(t.bucket, item), reason)
             if reason is not None:
                 return  # a boundary HEAD probe of a protected target: expects 403/404
         if t.copy_source is not None:
             reason = self.protected.reason(*t.copy_source)
             if reason is not None:
-                raise GuardRefusal(op, _target(*t.copy_source), f"copy source: {reason}")
+                raise GuardRefusal(op, target_label(*t.copy_source), f"copy source: {reason}")
         if t.bucket not in (self.bucket, self.probe_bucket):
             raise GuardRefusal(
                 op,
-                _target(t.bucket, t.key),
+                t.label,
                 "outside the scratch bucket and this run's probe bucket",
             )
         if t.copy_source is not None:
             source_bucket, source_key = t.copy_source
             if source_bucket not in (self.bucket, self.probe_bucket) or not self.in_run(source_key):
                 raise GuardRefusal(
-                    op, _target(*t.copy_source), "copy source outside this run's scratch scope"
+                    op, target_label(*t.copy_source), "copy source outside this run's scratch scope"
                 )
         if is_read_only(op):
             return
@@ -199,11 +194,11 @@ class ScratchScope:
         for item in (t.key, *t.keys, *(t.copy_source[1:] if t.copy_source else ())):
             problem = None if item is None else segment_problem(item)
             if problem is not None:
-                raise GuardRefusal(t.operation, _target(t.bucket, item), f"key {problem}")
+                raise GuardRefusal(t.operation, target_label(t.bucket, item), f"key {problem}")
         for prefix in t.prefixes:
             problem = segment_problem(prefix, trailing_slash=True)
             if problem is not None:
-                raise GuardRefusal(t.operation, _target(t.bucket, prefix), f"prefix {problem}")
+                raise GuardRefusal(t.operation, target_label(t.bucket, prefix), f"prefix {problem}")
 
     def _check_mutation(self, t: Target) -> None:
         op = t.operation
@@ -216,14 +211,16 @@ class ScratchScope:
             if op in allowed or (op == "DeleteBucket" and self.allow_scratch_bucket_delete):
                 return
             raise GuardRefusal(
-                op, _target(t.bucket, None), "bucket-level mutation not allowed on this bucket"
+                op, target_label(t.bucket, None), "bucket-level mutation not allowed on this bucket"
             )
         for item in (t.key, *t.keys) if t.key is not None else t.keys:
             if item is None or not is_canonical_key(item):
-                raise GuardRefusal(op, _target(t.bucket, item), "key is not in canonical form")
+                raise GuardRefusal(op, target_label(t.bucket, item), "key is not in canonical form")
             if not item.startswith(self.run_prefix):
                 raise GuardRefusal(
-                    op, _target(t.bucket, item), f"key outside this run's prefix {self.run_prefix}"
+                    op,
+                    target_label(t.bucket, item),
+                    f"key outside this run's prefix {self.run_prefix}",
                 )
 
     # --- OpenTofu's own traffic (it does not pass through boto3) ---------------------------------
@@ -290,7 +287,7 @@ class ScratchScope:
         if (key or None) != t.key:
             raise GuardRefusal(op, url, "request path carries another key than the parameters")
         if copy_source_header is not None and (
-            t.copy_source is None or copy_source_of(copy_source_header) != t.copy_source
+            t.copy_source is None or copy_source_of(copy_source_header, op) != t.copy_source
         ):
             raise GuardRefusal(op, copy_source_header, "copy-source header differs from CopySource")
         self.check_target(t, boundary_probe=boundary_probe)
@@ -300,7 +297,7 @@ class ScratchScope:
         key = str(fields.get("key")) if isinstance(fields, Mapping) else ""
         if "${filename}" in key:
             raise GuardRefusal(
-                "PresignedPost", _target(t.bucket, key), "a key the uploader chooses"
+                "PresignedPost", target_label(t.bucket, key), "a key the uploader chooses"
             )
         conditions = post.get("conditions") or []
         for condition in conditions if isinstance(conditions, list) else []:
@@ -312,7 +309,7 @@ class ScratchScope:
             ):
                 raise GuardRefusal(
                     "PresignedPost",
-                    _target(t.bucket, key),
+                    target_label(t.bucket, key),
                     "a starts-with condition on $key lets the uploader choose the key",
                 )
         self.check_target(Target("PutObject", t.bucket, key))

@@ -33,9 +33,7 @@ INCOMPLETE = {
 
 def mask_report(report: pytest.TestReport, mask: Masker) -> None:
     """Credential values never reach the terminal, junit XML or any report: the failure text
-    and the captured output of every report are masked."""
-    if not mask.secrets:
-        return
+    and the captured output of every report are masked (and any URL's user-info)."""
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         report.longrepr = (longrepr[0], longrepr[1], mask(str(longrepr[2])))

@@ -474,8 +474,14 @@ def test_a_redirect_is_a_clear_refusal_not_a_loop(
 ) -> None:
     recording.redirect = (status, "https://tofu-state.s3.example.test/attic/terraform.tfstate")
     try:
-        with pytest.raises(GuardRefusal, match=f"answered {status} \\(a redirect\\)"):
+        with pytest.raises(GuardRefusal) as refused:
             guarded(recording).get_object(Bucket=SCOPE.bucket, Key=RUN + "x")
+        # Named as what the endpoint answered, not as an operation on the redirect's target.
+        assert str(refused.value) == (
+            f"scratch guard refused GetObject on {SCOPE.bucket}/{RUN}x: the endpoint answered a "
+            f"redirect ({status}) to https://tofu-state.s3.example.test/attic/terraform.tfstate: "
+            "not followed; every request goes only to the configured endpoint"
+        )
     finally:
         recording.redirect = None
 
@@ -622,3 +628,29 @@ def test_keys_read_from_files_must_be_this_runs(tmp_path: Path) -> None:
             check_checkpoint_scope(
                 base.model_copy(update=change), package, GLORIOUS, tmp_path / "cp.json"
             )
+
+
+def test_refusals_never_quote_credentials_from_a_url() -> None:
+    from pytest_hastate.errors import InputError
+    from pytest_hastate.io.redact import Masker
+
+    access = S3Access(endpoints=("https://s3.example.test",), region="us-east-1",
+                      access_key="proof-access", secret_key="proof-secret")  # fmt: skip
+    with pytest.raises(GuardRefusal) as refused:
+        client(access, SCOPE, "https://admin:hunter2-password@s3.example.test")
+    assert "hunter2" not in str(refused.value)
+    assert "https://***@s3.example.test" in str(refused.value)
+    assert "hunter2" not in str(InputError("--endpoint https://a:hunter2@h", "", "bad"))
+    masked = Masker([])("GET https://a:hunter2@h/x failed; ftp://u@h too")
+    assert masked == "GET https://***@h/x failed; ftp://***@h too"
+
+
+def test_a_bad_copy_source_is_named_by_its_operation() -> None:
+    access = S3Access(endpoints=("https://s3.example.test",), region="us-east-1",
+                      access_key="proof-access", secret_key="proof-secret")  # fmt: skip
+    s3 = client(access, SCOPE, attempts=1)  # refused before anything is sent
+    for source in (f"{SCOPE.bucket}/{RUN}x?acl", f"{SCOPE.bucket}/{RUN}x?versionId=1&x=2"):
+        with pytest.raises(GuardRefusal) as refused:
+            s3.copy_object(Bucket=SCOPE.bucket, Key=RUN + "y", CopySource=source)
+        assert refused.value.operation == "CopyObject"
+        assert refused.value.reason.startswith("copy source with a")
