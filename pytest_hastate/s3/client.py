@@ -30,6 +30,14 @@ from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
 from pytest_hastate.s3.health import WRITE_OPERATIONS, AttributedHealth, BackendHealth
 from pytest_hastate.scope.requests import Target
 from pytest_hastate.scope.scratch import ScratchScope
+from pytest_hastate.scope.sent import (
+    SentRequest,
+    deleted_keys,
+    host_header_problem,
+    method_problem,
+    presign_problem,
+    query_problem,
+)
 from pytest_hastate.scope.targets import endpoint_origin_problem
 from pytest_hastate.timing import BusyTime
 
@@ -271,10 +279,15 @@ class _GuardHooks:
         target = Target.from_params(model.name, params)
         self.scope.check_target(target, boundary_probe=self.boundary_probes)
         context["hastate_guarded"] = target
+        context["hastate_method"] = model.http.get("method")
+        context["hastate_query"] = _query_names(model)
         if self.log is not None:
             self.log.add(self.endpoint, model.name, target.bucket, target.key)
 
     def check_request(self, request: Any, operation_name: str, **_: Any) -> None:
+        """The request botocore built, as it will be signed: where it goes (the scope's URL
+        check), how (the operation's own method, only the query the operation builds, no
+        foreign Host), what it names in its body (DeleteObjects); then recorded as judged."""
         context = getattr(request, "context", None) or {}
         target = context.get("hastate_guarded")
         post = context.get("s3-presign-post-fields")
@@ -289,13 +302,37 @@ class _GuardHooks:
             target, endpoint=self.endpoint, url=request.url, copy_source_header=copy_source,
             presigned_post=post, boundary_probe=self.boundary_probes,
         )  # fmt: skip
-        self.judged.sent = (request.url, copy_source)
+        problem = (
+            (presign_problem(operation_name) if context.get("is_presign_request") else None)
+            or (method_problem(request.method, context.get("hastate_method"), operation_name)
+                if post is None else None)
+            or query_problem(request.url, context.get("hastate_query", frozenset()))
+            or host_header_problem(request.url, request.headers)
+            or self._body_problem(target, request.body)
+        )  # fmt: skip
+        if problem is not None:
+            raise GuardRefusal(operation_name, target.label, problem)
+        self.judged.sent = SentRequest.of(
+            request.method, request.url, request.headers, request.body
+        )
+
+    @staticmethod
+    def _body_problem(target: Target, body: object) -> str | None:
+        if target.operation != "DeleteObjects":
+            return None
+        keys = deleted_keys(body)
+        if keys is None or keys != target.keys:
+            return "the body names other keys than the judged parameters"
+        return None
 
     def check_sent(self, request: Any, **_: Any) -> None:
-        sent = (request.url, _text(request.headers.get("x-amz-copy-source")))
-        if sent != getattr(self.judged, "sent", None):
-            raise GuardRefusal("send", str(request.url), "the request changed after it was judged")
+        sent = SentRequest.of(request.method, request.url, request.headers, request.body)
+        difference = sent.difference(getattr(self.judged, "sent", None))
         self.judged.sent = None  # one judgement, one send
+        if difference is not None:
+            raise GuardRefusal(
+                "send", str(request.url), f"the request changed after it was judged: {difference}"
+            )
 
     def refuse_redirect(
         self, response: Any, operation: Any, request_dict: Any = None, **_: Any
@@ -313,6 +350,17 @@ class _GuardHooks:
                 f"the endpoint answered a redirect ({http.status_code}) to {where}: not "
                 "followed; every request goes only to the configured endpoint",
             )  # fmt: skip
+
+
+def _query_names(model: Any) -> frozenset[str]:
+    """The query parameters an operation builds: its URI's own and its query-string members."""
+    uri = str(model.http.get("requestUri", ""))
+    names = {part.split("=", 1)[0] for part in uri.partition("?")[2].split("&") if part}
+    shape = model.input_shape
+    for name, member in shape.members.items() if shape is not None else ():
+        if member.serialization.get("location") == "querystring":
+            names.add(member.serialization.get("name", name))
+    return frozenset(names)
 
 
 def _text(value: str | bytes | None) -> str | None:

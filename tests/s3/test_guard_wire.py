@@ -654,3 +654,75 @@ def test_a_bad_copy_source_is_named_by_its_operation() -> None:
             s3.copy_object(Bucket=SCOPE.bucket, Key=RUN + "y", CopySource=source)
         assert refused.value.operation == "CopyObject"
         assert refused.value.reason.startswith("copy source with a")
+
+
+# --- the request judged is the request sent -----------------------------------------------------
+
+
+def test_a_presigned_url_is_bound_to_its_operations_method(recording: RecordingS3Server) -> None:
+    s3 = guarded(recording, probes=True)
+    own = s3.generate_presigned_url("get_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "x"})
+    assert urlsplit(own).path.endswith(RUN + "x")
+    for operation, params, method in (
+        ("get_object", {"Bucket": SCOPE.bucket, "Key": "elsewhere/x"}, "PUT"),
+        ("get_object", {"Bucket": SCOPE.bucket, "Key": RUN + "x"}, "DELETE"),
+        ("head_object", {"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}, "DELETE"),
+        ("head_object", {"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}, "PUT"),
+    ):
+        with pytest.raises(GuardRefusal, match="a signature binds the method it is made for"):
+            s3.generate_presigned_url(operation, Params=params, HttpMethod=method)
+    with pytest.raises(GuardRefusal, match="no presigned URL for DeleteObject"):
+        s3.generate_presigned_url(
+            "delete_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "x"}
+        )
+
+
+@pytest.mark.parametrize(
+    ("event", "change", "reason"),
+    [
+        ("before-send", lambda r: setattr(r, "method", "DELETE"),
+         "changed after it was judged: method DELETE"),
+        ("before-send", lambda r: setattr(r, "url", r.url + "?acl"),
+         "changed after it was judged: URL"),
+        ("before-send", lambda r: r.headers.__setitem__("Host", "tofu-state.example.test"),
+         "changed after it was judged: header host"),
+        ("before-send", lambda r: r.headers.__setitem__("x-amz-acl", "public-read"),
+         "changed after it was judged: header x-amz-acl"),
+        ("before-send", lambda r: setattr(r, "body", b"<Delete><Object><Key>attic/terraform.tfstate</Key></Object></Delete>"),
+         "changed after it was judged: the body differs"),
+        ("before-sign", lambda r: setattr(r, "method", "DELETE"),
+         "method DELETE is not PutObject's (PUT)"),
+        ("before-sign", lambda r: setattr(r, "url", r.url + "?acl"),
+         "query parameter 'acl' is not one the operation builds"),
+        ("before-sign", lambda r: r.headers.__setitem__("Host", "tofu-state.example.test"),
+         "Host header 'tofu-state.example.test' differs"),
+    ],
+)  # fmt: skip
+def test_a_request_changed_after_the_guard_judged_it_is_not_sent(
+    recording: RecordingS3Server, event: str, change: Any, reason: str
+) -> None:
+    s3 = guarded(recording)
+    s3.meta.events.register_first(f"{event}.s3", lambda request, **_: change(request))
+    before = len(recording.requests)
+    with pytest.raises(GuardRefusal) as refused:
+        s3.put_object(Bucket=SCOPE.bucket, Key=RUN + "x", Body=b"judged")
+    assert reason in str(refused.value), str(refused.value)
+    assert len(recording.requests) == before
+
+
+def test_delete_objects_is_judged_by_the_body_it_sends(recording: RecordingS3Server) -> None:
+    """A handler that rewrites the items after the parameters were judged: the body botocore
+    serialises names a protected key, and the guard reads the body."""
+    s3 = guarded(recording)
+
+    def swap(params: dict[str, Any], **_: Any) -> None:
+        params["Delete"]["Objects"][0]["Key"] = "attic/terraform.tfstate"
+
+    s3.meta.events.register_last("before-parameter-build.s3", swap)  # after the guard's
+    before = len(recording.requests)
+    with pytest.raises(GuardRefusal, match="the body names other keys than the judged"):
+        s3.delete_objects(Bucket=SCOPE.bucket, Delete={"Objects": [{"Key": RUN + "x"}]})
+    assert len(recording.requests) == before
+    s3.meta.events.unregister("before-parameter-build.s3", swap)
+    s3.delete_objects(Bucket=SCOPE.bucket, Delete={"Objects": [{"Key": RUN + "x"}]})
+    assert len(recording.requests) == before + 1

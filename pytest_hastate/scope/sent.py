@@ -1,0 +1,136 @@
+"""The request as it is sent, bound to the request that was judged. Pure.
+
+botocore builds a request from the judged parameters; between the last check before signing
+and the send, only the signer may add to it. So the guard records, when it judges the built
+request, everything that decides where the request goes and what it does (method, the full
+URL with its query, every header but the signer's, the body), and refuses a send that differs
+in any of it. The body is read where it names targets (DeleteObjects' keys), and the method is
+the operation's own (a signature binds the method it is made for: a presigned URL for a read
+must not be a signed write).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+SIGNER_HEADERS = frozenset(
+    {
+        "authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token",
+        "amz-sdk-invocation-id", "amz-sdk-request", "user-agent", "content-length",
+    }
+)  # fmt: skip
+"""What botocore adds or rewrites after the last check before signing (the signature, its
+date and payload hash, the SDK's invocation and retry ids, the user agent's feature list, the
+body's length): everything else must be as judged."""
+
+PRESIGNABLE = frozenset({"GetObject", "HeadObject", "PutObject"})
+"""The operations a presigned URL may be made for, each bound to its own method."""
+
+
+def _text(value: object) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
+def body_digest(body: object) -> str:
+    """What identifies a body: the sha256 of its bytes where they can be read without
+    consuming it, else the object itself (the one judged must be the one sent)."""
+    if body is None or body == b"" or body == "":
+        return ""
+    if isinstance(body, bytes | bytearray):
+        return hashlib.sha256(bytes(body)).hexdigest()
+    if isinstance(body, str):
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    getvalue = getattr(body, "getvalue", None)
+    if callable(getvalue):
+        return hashlib.sha256(_bytes(getvalue())).hexdigest()
+    return f"object {id(body)}"
+
+
+def _bytes(value: object) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """What decides where a request goes and what it does."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: str
+
+    @classmethod
+    def of(cls, method: str, url: str, headers: Mapping[str, object], body: object) -> SentRequest:
+        kept = sorted(
+            (name.lower(), _text(value))
+            for name, value in headers.items()
+            if name.lower() not in SIGNER_HEADERS
+        )
+        return cls(method.upper(), url, tuple(kept), body_digest(body))
+
+    def difference(self, judged: SentRequest | None) -> str | None:
+        """What differs from the judged request, or None."""
+        if judged is None:
+            return "it was never judged (or was already sent once)"
+        if self.method != judged.method:
+            return f"method {self.method}, judged {judged.method}"
+        if self.url != judged.url:
+            return f"URL {self.url}, judged {judged.url}"
+        if self.headers != judged.headers:
+            names = sorted(set(self.headers) ^ set(judged.headers))
+            return f"header {names[0][0]} differs"
+        if self.body != judged.body:
+            return "the body differs"
+        return None
+
+
+def method_problem(method: str, expected: str | None, operation: str) -> str | None:
+    """Why a request's method is not its operation's own, or None."""
+    if expected is None or method.upper() == expected.upper():
+        return None
+    return (
+        f"method {method.upper()} is not {operation}'s ({expected.upper()}): a signature binds "
+        "the method it is made for"
+    )
+
+
+def presign_problem(operation: str) -> str | None:
+    if operation in PRESIGNABLE:
+        return None
+    return f"no presigned URL for {operation} (only {', '.join(sorted(PRESIGNABLE))})"
+
+
+def query_problem(url: str, allowed: frozenset[str]) -> str | None:
+    """Why the URL's query carries a parameter the operation does not build, or None."""
+    for name, _value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if name not in allowed:
+            return f"query parameter {name!r} is not one the operation builds"
+    return None
+
+
+def host_header_problem(url: str, headers: Mapping[str, object]) -> str | None:
+    """A ``Host`` header other than the URL's own would route the request elsewhere."""
+    netloc = urlsplit(url).netloc.lower()
+    for name, value in headers.items():
+        if name.lower() == "host" and _text(value).lower() != netloc:
+            return f"Host header {_text(value)!r} differs from the URL's {netloc!r}"
+    return None
+
+
+def deleted_keys(body: object) -> tuple[str, ...] | None:
+    """The keys a DeleteObjects body names, as the server will read them (None: unreadable)."""
+    raw = body if isinstance(body, bytes | str) else getattr(body, "getvalue", lambda: None)()
+    if raw is None:
+        return None
+    try:
+        root = ET.fromstring(raw)  # noqa: S314 (botocore's own serialisation of our parameters)
+    except ET.ParseError:
+        return None
+    keys = [
+        element.text or "" for element in root.iter() if element.tag.rsplit("}", 1)[-1] == "Key"
+    ]
+    return tuple(keys)
