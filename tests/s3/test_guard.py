@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -89,18 +90,45 @@ any_key = st.one_of(
 )
 
 
-@settings(max_examples=400)
-@given(any_bucket, any_key, st.sampled_from(MUTATING))
-def test_any_allowed_write_is_inside_the_scratch_scope(
-    bucket: str, key: str, operation: str
-) -> None:
-    if refused(operation, bucket, key):
-        return
-    assert bucket in (SCOPE.bucket, SCOPE.probe_bucket)
-    assert is_canonical_key(key)
-    assert key.startswith(RUN)
-    assert normalize_key(key) == key.casefold()
-    assert SCOPE.protected.reason(bucket, key) is None
+run_key = st.builds(lambda parts: RUN + "/".join(parts), st.lists(segment, min_size=1, max_size=4))
+
+
+def test_any_allowed_write_is_inside_the_scratch_scope() -> None:
+    """Two of three generated writes are this run's (they must be allowed), one is anything;
+    every refusal is a ``GuardRefusal`` naming its operation and a reason, every allowed write
+    is inside the scope. A guard that refuses everything, or allows everything, fails here."""
+    counts: Counter[str] = Counter()
+
+    @settings(max_examples=600, derandomize=True, database=None)
+    @given(st.sampled_from(["run", "run", "any"]), st.data())
+    def one(kind: str, data: st.DataObject) -> None:
+        in_run = kind == "run"
+        bucket = data.draw(
+            st.sampled_from([SCOPE.bucket, SCOPE.probe_bucket]) if in_run else any_bucket
+        )
+        key = data.draw(run_key if in_run else any_key)
+        operation = data.draw(st.sampled_from(MUTATING))
+        refusal: GuardRefusal | None = None
+        try:
+            SCOPE.check(operation, bucket, key)
+        except GuardRefusal as refused_:
+            refusal = refused_
+        if refusal is not None:
+            counts["refused"] += 1
+            assert refusal.operation == operation
+            assert refusal.reason.strip()
+            assert not in_run or SCOPE.protected.reason(bucket, key), (bucket, key, refusal)
+            return
+        counts["allowed"] += 1
+        assert bucket in (SCOPE.bucket, SCOPE.probe_bucket)
+        assert is_canonical_key(key)
+        assert key.startswith(RUN)
+        assert normalize_key(key) == key.casefold()
+        assert SCOPE.protected.reason(bucket, key) is None
+
+    one()
+    assert counts["allowed"] >= 300, counts
+    assert counts["refused"] >= 100, counts
 
 
 def _tricks(key: str) -> list[str]:
@@ -353,7 +381,7 @@ def test_every_request_to_a_profiles_targets_is_refused(
         scope.check(operation, bucket, scope.key("x"))
     key = data.draw(st.sampled_from(protected.state_keys), label="key")
     disguise = data.draw(st.sampled_from(_tricks(key)), label="disguise")
-    with pytest.raises(GuardRefusal):
+    with pytest.raises(GuardRefusal, match=f"refused {operation} on "):
         scope.check(operation, "team-scratch", disguise)
     for prefix in protected.key_prefixes:
         with pytest.raises(GuardRefusal, match="protected key prefix"):
