@@ -21,7 +21,8 @@ class ExitCode(IntEnum):
 
 MEANINGS: dict[ExitCode, tuple[str, str]] = {
     ExitCode.OK: (
-        "`GO`; or `INTERIM_ONLY` with `--expect-interim`",
+        "`GO`; or `INTERIM_ONLY` with `--expect-interim` when nothing the run was asked for was "
+        "skipped (a missing OpenTofu binary keeps 10)",
         "done: a gate passed, the evidence is complete, ready (`GO`; `INTERIM_ONLY` with "
         "`--expect-interim`), the demo ended as expected",
     ),

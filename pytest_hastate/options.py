@@ -129,3 +129,5 @@ INPUT_OPTIONS: tuple[OptionSpec, ...] = tuple(
     if spec.name in ("endpoint-package", "contract", "checkpoint-file", "from-checkpoint")
 )
 """The options that name something to prove or continue."""
+
+BY_FLAG: dict[str, OptionSpec] = {spec.flag: spec for spec in OPTIONS}

@@ -62,6 +62,8 @@ class SuiteWatch:
     def __init__(self, manager: pytest.PytestPluginManager) -> None:
         self.config: pytest.Config | None = manager.get_plugin("pytestconfig")
         self.done = False
+        for plugin in manager.get_plugins():  # the suite loaded as a plugin (-p), before us
+            self.pytest_plugin_registered(plugin)
 
     def pytest_plugin_registered(self, plugin: object) -> None:
         if self.done or self.config is None or not getattr(plugin, SUITE_FLAG, False):

@@ -40,5 +40,12 @@ def proof_suite_dir() -> Path:
 
 
 def proof_argv(*args: str, python: str = sys.executable) -> list[str]:
-    """pytest on the installed proof suite, with ``args``; no cache folder written."""
-    return [python, "-m", "pytest", "--pyargs", PROOF_SUITE, "-p", "no:cacheprovider", *args]
+    """pytest on the installed proof suite, with ``args``; no cache folder written. The folder
+    it runs in is someone's repository: its ``conftest.py`` files are not loaded into the proof
+    (they would run beside the proof credentials: ``--noconftest``, the suite's own conftest
+    loaded as a plugin instead), and its ``addopts`` are not applied (options for its own
+    tests); its ``hastate_*`` ini settings still are."""
+    return [
+        python, "-m", "pytest", "--pyargs", PROOF_SUITE, "-p", "no:cacheprovider",
+        "--noconftest", "-p", f"{PROOF_SUITE}.conftest", "-o", "addopts=", *args,
+    ]  # fmt: skip

@@ -161,9 +161,18 @@ def check_tofu(run: ProofRun, kept: list[pytest.Item]) -> None:
         return
     if not any(TOFU_BINARY_FIXTURE in getattr(item, "fixturenames", ()) for item in kept):
         return
-    from pytest_hastate.errors import WrappedBinary
+    from pytest_hastate.errors import TofuMissing, WrappedBinary
+    from pytest_hastate.options import BY_FLAG
 
     try:
         run.gate_tofu()
     except WrappedBinary as exc:
         raise pytest.UsageError(f"{PREFIX}: {exc}") from None
+    named = run.settings.tofu_binary
+    if isinstance(run.tofu_gate, TofuMissing) and named != BY_FLAG["--tofu-binary"].default:
+        # The default's absence leaves the step unproven; a binary the operator named and
+        # that is not there is a mistake in the command.
+        raise pytest.UsageError(
+            f"{PREFIX}: --tofu-binary (or HASTATE_TOFU_BINARY) {named}: not found (neither a "
+            "file nor a command on PATH)"
+        )

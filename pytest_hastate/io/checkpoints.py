@@ -112,11 +112,27 @@ def with_phase(checkpoint: Checkpoint, record: PhaseRecord) -> Checkpoint:
 
 
 def check_verifiable(checkpoint: Checkpoint, path: Path) -> None:
-    """A post-maintenance verify needs what a pre-maintenance run keeps: a durability sample."""
-    if not checkpoint.sample:
+    """A post-maintenance verify needs what a pre-maintenance run keeps: a durability sample,
+    still in the bucket (a chain that was cleaned up has none left)."""
+    if checkpoint.cleanup is not None:
         raise InputError(
-            f"{WHAT} {path}",
-            "$.sample",
-            "is empty: this checkpoint was not written by a pre-maintenance run "
-            "(--keep-scratch-bucket --checkpoint-file PATH, or -m pre_maintenance)",
+            f"{WHAT} {path}", "$.cleanup",
+            "this chain was cleaned up (its sample objects are deleted): a verify needs a new "
+            "chain, from a new pre-maintenance run",
+        )  # fmt: skip
+    if checkpoint.sample:
+        return
+    recorded = [p for p in checkpoint.phases if "maintenance.checkpoint" in p.criteria]
+    if recorded:
+        result = recorded[-1].criteria["maintenance.checkpoint"]
+        reason = (
+            f"is empty: its {recorded[-1].phase} run did not record a sample "
+            f"(maintenance.checkpoint {result.outcome.value}: {result.message or 'no message'}); "
+            "run the pre-maintenance phase again"
         )
+    else:
+        reason = (
+            "is empty: this checkpoint was not written by a pre-maintenance run "
+            "(--keep-scratch-bucket --checkpoint-file PATH, or -m pre_maintenance)"
+        )
+    raise InputError(f"{WHAT} {path}", "$.sample", reason)

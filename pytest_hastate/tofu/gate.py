@@ -8,14 +8,16 @@ import os
 import tempfile
 from pathlib import Path
 
+from pytest_hastate.errors import TofuError
 from pytest_hastate.tofu.runner import (
     TofuRunner,
     base_environment,
     check_version,
     find_binary,
     parse_version,
+    tail,
 )
-from pytest_hastate.tofu.wrapper import check_not_wrapped, product_named, write_probe
+from pytest_hastate.tofu.wrapper import PROBE_EXIT, check_not_wrapped, product_named, write_probe
 
 TofuBinary = tuple[Path, str, tuple[int, int, int]]
 
@@ -44,4 +46,11 @@ def gated_binary(name: str) -> TofuBinary:
         write_probe(folder)
         probe = runner.plan()
     judge(product=product, probe=(probe.code, probe.stdout))
+    if probe.code != PROBE_EXIT:
+        raise TofuError(
+            f"{binary}: plan -detailed-exitcode of a local configuration with one change (no "
+            f"backend, no provider) answered exit {probe.code}, not {PROBE_EXIT}"
+            f"{tail(probe.stderr or probe.stdout)}",
+            probe,
+        )
     return binary, product, number

@@ -140,7 +140,7 @@ class TofuRunner:
         self.progress(f"{shown}: exit {result.code} in {seconds:.1f} s")
         if result.code not in expect:
             raise TofuError(
-                f"unexpected exit code {result.code} for {shown}{_tail(result.stderr or result.stdout)}",
+                f"unexpected exit code {result.code} for {shown}{tail(result.stderr or result.stdout)}",
                 result,
             )
         return result
@@ -177,7 +177,7 @@ class TofuRunner:
             _stop_group(process)
             _out, err = process.communicate()
             raise TofuError(
-                f"{shown} timed out after {limit:.0f} s{_tail(self.redact(err or ''))}"
+                f"{shown} timed out after {limit:.0f} s{tail(self.redact(err or ''))}"
             ) from None
         except BaseException:
             _stop_group(process)
@@ -202,7 +202,8 @@ def _stop_group(process: subprocess.Popen[str]) -> None:
         return
 
 
-def _tail(text: str) -> str:
+def tail(text: str) -> str:
+    """The last lines of a command's output, as one ': a | b' suffix (empty when none)."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return ""

@@ -65,17 +65,20 @@ def check_not_wrapped(
     lines = wrapper_lines(version_stdout) or wrapper_lines(probe_stdout)
     if lines:
         seen = f"its output carries {lines[0][:120]!r}"
-    elif probe_code != PROBE_EXIT:
+    elif probe_code == 0:
         seen = (
-            f"plan -detailed-exitcode of a configuration with one change answered exit "
-            f"{probe_code} (the binary itself answers {PROBE_EXIT})"
+            f"plan -detailed-exitcode of a configuration with one change answered exit 0 (the "
+            f"binary itself answers {PROBE_EXIT}: a wrapper rewrote it)"
         )
     else:
-        return
+        return  # another code is the binary's own failure, reported as such by the gate
     echoed = _COMMAND_ECHO.search(version_stdout) or _COMMAND_ECHO.search(probe_stdout)
-    real = f"--tofu-binary {echoed.group(1)}" if echoed else "--tofu-binary PATH"
+    beside = binary.parent / f"{binary.name}-bin"  # where both setup actions put the binary
+    real = echoed.group(1) if echoed else str(beside) if beside.is_file() else "PATH"
     fixes = [SETTING[product]] if product in SETTING else list(SETTING.values())
+    shown = str(binary) if Path(name) == binary else f"{name} ({binary})"
     raise WrappedBinary(
-        f"--tofu-binary {name} ({binary}) is a CI setup action's wrapper, not the binary: "
-        f"{seen}; turn the wrapper off with {' or '.join(fixes)}, or give the real binary: {real}"
+        f"the OpenTofu binary {shown} is a CI setup action's wrapper, not the binary: {seen}; "
+        f"turn the wrapper off with {' or '.join(fixes)}, or give the real binary: "
+        f"--tofu-binary {real} (or HASTATE_TOFU_BINARY)"
     )

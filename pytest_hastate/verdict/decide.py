@@ -182,13 +182,32 @@ def _go_reason(results: Mapping[str, CriterionResult], inputs: VerdictInputs) ->
     return f"every criterion of steps 1-3 passed and HA was proven: {how}"
 
 
-def exit_code(status: Status, *, expect_interim: bool, pytest_exit: int) -> int:
+NOT_THE_RUNS_SHORTFALL = frozenset({"endpoints.independent", "static.contract", "static.package"})
+"""Skips that describe the backend or the inputs chosen, not a shortfall of the run: a package
+with one endpoint is an interim backend by nature, and a static gate skipped for a document
+not given was not asked for; --expect-interim accepts them."""
+
+
+def skipped_required(verdict: Verdict) -> list[str]:
+    """The criteria required for GO that were selected but skipped (not proven) for a reason
+    of the run (a missing tool, an earlier step), not a fact of the backend or of the inputs."""
+    return [
+        cid for cid in REQUIRED_FOR_GO
+        if verdict.criteria.get(cid) == "skipped" and cid not in NOT_THE_RUNS_SHORTFALL
+    ]  # fmt: skip
+
+
+def exit_code(
+    status: Status, *, expect_interim: bool, pytest_exit: int, skipped: list[str] | None = None
+) -> int:
     """The process exit code. pytest's own codes other than 0/1 (interrupted, internal or
-    usage error, no tests) are kept: they say the run itself did not complete."""
+    usage error, no tests) are kept: they say the run itself did not complete.
+    ``--expect-interim`` makes an INTERIM_ONLY exit 0 only when it awaits what a later phase
+    proves: a required criterion that was skipped (``skipped``) keeps exit 10."""
     if pytest_exit not in (0, 1):
         return pytest_exit
     if status is Status.GO:
         return ExitCode.OK
     if status is Status.STOP:
         return ExitCode.STOP
-    return ExitCode.OK if expect_interim else ExitCode.INTERIM_ONLY
+    return ExitCode.OK if expect_interim and not skipped else ExitCode.INTERIM_ONLY

@@ -17,7 +17,7 @@ from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import CriterionResult, PhaseRecord, VerdictInputs, VerdictRecord
 from pytest_hastate.provenance import produced_by
 from pytest_hastate.run import ProofRun
-from pytest_hastate.verdict.decide import decide, exit_code
+from pytest_hastate.verdict.decide import decide, exit_code, skipped_required
 
 _XML_KEY: Any
 try:  # pytest's own stash key of the junit XML writer (not a public API: absent is fine)
@@ -95,8 +95,9 @@ def finish(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
     run.verdict = verdict.model_copy(update={"reasons": [run.mask(r) for r in verdict.reasons]})
     settings = run.settings
     run.exit_code = exit_code(
-        verdict.status, expect_interim=settings.expect_interim, pytest_exit=exitstatus
-    )
+        verdict.status, expect_interim=settings.expect_interim, pytest_exit=exitstatus,
+        skipped=skipped_required(verdict),
+    )  # fmt: skip
     record = _verdict_record(run)
     _junit_properties(session, record)
     run.verdict_file = settings.evidence_dir / "verdict.json"
@@ -204,6 +205,12 @@ def summarise(run: ProofRun, terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(
         f"hastate: run {settings.run_id}, phase {settings.phase}, exit code {run.exit_code}{where}"
     )
+    skipped = skipped_required(verdict)
+    if settings.expect_interim and verdict.status.value == "INTERIM_ONLY" and skipped:
+        terminalreporter.write_line(
+            f"hastate: --expect-interim accepts only an INTERIM_ONLY that awaits a later phase; "
+            f"skipped, so not 0: {', '.join(skipped)}"
+        )
     if line := time_line(run.facts.timing):
         terminalreporter.write_line(line)
 

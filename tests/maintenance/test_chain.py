@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
@@ -406,3 +407,31 @@ def test_a_failed_attempt_stays_in_the_chain(
         refused.stderr.fnmatch_lines(["*--checkpoint-file *: exists: a new chain of phases*"])
     finally:
         forget_run(lab, checkpoint)
+
+
+def test_a_verify_after_the_cleanup_is_refused_not_a_false_stop(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    """A verify retried after the chain was cleaned up would find its sample gone and read
+    that as data loss: it is refused in one line, exit 4, before any request."""
+    lab = hastate_singleton_lab
+    package = lab_package(lab, proofs.path)
+    checkpoint = pre(proofs, monkeypatch, lab, package)
+    cleaned, _verdict = run_proofs(
+        proofs, monkeypatch, environment(lab), package, "--cleanup-checkpoint",
+        "--from-checkpoint", str(checkpoint),
+    )  # fmt: skip
+    assert cleaned.ret == 0 or cleaned.ret == ExitCode.INTERIM_ONLY
+    before = lab.request_counts("hastate-lab-scratch")
+    (proofs.path / "evidence" / "verdict.json").unlink()
+    result = proofs.runpytest(
+        "proofs/", "--endpoint-package", str(package), "-p", "no:cacheprovider",
+        "--verify-existing", "--from-checkpoint", str(checkpoint),
+        "--maintenance-event", "endpoint-loss",
+    )  # fmt: skip
+    assert result.ret == ExitCode.BAD_INPUT
+    result.stderr.fnmatch_lines(
+        ["ERROR: pytest-hastate: checkpoint *: $.cleanup: this chain was cleaned up *"]
+    )
+    assert lab.request_counts("hastate-lab-scratch") == before
+    assert not (proofs.path / "evidence" / "verdict.json").exists()

@@ -137,15 +137,39 @@ def test_missing_binary_is_interim_only(
     hastate_singleton_lab: LabCluster,
     tmp_path: Path,
 ) -> None:
+    """No OpenTofu and no Terraform on PATH: the step is unproven, and --expect-interim does
+    not turn that into exit 0 (a later phase cannot prove it)."""
+    monkeypatch.setenv("PATH", str(tmp_path))
     result, verdict = run_proofs(
         proofs, monkeypatch, environment(hastate_singleton_lab), hastate_singleton_lab.package_path,
-        *TOFU, "-m", "disposable_tofu", "--tofu-binary", str(tmp_path / "no-such-tofu"),
+        *TOFU, "-m", "disposable_tofu", "--expect-interim",
     )  # fmt: skip
     result.assert_outcomes(skipped=TOFU_TESTS, deselected=ALL_PROOF_TESTS - TOFU_TESTS)
     assert verdict["verdict"] == "INTERIM_ONLY"
     assert any(
         "tofu.version skipped, not proven: no OpenTofu binary" in r for r in verdict["reasons"]
     )
+    assert result.ret == ExitCode.INTERIM_ONLY
+    result.stdout.fnmatch_lines(
+        ["hastate: --expect-interim accepts only *skipped, so not 0: tofu.*"]
+    )
+
+
+def test_a_named_binary_that_is_not_there_is_bad_input(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    hastate_singleton_lab: LabCluster,
+    tmp_path: Path,
+) -> None:
+    for name, value in environment(hastate_singleton_lab).items():
+        monkeypatch.setenv(name, value)
+    result = proofs.runpytest(
+        "proofs/", "--endpoint-package", str(hastate_singleton_lab.package_path),
+        "-p", "no:cacheprovider", *TOFU, "--tofu-binary", str(tmp_path / "no-such-tofu"),
+    )  # fmt: skip
+    assert result.ret == ExitCode.BAD_INPUT
+    result.stderr.fnmatch_lines(["ERROR: pytest-hastate: --tofu-binary *no-such-tofu: not found *"])
+    assert not (proofs.path / "evidence").exists()
 
 
 @pytest.mark.parametrize(

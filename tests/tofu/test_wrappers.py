@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hastate.errors import WrappedBinary
+from pytest_hastate.errors import TofuError, WrappedBinary
 from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import environment
@@ -46,7 +46,7 @@ def test_the_binarys_own_output_is_not_a_wrapper() -> None:
         (VERSION, (PROBE_EXIT, "Plan: 1 to add\n::debug::Terraform exited with code 2."),
          "'::debug::Terraform exited with code 2.'"),
         (VERSION, (0, "Plan: 1 to add, 0 to change, 0 to destroy."),
-         "answered exit 0 (the binary itself answers 2)"),
+         "answered exit 0 (the binary itself answers 2: a wrapper rewrote it)"),
     ],
 )  # fmt: skip
 def test_wrapper_lines_or_a_contradicting_exit_code_are_refused(
@@ -72,8 +72,8 @@ def test_the_gate_tells_each_wrapper_apart(tmp_path: Path, kind: str) -> None:
         gated_binary(str(wrapper))
     message = str(refused.value)
     assert WRAPPERS[kind].setting in message, message
-    if WRAPPERS[kind].speaks:
-        assert f"--tofu-binary {real}" in message, message
+    # Echoed by the speaking wrappers; beside the wrapper (<name>-bin) for the silent one.
+    assert f"--tofu-binary {real} " in message, message
     assert gated_binary(str(real))[1] == WRAPPERS[kind].label  # the fix it names passes
 
 
@@ -123,3 +123,16 @@ def test_the_real_binary_behind_the_wrapper_passes_the_disposable_step(
     assert set(tofu.values()) == {"passed"}, verdict["reasons"]
     assert verdict["produced_by"]["tofu_binary"] == str(real)
     assert verdict["produced_by"]["tofu_version"].startswith("OpenTofu "), verdict["produced_by"]
+
+
+@needs_terraform
+def test_a_binary_whose_probe_fails_is_not_called_a_wrapper(tmp_path: Path) -> None:
+    terraform = shutil.which("terraform")
+    fake = tmp_path / "tofu"  # terraform, except that every plan fails
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = plan ]; then echo "Error: no plans today" >&2; exit 1; fi\n'
+        f'exec {terraform} "$@"\n'
+    )
+    fake.chmod(0o755)
+    with pytest.raises(TofuError, match=r"answered exit 1, not 2: Error: no plans today"):
+        gated_binary(str(fake))

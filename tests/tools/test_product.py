@@ -135,6 +135,30 @@ def test_prove_runs_the_installed_suite_from_any_folder(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evidence", "p.json"]  # no cache
 
 
+def test_prove_keeps_the_folders_own_tests_setup_out_of_the_proof(tmp_path: Path) -> None:
+    """In CI the folder is the repository holding the package: its conftest.py must not run
+    beside the proof credentials, its addopts (options for its own tests) must not break the
+    proof; its hastate_* ini settings still count."""
+    package = json.loads(
+        (contracts_dir() / "ha-opentofu-state-endpoint-package.template.json").read_text()
+    )
+    package["candidate_contract"] = "docs/contracts/ha-opentofu-state-managed-s3-candidate.json"
+    (tmp_path / "p.json").write_text(json.dumps(package))
+    (tmp_path / "conftest.py").write_text(
+        "import pathlib\npathlib.Path('conftest-ran').write_text('the proof ran it')\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\naddopts = "--cov=src -x"\n'
+        'hastate_evidence_dir = "proof-evidence"\n'
+    )
+    done = hastate(
+        tmp_path, "prove", "-m", "static", "--endpoint-package", "p.json", "--allow-template", "-q"
+    )
+    assert done.returncode == 10, done.stdout + done.stderr
+    assert not (tmp_path / "conftest-ran").exists()
+    assert (tmp_path / "proof-evidence" / "verdict.json").is_file()
+
+
 @pytest.mark.parametrize(
     ("argv", "module", "extra", "what"),
     [(["lab", "status"], "trustme", "lab", "lab status"),

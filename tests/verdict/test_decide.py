@@ -9,7 +9,7 @@ import pytest
 from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.models import CriterionResult, HaSemantics, Outcome, Status, VerdictInputs
 from pytest_hastate.steps import REQUIRED_FOR_GO
-from pytest_hastate.verdict.decide import decide, exit_code
+from pytest_hastate.verdict.decide import decide, exit_code, skipped_required
 
 P = CriterionResult(outcome=Outcome.PASSED)
 F = CriterionResult(outcome=Outcome.FAILED, message="boom")
@@ -220,6 +220,23 @@ def test_criteria_map_lists_missing_ones() -> None:
 )
 def test_exit_codes(status: Status, expect_interim: bool, pytest_exit: int, code: int) -> None:
     assert exit_code(status, expect_interim=expect_interim, pytest_exit=pytest_exit) == code
+
+
+def test_expect_interim_accepts_only_an_interim_that_awaits_a_later_phase() -> None:
+    """A pre-maintenance run without an OpenTofu binary is INTERIM_ONLY too, but its skipped
+    steps are not what a later phase proves: --expect-interim keeps exit 10 then."""
+    skipped = {**STEPS_1_3, "tofu.version": S}
+    waiting = decide(VerdictInputs(results=STEPS_1_3))
+    assert waiting.status is Status.INTERIM_ONLY
+    assert skipped_required(waiting) == []
+    assert exit_code(waiting.status, expect_interim=True, pytest_exit=0,
+                     skipped=skipped_required(waiting)) == 0  # fmt: skip
+    one_endpoint = decide(VerdictInputs(results={**STEPS_1_3, "endpoints.independent": S}))
+    assert skipped_required(one_endpoint) == []  # a fact of the backend: the expected interim
+    unproven = decide(VerdictInputs(results=skipped))
+    assert skipped_required(unproven) == ["tofu.version"]
+    assert exit_code(unproven.status, expect_interim=True, pytest_exit=0,
+                     skipped=skipped_required(unproven)) == ExitCode.INTERIM_ONLY  # fmt: skip
 
 
 def test_interim_exit_code_is_not_one_of_pytests() -> None:
