@@ -285,7 +285,7 @@ class GitHub:
             if not (condition(step["if"], context) if "if" in step else ok):
                 continue
             if "uses" in step:
-                self.uses(step, run_id, workspace, path, folder, context)
+                self.uses(step, job, run_id, workspace, path, folder, context)
                 continue
             env = clean_environment(path) | context["env"] | {
                 k: substitute(str(v), context) for k, v in (step.get("env") or {}).items()
@@ -301,8 +301,8 @@ class GitHub:
         return ok
 
     def uses(
-        self, step: dict[str, Any], run_id: str, workspace: Path, path: list[Path],
-        folder: Path, context: Any,
+        self, step: dict[str, Any], job: dict[str, Any], run_id: str, workspace: Path,
+        path: list[Path], folder: Path, context: Any,
     ) -> None:  # fmt: skip
         action = step["uses"]
         given = {k: substitute(str(v), context) if isinstance(v, str) else v
@@ -327,7 +327,7 @@ class GitHub:
             self.artifacts[(run_id, given["name"])] = kept
         elif action.startswith("actions/download-artifact@"):
             assert given.get("github-token"), "a download from another run needs a token"
-            permissions = self.workflow.get("permissions", {})
+            permissions = job.get("permissions", self.workflow.get("permissions", {}))
             assert permissions.get("actions") in ("read", "write"), (
                 "a download from another run needs permissions: actions: read"
             )
@@ -362,9 +362,12 @@ def test_the_github_workflow_without_the_pre_run_id_stops_before_any_proof(
     machine: Machine,
 ) -> None:
     github = GitHub(load_example("github-workflow.yml"), machine)
-    outcome = github.dispatch("2001", {"phase": "post-maintenance"})
-    assert outcome == {"post-maintenance": False}
-    assert "::error::pre_run_id: give the id of the pre-maintenance run" in machine.tail()
+    for given in ("", "https://github.example/o/r/actions/runs/1001"):  # none, or an address
+        outcome = github.dispatch("2001", {"phase": "post-maintenance", "pre_run_id": given})
+        assert outcome == {"post-maintenance": False}
+        assert "::error::pre_run_id: give the id (a number) of the pre-maintenance run" in (
+            machine.tail()
+        )
     ran = [entry.split("\n")[0] for entry in machine.transcript]
     assert not any("verify" in line or "cleanup" in line or "report" in line for line in ran), ran
 
@@ -411,8 +414,8 @@ class GitLab:
         folder = self.machine.job_folder(name)
         workspace = folder / "workspace"
         self.machine.checkout(workspace)
-        for needed in job.get("needs", []):
-            shutil.copytree(self.artifacts[needed], workspace / "evidence", dirs_exist_ok=True)
+        for needed in job.get("needs", []):  # the latest artifacts of the jobs it needs
+            shutil.copytree(self.artifacts[needed], workspace, dirs_exist_ok=True)
         tools = folder / "tools"
         (tools / "curl").write_text(FAKE_CURL.replace("{release}", str(self.release())))
         (tools / "curl").chmod(0o755)
@@ -428,13 +431,17 @@ class GitLab:
             self.machine.shell(line, cwd=workspace, env=env, label=f"{name}: after_script")
         artifacts = job.get("artifacts", {})
         if code == 0 or artifacts.get("when") == "always":
-            kept = self.machine.root / "artifacts" / name
-            for relative in artifacts.get("paths", []):
-                if (workspace / relative).is_dir():  # else GitLab warns: no matching files
-                    shutil.copytree(workspace / relative, kept / relative, dirs_exist_ok=True)
+            kept = self.machine.root / "artifacts" / f"{name}-{self.machine.jobs}"
+            kept.mkdir(parents=True)
+            for relative in artifacts.get("paths", []):  # a missing one: GitLab warns
+                source = workspace / relative
+                if source.is_dir():
+                    shutil.copytree(source, kept / relative, dirs_exist_ok=True)
+                elif source.is_file():
+                    shutil.copy(source, kept / relative)
             junit = artifacts.get("reports", {}).get("junit")
             assert code != 0 or junit is None or (workspace / junit).is_file(), f"{name}: {junit}"
-            self.artifacts[name] = kept / "evidence"
+            self.artifacts[name] = kept
         return code == 0
 
     def release(self) -> Path:
@@ -460,11 +467,18 @@ def test_the_gitlab_pipeline_runs_as_written_and_ends_go(
     assert gitlab.run_job("pre-maintenance"), machine.tail()
     assert pipeline["verify"]["when"] == "manual"  # the operator starts it after the maintenance
     maintenance()
+    # A mistyped event: the verify is refused (exit 4), and the cleanup that runs after it
+    # whatever happened deletes nothing, so the verify can be run again.
+    assert not gitlab.run_job("verify", {"MAINTENANCE_EVENT": "endpoint_loss"})
+    assert "'endpoint_loss' is not one of" in machine.tail()
+    assert not gitlab.run_job("cleanup")
+    assert "the verify reached no verdict: nothing is cleaned up" in machine.tail()
     assert gitlab.run_job("verify"), machine.tail()
     assert gitlab.run_job("cleanup"), machine.tail()
-    verdict = check_final_evidence(gitlab.artifacts["cleanup"], machine)
+    verdict = check_final_evidence(gitlab.artifacts["cleanup"] / "evidence", machine)
     assert verdict["phase"] == "cleanup"
     assert "tofu version" in pipeline["default"]["before_script"]
+    assert "tofu" not in " ".join(pipeline["cleanup"]["before_script"])  # cleanup runs no OpenTofu
 
 
 @needs_terraform
