@@ -389,7 +389,8 @@ def test_bucket(hastate_s3_primary):
                 "TOFU_HA_STATE_SECRET_KEY": "b",
                 "TOFU_HA_STATE_ENDPOINT": "https://elsewhere.example.com",
             },
-            "TOFU_HA_STATE_ENDPOINT: is set but differs from the package's value",
+            "TOFU_HA_STATE_ENDPOINT: is set to 'https://elsewhere.example.com', which differs "
+            "from the package's value",
         ),
         (
             {
@@ -397,7 +398,7 @@ def test_bucket(hastate_s3_primary):
                 "TOFU_HA_STATE_SECRET_KEY": "b",
                 "TOFU_HA_STATE_REGION": "eu-west-1",
             },
-            "TOFU_HA_STATE_REGION: is set but differs",
+            "TOFU_HA_STATE_REGION: is set to 'eu-west-1', which differs",
         ),
     ],
 )

@@ -92,11 +92,12 @@ def access_from(package: EndpointPackage, package_path: Path, env: Mapping[str, 
     ):
         value = env.get(name) or None
         if value is not None and value != expected:
+            hint = " (only a trailing '/' differs)" if value.rstrip("/") == expected else ""
             raise InputError(
-                source,
-                name,
-                f"is set but differs from the package's value ({expected}); unset it or fix the package",
-            )
+                source, name,
+                f"is set to {value!r}, which differs from the package's value {expected!r}"
+                f"{hint}; unset it or fix the package",
+            )  # fmt: skip
     missing = [n for n in (names.access_key_env, names.secret_key_env) if not env.get(n)]
     if missing:
         raise InputError(

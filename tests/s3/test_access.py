@@ -31,8 +31,11 @@ def test_empty_endpoint_and_region_count_as_unset() -> None:
 
 def test_a_set_endpoint_must_still_agree() -> None:
     env = {**KEYS, "TOFU_HA_STATE_ENDPOINT": "https://elsewhere.example.com"}
-    with pytest.raises(InputError, match="TOFU_HA_STATE_ENDPOINT: is set but differs"):
+    with pytest.raises(InputError, match="TOFU_HA_STATE_ENDPOINT: is set to 'https://elsewhere"):
         access_from(package(), Path("/pkg/endpoint-package.json"), env)
+    slash = {**KEYS, "TOFU_HA_STATE_ENDPOINT": package().endpoint_url + "/"}
+    with pytest.raises(InputError, match=r"only a trailing '/' differs"):
+        access_from(package(), Path("/pkg/endpoint-package.json"), slash)
 
 
 @pytest.mark.parametrize("name", sorted(KEYS))
