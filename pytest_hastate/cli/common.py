@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
@@ -36,3 +37,22 @@ def check_or_write(
     for path in write(folder):
         print(f"wrote {path}")
     return ExitCode.OK
+
+
+def register_generated(
+    commands: Commands, name: str, *, help: str, default_dir: Path, tool: str, differs: str
+) -> None:
+    """A ``hastate <name> [--dir D] [--check]`` command for files generated from the code by
+    ``pytest_hastate.tools.<tool>`` (its ``drift`` and ``write``), imported only when run."""
+    parser = commands.add_parser(name, help=help)
+    parser.add_argument("--dir", type=Path, default=default_dir)
+    parser.add_argument("--check", action="store_true", help=f"fail if {differs}")
+
+    def run(args: argparse.Namespace) -> int:
+        module = importlib.import_module(f"pytest_hastate.tools.{tool}")
+        return check_or_write(
+            args.dir, check=args.check, drift=module.drift, write=module.write,
+            command=f"hastate {name}",
+        )  # fmt: skip
+
+    parser.set_defaults(handler=run)
