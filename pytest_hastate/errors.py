@@ -109,11 +109,21 @@ class TofuTooOld(HastateError):
     """The binary predates the native S3 lockfile; refused before any S3 write."""
 
 
-class WrappedBinary(HastateError):
-    """The OpenTofu binary is a CI setup action's wrapper (it echoes commands and rewrites exit
-    codes): refused before any state operation, naming the setting that turns it off."""
+class BinaryRefused(HastateError):
+    """The OpenTofu binary cannot be trusted to run as the proof runs it: refused before any
+    state operation, naming what to change."""
 
     exit_code = ExitCode.BAD_INPUT
+
+
+class WrappedBinary(BinaryRefused):
+    """The OpenTofu binary is a CI setup action's wrapper (it echoes commands and rewrites exit
+    codes)."""
+
+
+class ShimEnvironment(BinaryRefused):
+    """A version manager's shim starts the binary with variables OpenTofu reads that are not
+    the proof's own (its configuration put them back)."""
 
 
 class PlanRefused(HastateError):

@@ -161,12 +161,12 @@ def check_tofu(run: ProofRun, kept: list[pytest.Item]) -> None:
         return
     if not any(TOFU_BINARY_FIXTURE in getattr(item, "fixturenames", ()) for item in kept):
         return
-    from pytest_hastate.errors import TofuMissing, WrappedBinary
+    from pytest_hastate.errors import BinaryRefused, TofuMissing
     from pytest_hastate.options import BY_FLAG
 
     try:
         run.gate_tofu()
-    except WrappedBinary as exc:
+    except BinaryRefused as exc:
         raise pytest.UsageError(f"{PREFIX}: {exc}") from None
     named = run.settings.tofu_binary
     if isinstance(run.tofu_gate, TofuMissing) and named != BY_FLAG["--tofu-binary"].default:
