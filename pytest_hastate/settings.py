@@ -25,9 +25,9 @@ from pytest_hastate.options import (  # noqa: F401 (re-exported: the settings vo
     OPTIONS,
     OptionSpec,
 )
+from pytest_hastate.scope.names import PHASE_PATTERN
 from pytest_hastate.steps import BY_MARKER, POST_MAINTENANCE
 
-PHASE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 CRITERION_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 

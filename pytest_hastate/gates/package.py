@@ -43,17 +43,15 @@ from pytest_hastate.scope.backend import (
     strings_in,
     template_problem,
 )
-from pytest_hastate.scope.names import bucket_name_problem
+from pytest_hastate.scope.names import PROBE_SUFFIX_LENGTH, bucket_name_problem, normalize_bucket
 from pytest_hastate.scope.scratch import scratch_prefix_problem
 from pytest_hastate.scope.targets import (
+    Denial,
     ProtectedTargets,
     denial_lines,
     endpoint_origin_problem,
     parse_denial,
 )
-
-PROBE_SUFFIX_LENGTH = len("-probe-") + 8
-"""The bucket-lifecycle probe bucket is ``<scratch_bucket>-probe-<8 hex>``."""
 
 DENIAL_HELP = (
     "cannot be turned into a protected target (write 'deny <bucket> [bucket]', "
@@ -225,7 +223,7 @@ def _p06(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     if bucket is None:
         yield Finding("P06", "$.scratch_bucket", "required field is missing or blank")
     else:
-        for problem in _scratch_bucket_problems(bucket, _denial_texts(data), ctx.profile):
+        for problem in _scratch_bucket_problems(bucket, _denials(data, ctx.profile), ctx.profile):
             yield Finding("P06", "$.scratch_bucket", problem)
     prefix = data.get("scratch_prefix")
     prefix_problem = (
@@ -235,7 +233,14 @@ def _p06(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
         yield Finding("P06", "$.scratch_prefix", prefix_problem)
 
 
-def _scratch_bucket_problems(bucket: str, denials: list[str], profile: Profile) -> Iterator[str]:
+def _denials(data: Mapping[str, Any], profile: Profile) -> list[Denial]:
+    """The protected_state_denials as the one grammar reads them (unreadable lines left out:
+    rule P08 names them)."""
+    parsed = (parse_denial(t, profile.protected.state_keys) for t in _denial_texts(data))
+    return [denial for denial in parsed if denial is not None]
+
+
+def _scratch_bucket_problems(bucket: str, denials: list[Denial], profile: Profile) -> Iterator[str]:
     problem = bucket_name_problem(bucket)
     if problem:
         yield problem
@@ -244,10 +249,10 @@ def _scratch_bucket_problems(bucket: str, denials: list[str], profile: Profile) 
             "too long: the probe bucket '<scratch_bucket>-probe-<8 hex>' must stay within 63 "
             f"characters (use at most {63 - PROBE_SUFFIX_LENGTH})"
         )
-    if bucket.lower() in profile.protected.buckets:
+    if normalize_bucket(bucket) in {normalize_bucket(b) for b in profile.protected.buckets}:
         yield f"is the active {bucket.lower()} bucket (protected by profile {profile.name})"
-    elif any(re.match(rf"deny\s+{re.escape(bucket)}(\s|/|$)", d.strip(), re.I) for d in denials):
-        yield "is a protected target listed in protected_state_denials"
+    elif any(d.protects_in(bucket) for d in denials):
+        yield "is a protected target listed in protected_state_denials (or holds one)"
     words = compiled(profile.cache_bucket_words) if profile.cache_bucket_words else None
     tokens = sorted({m.lower() for m in words.findall(bucket)}) if words is not None else []
     if tokens:
@@ -307,16 +312,12 @@ def _p08(data: Mapping[str, Any], ctx: PackageContext) -> Iterator[Finding]:
     for index, entry in enumerate(denials):
         if parse_denial(entry, protected.state_keys) is None:
             yield Finding("P08", f"{where}[{index}]", f"{DENIAL_HELP}: {quote(entry)}")
+    parsed = _denials(data, ctx.profile)
     for bucket in protected.buckets:
-        if not any(
-            re.match(rf"deny\s+{re.escape(bucket)}(\s+bucket)?\s*$", d.strip(), re.I)
-            for d in denials
-        ):
+        if not any(d.denies_bucket(bucket) for d in parsed):
             yield Finding("P08", where, f"does not deny the active {bucket} bucket")
     for key in protected.state_keys:
-        if not any(
-            re.match(rf"deny\s+(\S+/)?{re.escape(key)}\s*$", d.strip(), re.I) for d in denials
-        ):
+        if not any(d.denies_key(key) for d in parsed):
             yield Finding("P08", where, f"does not deny the protected key {key}")
 
 

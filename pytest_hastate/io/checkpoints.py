@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pytest_hastate.errors import InputError
@@ -11,9 +10,8 @@ from pytest_hastate.io.evidence import write_model
 from pytest_hastate.io.profiles import LoadedProfile
 from pytest_hastate.models import Checkpoint, EndpointPackage, PhaseRecord
 from pytest_hastate.models.profile import Profile
-from pytest_hastate.scope.names import is_canonical_key
-from pytest_hastate.scope.scratch import protected_of, scratch_prefix_of
-from pytest_hastate.settings import PHASE_PATTERN
+from pytest_hastate.scope.names import PHASE_PATTERN, RUN_ID
+from pytest_hastate.scope.scratch import disposable_state_key, scope_of, scratch_prefix_of
 
 WHAT = "checkpoint"
 
@@ -45,9 +43,6 @@ def check_package_digest(
         )
 
 
-RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
 def check_profile_digest(checkpoint: Checkpoint, profile: LoadedProfile, path: Path) -> None:
     """A chain is judged by one profile: another one (other bytes) is refused."""
     recorded = checkpoint.profile
@@ -73,15 +68,10 @@ def check_checkpoint_scope(
         raise InputError(source, "$.run_id", "is not a run id (a-z, 0-9, '-')")
     if list(checkpoint.endpoints) != list(package.endpoints):
         raise InputError(source, "$.endpoints", "are not the package's endpoints")
-    run_prefix = checkpoint.run_prefix
-    protected = protected_of(profile, package)
+    scope = scope_of(profile, package, checkpoint.run_id)
 
     def in_run(key: str) -> bool:
-        return (
-            is_canonical_key(key)
-            and key.startswith(run_prefix)
-            and protected.reason(checkpoint.scratch_bucket, key) is None
-        )
+        return scope.in_run(key) and scope.protected.reason(scope.bucket, key) is None
 
     for index, item in enumerate(checkpoint.sample):
         if not in_run(item.key):
@@ -92,8 +82,7 @@ def check_checkpoint_scope(
     if state is not None:
         if not PHASE_PATTERN.match(state.phase):
             raise InputError(source, "$.disposable_state.phase", "is not a phase label")
-        expected = f"{run_prefix}disposable-tofu/{state.phase}/terraform.tfstate"
-        if state.key != expected:
+        if state.key != disposable_state_key(scope.prefix, scope.run_id, state.phase):
             raise InputError(
                 source, "$.disposable_state.key", "is not this run's disposable state key"
             )

@@ -2,8 +2,8 @@
 
 Topology ``ha``: one monitor, three memstore OSDs (pools of size 3, min size 2, one host), two
 radosgw gateways over HTTPS with the lab CA. Topology ``singleton``: one monitor, one OSD, one
-gateway. Started without systemd and without the host's Ceph configuration; settings and start
-sequence as measured in the field notes (auth none with crc mode, fast paxos, no recovery sleep).
+gateway. Started without systemd and without the host's Ceph configuration (auth none with crc
+mode, fast paxos, no recovery sleep: what a loopback cluster needs to start in seconds).
 Component names follow the SeaweedFS lab: gateways are ``s3-1``, ``s3-2``; OSDs ``osd-0`` ...
 """
 

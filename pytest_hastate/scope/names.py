@@ -115,3 +115,23 @@ def segment_problem(value: str, *, trailing_slash: bool = False) -> str | None:
 def short_id(run_id: str) -> str:
     """Eight hex characters naming this run's probe bucket."""
     return hashlib.sha256(run_id.encode()).hexdigest()[:8]
+
+
+RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+"""A run id (safe in a key and in a bucket name)."""
+PHASE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+"""A phase label (safe in a key and a file name)."""
+
+PROBE_INFIX = "-probe-"
+PROBE_SUFFIX_LENGTH = len(PROBE_INFIX) + 8
+"""A run's probe bucket is ``<scratch_bucket>-probe-<8 hex>``: this many characters longer."""
+
+
+def probe_bucket_of(scratch_bucket: str, run_id: str) -> str:
+    """The bucket-lifecycle probe bucket of one run."""
+    return f"{scratch_bucket}{PROBE_INFIX}{short_id(run_id)}"
+
+
+def is_probe_bucket_of(bucket: str, scratch_bucket: str) -> bool:
+    """Whether ``bucket`` is (shaped like) a probe bucket of ``scratch_bucket``."""
+    return bucket.startswith(scratch_bucket + PROBE_INFIX)

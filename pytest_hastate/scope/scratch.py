@@ -37,8 +37,8 @@ from pytest_hastate.scope.names import (
     bucket_name_problem,
     is_canonical_key,
     normalize_key,
+    probe_bucket_of,
     segment_problem,
-    short_id,
 )
 from pytest_hastate.scope.requests import (
     BOUNDARY_PROBES,
@@ -110,7 +110,7 @@ class ScratchScope:
 
     @property
     def probe_bucket(self) -> str:
-        return f"{self.bucket}-probe-{short_id(self.run_id)}"
+        return probe_bucket_of(self.bucket, self.run_id)
 
     def key(self, *parts: str) -> str:
         """A key of this run: ``<prefix><run-id>/<parts...>``."""

@@ -31,6 +31,24 @@ class Denial:
     keys: tuple[str, ...] = ()
     objects: frozenset[tuple[str, str]] = frozenset()
 
+    def denies_bucket(self, bucket: str) -> bool:
+        """Whether the line denies the whole bucket."""
+        return normalize_bucket(bucket) in {normalize_bucket(b) for b in self.buckets}
+
+    def protects_in(self, bucket: str) -> bool:
+        """Whether the line protects the bucket or an object in it."""
+        wanted = normalize_bucket(bucket)
+        return self.denies_bucket(bucket) or any(
+            normalize_bucket(b) == wanted for b, _key in self.objects
+        )
+
+    def denies_key(self, key: str) -> bool:
+        """Whether the line denies the key (in any bucket, or as one bucket's object)."""
+        wanted = normalize_key(key)
+        return any(normalize_key(k) == wanted for k in self.keys) or any(
+            obj == wanted for _bucket, obj in self.objects
+        )
+
 
 def parse_denial(text: str, stacks: Iterable[str] = ()) -> Denial | None:
     """``deny <target> [and <target>]...``; a target is ``<bucket> [bucket] [and its keys]``,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_hastate.errors import InputError
+from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.io.checkpoints import load_checkpoint
 from pytest_hastate.io.documents import load_verdict
 from pytest_hastate.io.redact import Masker
@@ -199,7 +200,7 @@ class Readiness:
     message: str
 
 
-EXIT_NOT_READY = 1
+EXIT_NOT_READY = ExitCode.STOP
 """Not ready: a STOP, no evidence at all, or (with --expect-interim) a status that moved on."""
 
 
@@ -218,11 +219,15 @@ def readiness(directory: Path, *, expect_interim: bool) -> Readiness:
     summary = f"{status.value} (phase {record.phase}, run {record.run_id})"
     if expect_interim:
         if status is Status.INTERIM_ONLY:
-            return Readiness(True, 0, f"interim as expected: {summary}")
+            return Readiness(True, ExitCode.OK, f"interim as expected: {summary}")
         if status is Status.GO:
-            return Readiness(False, 1, f"status moved on: drop --expect-interim ({summary})")
-        return Readiness(False, 1, f"not ready: {summary}: " + "; ".join(record.reasons[:3]))
+            return Readiness(
+                False, EXIT_NOT_READY, f"status moved on: drop --expect-interim ({summary})"
+            )
+        return Readiness(
+            False, EXIT_NOT_READY, f"not ready: {summary}: " + "; ".join(record.reasons[:3])
+        )
     if status is Status.GO:
-        return Readiness(True, 0, f"ready: {summary}")
-    code = 1 if status is Status.STOP else 10
+        return Readiness(True, ExitCode.OK, f"ready: {summary}")
+    code = ExitCode.STOP if status is Status.STOP else ExitCode.INTERIM_ONLY
     return Readiness(False, code, f"not ready: {summary}: " + "; ".join(record.reasons[:3]))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_hastate.errors import DemoFailed
+from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.io.profiles import LoadedProfile
 from pytest_hastate.io.redact import Masker
@@ -107,7 +108,7 @@ class Demo:
             lambda: self.proof(
                 "baseline", "--run-disposable-tofu", "--use-lockfile", "--keep-scratch-bucket",
                 "--checkpoint-file", self.checkpoint, "--sample-objects", str(self.sample_objects),
-                ok=self.ok(0, 10),
+                ok=self.ok(ExitCode.OK, ExitCode.INTERIM_ONLY),
             ),
         )  # fmt: skip
         event = self.maintenance()
@@ -116,14 +117,14 @@ class Demo:
             lambda: self.proof(
                 "post-maintenance", "--verify-existing", "--from-checkpoint", self.checkpoint,
                 "--maintenance-event", event, "--verify-timeout", str(self.verify_timeout),
-                ok=self.ok(0),
+                ok=self.ok(ExitCode.OK),
             ),
         )  # fmt: skip
         self.stage(
             "cleanup",
             lambda: self.proof(
                 "cleanup", "--cleanup-checkpoint", "--delete-scratch-bucket", "--from-checkpoint",
-                self.checkpoint, ok=self.ok(0),
+                self.checkpoint, ok=self.ok(ExitCode.OK),
             ),
         )  # fmt: skip
 
@@ -186,9 +187,9 @@ class Demo:
             stopped = ready.message.startswith("not ready: STOP")
             ended = "ended as expected" if stopped else "expected STOP, got"
             self.say(f"demo: {ended}: {ready.message.removeprefix('not ready: ')}")
-            return 1 if findings or not stopped else 0
+            return ExitCode.STOP if findings or not stopped else ExitCode.OK
         self.say(f"demo: verdict {ready.message}")
-        return 1 if findings else ready.exit_code
+        return ExitCode.STOP if findings else ready.exit_code
 
 
 def write_reports(evidence: Path) -> Path:
@@ -227,7 +228,7 @@ def run_demo(
             demo.chain()
         except DemoFailed as exc:
             say(f"demo: STOPPED: {exc}")
-            return 1
+            return ExitCode.STOP
         finally:
             demo.down()
     return demo.finish(started)

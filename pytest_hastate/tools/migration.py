@@ -22,7 +22,12 @@ from pytest_hastate.io.documents import (
 from pytest_hastate.io.evidence import write_atomic
 from pytest_hastate.io.profiles import DEFAULT_PROFILE, LoadedProfile
 from pytest_hastate.models import EndpointPackage, Status, VerdictRecord
-from pytest_hastate.scope.names import bucket_name_problem, is_canonical_key, short_id
+from pytest_hastate.scope.names import (
+    bucket_name_problem,
+    is_canonical_key,
+    is_probe_bucket_of,
+    short_id,
+)
 from pytest_hastate.scope.scratch import protected_of
 from pytest_hastate.scope.targets import ProtectedTargets
 
@@ -139,7 +144,7 @@ def _check_target(target_bucket: str, package: EndpointPackage) -> None:
     if problem:
         raise PlanRefused(f"target bucket {target_bucket!r}: {problem}")
     scratch = package.scratch_bucket
-    if target_bucket == scratch or target_bucket.startswith(scratch + "-probe-"):
+    if target_bucket == scratch or is_probe_bucket_of(target_bucket, scratch):
         raise PlanRefused(
             f"target bucket {target_bucket!r} is the proof's scratch scope, not a state bucket"
         )

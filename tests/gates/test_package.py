@@ -327,3 +327,18 @@ def test_shipped_template_is_the_public_template_plus_our_optional_fields() -> N
         "backend_options",
         "ha_semantics",
     }
+
+
+def test_p08_reads_the_denials_by_the_guards_own_grammar(package: Doc) -> None:
+    """What the guard protects is what P08 counts: joined targets and 'and its keys' deny as
+    much as one target per line does."""
+    protected = GLORIOUS.protected
+    package["protected_state_denials"] = [
+        *(f"deny {bucket} bucket and its keys" for bucket in protected.buckets),
+        "deny " + " and ".join(protected.state_keys),
+    ]
+    assert [f for f in check_package(package, GLORIOUS) if f.rule == "P08"] == []
+    package["protected_state_denials"] = ["deny " + " and ".join(protected.state_keys[1:])]
+    missing = [str(f) for f in check_package(package, GLORIOUS) if f.rule == "P08"]
+    assert any(f"does not deny the protected key {protected.state_keys[0]}" in f for f in missing)
+    assert any("does not deny the active" in f for f in missing)
