@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pytest_hastate.errors import GuardRefusal
@@ -99,7 +99,10 @@ def test_any_allowed_write_is_inside_the_scratch_scope() -> None:
     is inside the scope. A guard that refuses everything, or allows everything, fails here."""
     counts: Counter[str] = Counter()
 
-    @settings(max_examples=600, derandomize=True, database=None)
+    @settings(
+        max_examples=600, derandomize=True, database=None, deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip
     @given(st.sampled_from(["run", "run", "any"]), st.data())
     def one(kind: str, data: st.DataObject) -> None:
         in_run = kind == "run"
