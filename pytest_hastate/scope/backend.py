@@ -21,9 +21,9 @@ PACKAGE_OPTIONS: dict[str, type] = {
 """Settings a package may pass through to OpenTofu (``backend_options``), with their types.
 Everything else is refused: the gate (rule P09) and the guard both read this one list."""
 
-ROUTING_OR_IDENTITY = frozenset(
+ROUTING_OR_IDENTITY = PROOF_SET | frozenset(
     {
-        "bucket", "key", "region", "endpoint", "endpoints", "use_lockfile", "workspace_key_prefix",
+        "endpoint", "workspace_key_prefix",
         "access_key", "secret_key", "token", "profile", "shared_credentials_file",
         "shared_credentials_files", "shared_config_files", "assume_role",
         "assume_role_with_web_identity", "role_arn", "session_name", "external_id",

@@ -20,12 +20,11 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from pytest_hastate.tofu.runner import PROXY_VARIABLES
+
 READS = ("TF_", "AWS_")
 """Prefixes of the variables OpenTofu and its AWS SDK read."""
-ALSO_READS = frozenset(
-    {"SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy",
-     "http_proxy", "no_proxy"}
-)  # fmt: skip
+ALSO_READS = frozenset({"SSL_CERT_FILE", "SSL_CERT_DIR"}) | PROXY_VARIABLES
 """Variables that change where OpenTofu's requests go or which certificates it trusts."""
 INTERPRETERS = frozenset({"sh", "dash", "bash", "zsh", "ksh", "env", "node", "perl", "ruby"})
 """Programs a shim is written in: a process running one is not the real binary yet."""

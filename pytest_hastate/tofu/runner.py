@@ -214,7 +214,7 @@ def tail(text: str) -> str:
 # binary: passed through from the caller, together with PATH and HOME.
 _SHIM_VARIABLES = ("ASDF_", "TENV_", "TOFUENV_", "TFENV_", "MISE_", "RTX_", "XDG_")
 # The caller's proxy settings, so OpenTofu reaches the endpoint the way boto3 does.
-_PROXY_VARIABLES = frozenset(
+PROXY_VARIABLES = frozenset(
     {"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"}
 )
 
@@ -230,9 +230,7 @@ def base_environment(workdir: Path, caller: Mapping[str, str]) -> dict[str, str]
     aws_config = workdir / "aws-config"
     for path in (cli_config, aws_config):
         path.write_text("", "utf-8")
-    env = {
-        k: v for k, v in caller.items() if k.startswith(_SHIM_VARIABLES) or k in _PROXY_VARIABLES
-    }
+    env = {k: v for k, v in caller.items() if k.startswith(_SHIM_VARIABLES) or k in PROXY_VARIABLES}
     env.update(
         {
             "PATH": caller.get("PATH", "/usr/bin:/bin"),
