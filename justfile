@@ -131,6 +131,17 @@ lint:
 docs:
     cd {{ root }} && NO_MKDOCS_2_WARNING=1 {{ python }} -m mkdocs build --strict
 
+# Mutation testing of the guard and the verdict (mutmut, configured in pyproject.toml; about
+# half an hour on 2 cores, not in CI): each area must kill >= 90 % of its mutants, and every
+# survivor must be named in mutation/equivalent.txt with why it cannot change behaviour.
+mutate *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd {{ root }}
+    {{ python }} -c "import mutmut" 2>/dev/null || { echo "mutate: pip install -e '.[mutation]'"; exit 2; }
+    {{ python }} -m mutmut run --max-children "${HASTATE_MUTATE_CHILDREN:-2}" "$@" | tr '\r' '\n' | tail -n 3
+    {{ python }} mutation/summary.py
+
 # Regenerate contracts/schema/ from the models, and the documentation's reference pages.
 schemas:
     cd {{ root }} && {{ python }} -m pytest_hastate schema

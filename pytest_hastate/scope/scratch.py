@@ -263,7 +263,6 @@ class ScratchScope:
         endpoint: str,
         url: str,
         copy_source_header: str | None,
-        presigned_post: Mapping[str, object] | None = None,
         boundary_probe: bool = False,
     ) -> None:
         """The URL (scheme, host, port, path) goes where the parameters said, and nowhere else."""
@@ -281,9 +280,6 @@ class ScratchScope:
             raise GuardRefusal(op, url, f"request host {host} is not the configured endpoint's")
         if (bucket or None) != t.bucket:
             raise GuardRefusal(op, url, f"request addresses bucket {bucket!r}, not {t.bucket!r}")
-        if presigned_post is not None:
-            self._check_post(t, presigned_post)
-            return
         if (key or None) != t.key:
             raise GuardRefusal(op, url, "request path carries another key than the parameters")
         if copy_source_header is not None and (
@@ -291,28 +287,6 @@ class ScratchScope:
         ):
             raise GuardRefusal(op, copy_source_header, "copy-source header differs from CopySource")
         self.check_target(t, boundary_probe=boundary_probe)
-
-    def _check_post(self, t: Target, post: Mapping[str, object]) -> None:
-        fields = post.get("fields")
-        key = str(fields.get("key")) if isinstance(fields, Mapping) else ""
-        if "${filename}" in key:
-            raise GuardRefusal(
-                "PresignedPost", target_label(t.bucket, key), "a key the uploader chooses"
-            )
-        conditions = post.get("conditions") or []
-        for condition in conditions if isinstance(conditions, list) else []:
-            if (
-                isinstance(condition, list)
-                and len(condition) == 3
-                and str(condition[0]).lower() == "starts-with"
-                and str(condition[1]).lower() == "$key"
-            ):
-                raise GuardRefusal(
-                    "PresignedPost",
-                    target_label(t.bucket, key),
-                    "a starts-with condition on $key lets the uploader choose the key",
-                )
-        self.check_target(Target("PutObject", t.bucket, key))
 
 
 def _default_port(scheme: str) -> int:

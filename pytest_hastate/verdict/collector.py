@@ -38,7 +38,6 @@ class Collector:
 
     criteria: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _phases: dict[str, list[CriterionResult]] = field(default_factory=lambda: defaultdict(list))
-    _called: set[str] = field(default_factory=set)
     guard_refusals: list[str] = field(default_factory=list)
     unattributed_failures: list[str] = field(default_factory=list)
     _seen: bool = False
@@ -98,8 +97,6 @@ class Collector:
             outcome, message = Outcome.PASSED, ""
             if report.when != "call":
                 return  # a passing setup or teardown proves nothing by itself
-        if report.when == "call":
-            self._called.add(report.nodeid)
         if report.nodeid in self.criteria:
             self._phases[report.nodeid].append(
                 CriterionResult(
@@ -131,9 +128,7 @@ class Collector:
             phases = self._phases.get(nodeid)
             if not phases:
                 phases = [NEVER_RAN]
-            item = fold(phases)
-            if item.outcome is Outcome.PASSED and nodeid not in self._called:
-                item = CriterionResult(outcome=Outcome.SKIPPED, message="test body never ran")
-            for cid in criteria:
+            item = fold(phases)  # passing phases are only ever calls: setups and teardowns
+            for cid in criteria:  # that pass prove nothing and are not kept
                 per_criterion[cid].append(item)
         return {cid: fold(items) for cid, items in per_criterion.items()}

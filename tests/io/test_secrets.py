@@ -12,11 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import environment
-from tests.support.helpers import REPO, lab_package
+from tests.support.helpers import REPO, lab_package, needs_tofu
 from tests.support.k8s_api import RecordedApiServer, write_kubeconfig
 from tests.tools.test_inventory import ALL
 
@@ -48,7 +46,7 @@ def scan(root: Path, secrets: list[str], *, skip: frozenset[str] = frozenset()) 
     return found
 
 
-@pytest.mark.skipif(shutil.which("terraform") is None, reason="no Terraform binary")
+@needs_tofu
 def test_no_credential_value_leaves_the_process_on_any_path(
     hastate_lab: LabCluster, tmp_path: Path
 ) -> None:

@@ -24,7 +24,7 @@ from pytest_hastate.lab.ceph import INSTALL, missing_binaries
 from pytest_hastate.models import Checkpoint
 from pytest_hastate.tools.bundle import check_bundle
 from pytest_hastate.tools.demo import run_demo
-from tests.support.helpers import check_evidence_pages, run_proofs
+from tests.support.helpers import check_evidence_pages, needs_tofu, run_proofs
 
 TOFU = ("--run-disposable-tofu", "--use-lockfile")
 needs_ceph = pytest.mark.skipif(
@@ -42,6 +42,7 @@ def ceph_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabCluster]:
         lab.down()
 
 
+@needs_tofu
 @needs_ceph
 def test_ceph_live_proof_is_stop_because_conditional_writes_are_ignored_when_versioned(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ceph_lab: LabCluster
@@ -91,6 +92,7 @@ def test_ceph_demo_ends_stop_as_expected_and_the_sample_survives(tmp_path: Path)
     check_evidence_pages(bundle)
 
 
+@needs_tofu
 @needs_ceph
 def test_a_ceph_singleton_is_never_go(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path

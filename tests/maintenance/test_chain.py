@@ -26,6 +26,7 @@ from tests.support.helpers import (
     check_evidence_pages,
     faulty_proxy,
     lab_package,
+    needs_tofu,
     run_proofs,
 )
 
@@ -315,6 +316,7 @@ def test_readiness_expectations(tmp_path: Path) -> None:
         assert interim_text in relaxed.message
 
 
+@needs_tofu
 def test_the_whole_chain_runs_by_markers(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
 ) -> None:

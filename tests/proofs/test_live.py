@@ -21,6 +21,7 @@ from tests.support.helpers import (
     lab_package,
     moto_environment,
     moto_package,
+    needs_tofu,
     run_proofs,
 )
 
@@ -107,6 +108,7 @@ def test_the_race_is_judged_after_the_other_live_steps_or_alone(
     assert verdict["facts"]["conditional_race"]["winners"] == [1] * 5
 
 
+@needs_tofu
 def test_the_race_is_judged_after_opentofu_and_before_the_checkpoint(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
@@ -129,6 +131,7 @@ def test_the_race_is_judged_after_opentofu_and_before_the_checkpoint(
     assert ids[race + 1].startswith("proofs/test_4_checkpoint.py::"), ids
 
 
+@needs_tofu
 def test_a_race_refused_by_dependency_says_on_what(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
 ) -> None:
@@ -212,6 +215,7 @@ def test_credentials_that_can_read_tofu_state_are_stop(
     )  # fmt: skip
 
 
+@needs_tofu
 def test_gateway_ignoring_if_none_match_is_stop(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
 ) -> None:
@@ -227,6 +231,7 @@ def test_gateway_ignoring_if_none_match_is_stop(
     )
 
 
+@needs_tofu
 def test_stale_reads_across_endpoints_are_stop(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
 ) -> None:

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.s3.scratch import delete_everything_under
-from tests.support.helpers import PUBLIC_CONTRACT, PUBLIC_STATUS, PUBLIC_TEMPLATE, REPO
+from tests.support.helpers import PUBLIC_CONTRACT, PUBLIC_STATUS, PUBLIC_TEMPLATE, REPO, needs_tofu
 
 VALUE_FLAGS = {"--endpoint-package", "--phase", "--checkpoint-file", "--since"}
 PACKAGE = "P"  # stands for the lab's package path in the table below
@@ -99,7 +98,7 @@ def test_every_user_command_line_has_a_documented_outcome() -> None:
     assert set(user_command_lines()) == set(EXPECTED)
 
 
-@pytest.mark.skipif(shutil.which("terraform") is None, reason="no Terraform binary")
+@needs_tofu
 @pytest.mark.parametrize("line", sorted(EXPECTED))
 def test_a_user_command_line_runs_verbatim(
     line: str, hastate_lab: LabCluster, tmp_path: Path

@@ -11,7 +11,7 @@ import pytest
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.s3.scratch import delete_everything_under
-from tests.support.helpers import faulty_proxy, lab_package, run_proofs
+from tests.support.helpers import faulty_proxy, lab_package, needs_tofu, run_proofs
 
 SHARED = "hastate-lab-scratch-probe-shared"
 """Made by the lab admin; the proof identity may use it (its grants cover this name) but does
@@ -30,6 +30,7 @@ def shared_bucket(hastate_lab: LabCluster) -> Iterator[str]:
         s3.delete_bucket(Bucket=SHARED)
 
 
+@needs_tofu
 def test_a_shared_scratch_bucket_missing_from_list_buckets_is_no_failure(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,

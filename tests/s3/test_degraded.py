@@ -14,7 +14,7 @@ from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.s3.client import S3Errors
 from tests.support.engines import StallingGateway
-from tests.support.helpers import lab_package, run_proofs
+from tests.support.helpers import lab_package, needs_tofu, run_proofs
 
 TOFU = ("--run-disposable-tofu", "--use-lockfile")
 BOUND = 90.0  # the promise to an operator at 2 a.m.: STOP with its cause within this
@@ -41,6 +41,7 @@ def full_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabCluster]:
         lab.down()
 
 
+@needs_tofu
 def test_exhausted_capacity_is_a_fast_stop_with_its_cause_first(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, full_lab: LabCluster
 ) -> None:
@@ -63,6 +64,7 @@ def test_exhausted_capacity_is_a_fast_stop_with_its_cause_first(
     assert elapsed < BOUND, elapsed
 
 
+@needs_tofu
 def test_a_gateway_that_never_answers_is_a_fast_stop_with_its_cause_first(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,

@@ -5,6 +5,8 @@ hand-written cases covers each class of route around the guard."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import string
 from collections import Counter
@@ -47,8 +49,9 @@ SCOPE = ScratchScope(
 )
 RUN = SCOPE.run_prefix
 IN_SCOPE_BUCKETS = (SCOPE.bucket, SCOPE.probe_bucket)
-GENERATED_REQUESTS = 10_000
-"""Generated requests per run (derandomised, so every CI run sends the same ones)."""
+GENERATED_REQUESTS = 1_000 if os.environ.get("MUTANT_UNDER_TEST") else 10_000
+"""Generated requests per run (derandomised, so every CI run sends the same ones); a tenth of
+them once per mutant under ``just mutate`` (mutmut names the mutant in ``MUTANT_UNDER_TEST``)."""
 
 
 @pytest.fixture(scope="module")
@@ -480,33 +483,54 @@ def test_the_client_factory_refuses_endpoints_that_are_not_plain_origins(endpoin
         client(access, SCOPE)
 
 
-def test_presigned_urls_and_posts_are_judged_like_requests(recording: RecordingS3Server) -> None:
+def test_presigned_urls_are_judged_like_requests(recording: RecordingS3Server) -> None:
     s3 = guarded(recording)
     assert s3.generate_presigned_url(
         "get_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "x"}
     )
-    assert (
-        s3.generate_presigned_post(SCOPE.bucket, RUN + "upload")["fields"]["key"] == RUN + "upload"
-    )
-    for bad in (
-        lambda: s3.generate_presigned_url(
-            "get_object", Params={"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}
+    for bad, why in (
+        (
+            lambda: s3.generate_presigned_url(
+                "get_object", Params={"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}
+            ),
+            "protected",
         ),
-        lambda: s3.generate_presigned_url(
-            "put_object", Params={"Bucket": SCOPE.bucket, "Key": "elsewhere/x"}
+        (
+            lambda: s3.generate_presigned_url(
+                "put_object", Params={"Bucket": SCOPE.bucket, "Key": "elsewhere/x"}
+            ),
+            "key outside this run.s prefix",
         ),
-        lambda: s3.generate_presigned_url(
-            "get_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "../../x"}
+        (
+            lambda: s3.generate_presigned_url(
+                "get_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "../../x"}
+            ),
+            "dot segment",
         ),
-        lambda: s3.generate_presigned_post(SCOPE.bucket, "elsewhere/x"),
-        lambda: s3.generate_presigned_post(SCOPE.bucket, RUN + "${filename}"),
-        lambda: s3.generate_presigned_post(
-            SCOPE.bucket, RUN + "x", Conditions=[["starts-with", "$key", ""]]
-        ),
-        lambda: s3.generate_presigned_post("tofu-state", "attic/terraform.tfstate"),
     ):
-        with pytest.raises(GuardRefusal):
+        with pytest.raises(GuardRefusal, match=why):
             bad()
+    assert recording.requests == []
+
+
+@pytest.mark.parametrize(
+    ("bucket", "key", "conditions"),
+    [
+        (SCOPE.bucket, RUN + "upload", None),  # even one inside the run's own scope
+        (SCOPE.bucket, "elsewhere/x", None),
+        (SCOPE.bucket, RUN + "${filename}", None),
+        (SCOPE.bucket, RUN + "x", [["starts-with", "$key", ""]]),
+        ("tofu-state", "attic/terraform.tfstate", None),
+    ],
+)
+def test_no_presigned_post_is_made(
+    recording: RecordingS3Server, bucket: str, key: str, conditions: Any
+) -> None:
+    """A form upload's policy (a key the uploader names, a starts-with condition) cannot be
+    bound to one request, and the proof never makes one."""
+    s3 = guarded(recording)
+    with pytest.raises(GuardRefusal, match=r"no presigned POSTs|protected|outside this run"):
+        s3.generate_presigned_post(bucket, key, Conditions=conditions)
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
@@ -590,27 +614,58 @@ def test_the_backend_block_is_judged_as_a_whole() -> None:
         return backend
 
     SCOPE.check_backend(backend(use_path_style=True), key=key, endpoint=endpoint)
-    for changed in (
-        {**backend(), "bucket": "tofu-state"},
-        {**backend(), "key": "attic/terraform.tfstate"},
-        {**backend(), "endpoints": {"s3": "https://elsewhere.test"}},
-        {**backend(), "use_lockfile": False},
-        {**backend(), "workspace_key_prefix": "../"},
-        {**backend(), "profile": "production"},
-        {**backend(), "endpoint": "https://elsewhere.test"},
+    foreign = "not a setting the proof renders or a package may set"
+    for changed, why in (
+        ({**backend(), "bucket": "tofu-state"}, f"bucket: must be '{SCOPE.bucket}'"),
+        ({**backend(), "key": "attic/terraform.tfstate"}, f"key: must be '{key}'"),
+        (
+            {**backend(), "endpoints": {"s3": "https://elsewhere.test"}},
+            f"endpoints: must be {{'s3': '{endpoint}'}}",
+        ),
+        ({**backend(), "use_lockfile": False}, "use_lockfile: must be True"),
+        ({**backend(), "workspace_key_prefix": "../"}, f"workspace_key_prefix: {foreign}"),
+        ({**backend(), "profile": "production"}, f"profile: {foreign}"),
+        ({**backend(), "endpoint": "https://elsewhere.test"}, f"endpoint: {foreign}"),
     ):
-        with pytest.raises(GuardRefusal, match="refused OpenTofu backend on "):
+        with pytest.raises(GuardRefusal, match=re.escape(f"refused OpenTofu backend on {why}")):
             SCOPE.check_backend(changed, key=key, endpoint=endpoint)
-    with pytest.raises(GuardRefusal, match="refused OpenTofu backend on key: must be"):
-        SCOPE.check_backend(backend(), key="elsewhere/terraform.tfstate", endpoint=endpoint)
+    outside = "elsewhere/terraform.tfstate"
+    with pytest.raises(
+        GuardRefusal, match=re.escape(f"OpenTofu backend on {outside}: state key outside this run")
+    ):
+        SCOPE.check_backend({**backend(), "key": outside}, key=outside, endpoint=endpoint)
+    # The state key and its lock file are judged as writes too: a package that denies its own
+    # run's lock file (a deny line naming it) keeps OpenTofu from writing it.
+    denied = dataclasses.replace(
+        SCOPE, protected=ProtectedTargets.of(GLORIOUS, [f"deny {SCOPE.bucket}/{key}.tflock"])
+    )
+    with pytest.raises(GuardRefusal, match=re.escape(f"PutObject on {SCOPE.bucket}/{key}.tflock")):
+        denied.check_backend(backend(), key=key, endpoint=endpoint)
     # OpenTofu evaluates the backend block's strings as templates: only literals are rendered.
     for templated in (
         backend(retry_mode="${path.cwd}"),
         backend(retry_mode="%{ if true }adaptive%{ endif }"),
         {**backend(), "region": "us-east-1${var.region}"},
     ):
-        with pytest.raises(GuardRefusal, match="OpenTofu evaluates as a template"):
+        with pytest.raises(
+            GuardRefusal,
+            match=r"OpenTofu backend on (retry_mode|region): holds '(\$|%)\{', which OpenTofu "
+            "evaluates as a template: the value it would use is not the literal judged",
+        ):
             SCOPE.check_backend(templated, key=key, endpoint=endpoint)
+    templated_endpoint = "https://s3.${var.x}.test"
+    with pytest.raises(GuardRefusal, match="endpoints: holds"):
+        SCOPE.check_backend(
+            {**backend(), "endpoints": {"s3": templated_endpoint}}, key=key,
+            endpoint=templated_endpoint,
+        )  # fmt: skip
+
+
+def test_every_string_of_a_backend_value_is_read_at_any_depth() -> None:
+    from pytest_hastate.scope.backend import strings_in
+
+    assert strings_in({"a": ["x", ("y", {"b": "z"})], "c": 1, "d": None}) == ["x", "y", "z"]
+    assert strings_in(True) == []
 
 
 def test_keys_read_from_files_must_be_this_runs(tmp_path: Path) -> None:

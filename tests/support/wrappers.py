@@ -13,10 +13,11 @@ told apart too.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import NamedTuple
+
+from tests.support.helpers import TOFU_BINARY
 
 WRAPPER = """#!{python}
 # A stand-in for the {action} wrapper (see tests/support/wrappers.py).
@@ -88,8 +89,8 @@ WRAPPERS = {
 def install_wrapper(folder: Path, kind: str) -> tuple[Path, Path]:
     """The wrapper of ``kind`` and the real binary behind it in ``folder``: (wrapper, real)."""
     wrapper = WRAPPERS[kind]
-    terraform = shutil.which("terraform")
-    assert terraform is not None, "the wrapper stand-ins need terraform on PATH"
+    terraform = TOFU_BINARY
+    assert terraform is not None, "the wrapper stand-ins need OpenTofu or Terraform on PATH"
     folder.mkdir(parents=True, exist_ok=True)
     real = folder / f"{wrapper.name}-bin"
     if wrapper.label == "OpenTofu":

@@ -30,6 +30,7 @@ from tests.support.helpers import (
     lab_package,
     moto_environment,
     moto_package,
+    needs_tofu,
     run_proofs,
 )
 
@@ -37,13 +38,8 @@ TOFU = ("--run-disposable-tofu", "--use-lockfile")
 TOFU_CRITERIA = ("tofu.version", "tofu.init", "tofu.first_write", "tofu.readback", "tofu.noop_plan",
                  "tofu.lock_contention", "tofu.lock_release", "tofu.restore")  # fmt: skip
 
-needs_terraform = pytest.mark.skipif(
-    shutil.which("terraform") is None and shutil.which("tofu") is None,
-    reason="no OpenTofu/Terraform binary on this machine",
-)
 
-
-@needs_terraform
+@needs_tofu
 def test_ha_lab_passes_every_tofu_criterion(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
 ) -> None:
@@ -76,7 +72,7 @@ def test_ha_lab_passes_every_tofu_criterion(
     )
 
 
-@needs_terraform
+@needs_tofu
 def test_moto_server_passes_every_tofu_criterion(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
@@ -93,7 +89,7 @@ def test_moto_server_passes_every_tofu_criterion(
         assert verdict["criteria"][criterion] == "passed", criterion
 
 
-@needs_terraform
+@needs_tofu
 def test_store_ignoring_if_none_match_is_stop(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
 ) -> None:
@@ -108,7 +104,7 @@ def test_store_ignoring_if_none_match_is_stop(
     )
 
 
-@needs_terraform
+@needs_tofu
 def test_lock_left_behind_after_release_is_stop(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
 ) -> None:
@@ -241,7 +237,7 @@ def tofu_shim(folder: Path, home: Path) -> Path:
     return shim
 
 
-@needs_terraform
+@needs_tofu
 def test_public_format_package_and_a_tofu_shim_on_path_pass_every_tofu_criterion(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
@@ -286,7 +282,7 @@ exec terraform "$@"
 """
 
 
-@needs_terraform
+@needs_tofu
 @pytest.mark.parametrize("store", ["healthy", "keeps-locks"])
 def test_ctrl_c_during_apply_is_cleaned_up_and_in_the_verdict(
     proofs: pytest.Pytester, hastate_singleton_lab: LabCluster, tmp_path: Path, store: str

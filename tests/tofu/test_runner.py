@@ -5,7 +5,6 @@ tests/test_3_disposable_tofu.py."""
 
 from __future__ import annotations
 
-import shutil
 import stat
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from pytest_hastate.tofu.runner import (
     render_configuration,
     tofu_environment,
 )
+from tests.support.helpers import needs_tofu
 
 
 def fake(tmp_path: Path, name: str, script: str) -> Path:
@@ -185,7 +185,7 @@ def test_every_invocation_keeps_what_a_version_manager_shim_needs(tmp_path: Path
     }
 
 
-@pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform binary on this machine")
+@needs_tofu
 def test_real_terraform_passes_the_gate(tmp_path: Path) -> None:
     product, version = TofuRunner(
         find_binary("tofu"), tmp_path, {"PATH": "/usr/local/bin:/usr/bin:/bin"}

@@ -7,7 +7,6 @@ only finds the binary passes."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,7 @@ from pytest_hastate.exit_codes import ExitCode
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import environment
 from pytest_hastate.tofu.gate import gated_binary
-
-needs_terraform = pytest.mark.skipif(
-    shutil.which("terraform") is None, reason="the shims run terraform"
-)
+from tests.support.helpers import TOFU_BINARY, needs_tofu
 
 # Like mise: the shim reads the manager's configuration (under XDG_CONFIG_HOME) and applies
 # its environment before it runs the tool (exec, as mise's and asdf's shims do).
@@ -38,7 +34,7 @@ config="${{XDG_CONFIG_HOME:-$HOME/.config}}/fake-manager/env"
 
 
 def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shim: str, config: str) -> Path:
-    terraform = shutil.which("terraform")
+    terraform = TOFU_BINARY
     bin_dir, xdg = tmp_path / "shims", tmp_path / "xdg"
     bin_dir.mkdir()
     (xdg / "fake-manager").mkdir(parents=True)
@@ -51,7 +47,7 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shim: str, config: 
     return tofu
 
 
-@needs_terraform
+@needs_tofu
 @pytest.mark.parametrize("shim", [EXEC_SHIM, CHILD_SHIM], ids=["exec", "child"])
 @pytest.mark.parametrize(
     ("config", "named"),
@@ -70,7 +66,7 @@ def test_a_shim_that_changes_what_opentofu_reads_is_refused(
         gated_binary(str(tofu))
 
 
-@needs_terraform
+@needs_tofu
 @pytest.mark.parametrize("shim", [EXEC_SHIM, CHILD_SHIM], ids=["exec", "child"])
 def test_a_shim_that_only_finds_the_binary_passes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shim: str
@@ -79,7 +75,7 @@ def test_a_shim_that_only_finds_the_binary_passes(
     assert gated_binary(str(tofu))[1] == "Terraform"
 
 
-@needs_terraform
+@needs_tofu
 def test_the_proof_refuses_it_before_any_request(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,

@@ -9,7 +9,6 @@ real binary behind it given instead, the same step passes.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,9 @@ from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import environment
 from pytest_hastate.tofu.gate import gated_binary
 from pytest_hastate.tofu.wrapper import PROBE_EXIT, check_not_wrapped, wrapper_lines
-from tests.support.helpers import run_proofs
+from tests.support.helpers import TOFU_BINARY, needs_tofu, run_proofs
 from tests.support.wrappers import WRAPPERS, install_wrapper
 
-needs_terraform = pytest.mark.skipif(
-    shutil.which("terraform") is None, reason="the wrapper stand-ins run terraform"
-)
 TOFU = ("--run-disposable-tofu", "--use-lockfile")
 VERSION = "Terraform v1.11.4\non linux_amd64\n"
 
@@ -64,7 +60,7 @@ def test_wrapper_lines_or_a_contradicting_exit_code_are_refused(
     assert refused.value.exit_code == ExitCode.BAD_INPUT
 
 
-@needs_terraform
+@needs_tofu
 @pytest.mark.parametrize("kind", sorted(WRAPPERS))
 def test_the_gate_tells_each_wrapper_apart(tmp_path: Path, kind: str) -> None:
     wrapper, real = install_wrapper(tmp_path / "bin", kind)
@@ -77,7 +73,7 @@ def test_the_gate_tells_each_wrapper_apart(tmp_path: Path, kind: str) -> None:
     assert gated_binary(str(real))[1] == WRAPPERS[kind].label  # the fix it names passes
 
 
-@needs_terraform
+@needs_tofu
 @pytest.mark.parametrize("kind", sorted(WRAPPERS))
 def test_a_wrapped_binary_is_refused_before_any_request(
     proofs: pytest.Pytester,
@@ -105,7 +101,7 @@ def test_a_wrapped_binary_is_refused_before_any_request(
     assert not (proofs.path / "evidence").exists()
 
 
-@needs_terraform
+@needs_tofu
 def test_the_real_binary_behind_the_wrapper_passes_the_disposable_step(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
@@ -125,9 +121,9 @@ def test_the_real_binary_behind_the_wrapper_passes_the_disposable_step(
     assert verdict["produced_by"]["tofu_version"].startswith("OpenTofu "), verdict["produced_by"]
 
 
-@needs_terraform
+@needs_tofu
 def test_a_binary_whose_probe_fails_is_not_called_a_wrapper(tmp_path: Path) -> None:
-    terraform = shutil.which("terraform")
+    terraform = TOFU_BINARY
     fake = tmp_path / "tofu"  # terraform, except that every plan fails
     fake.write_text(
         f'#!/bin/sh\nif [ "$1" = plan ]; then echo "Error: no plans today" >&2; exit 1; fi\n'

@@ -39,7 +39,7 @@ from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import environment, start
 from pytest_hastate.options import OPTIONS
 from pytest_hastate.tools.bundle import check_bundle
-from tests.support.helpers import REPO, junit_properties, lab_package
+from tests.support.helpers import REPO, TOFU_BINARY, junit_properties, lab_package, needs_tofu
 from tests.support.installed import build_wheel, clean_environment, installing_venv, pip_offline
 from tests.support.wrappers import install_wrapper
 
@@ -52,10 +52,6 @@ LOST = "s3-1"  # the gateway of the package's endpoint_url: the first endpoint
 PINNED = re.compile(r"^\d+\.\d+\.\d+$")
 FINAL_FILES = ("junit-baseline.xml", "junit-post-maintenance.xml", "junit-cleanup.xml",
                "verdict.json", "checkpoint.json", "report.md")  # fmt: skip
-
-needs_terraform = pytest.mark.skipif(
-    shutil.which("terraform") is None, reason="OpenTofu is stood in for by terraform"
-)
 
 
 def load_example(name: str) -> dict[Any, Any]:
@@ -151,7 +147,7 @@ class Machine:
 
 def tofu_stand_in(tools: Path) -> Path:
     """``tofu`` on PATH: the pinned OpenTofu the example installs, stood in for by terraform."""
-    terraform = shutil.which("terraform")
+    terraform = TOFU_BINARY
     assert terraform is not None
     tofu = tools / "tofu"
     tofu.write_text(f'#!/bin/sh\nexec {terraform} "$@"\n')
@@ -337,7 +333,7 @@ class GitHub:
             raise AssertionError(f"an action this test does not stand in for: {action}")
 
 
-@needs_terraform
+@needs_tofu
 def test_the_github_workflow_runs_as_written_and_ends_go(
     machine: Machine, maintenance: Any
 ) -> None:
@@ -357,7 +353,7 @@ def test_the_github_workflow_runs_as_written_and_ends_go(
     assert len(github.summaries) == 2
 
 
-@needs_terraform
+@needs_tofu
 def test_the_github_workflow_without_the_pre_run_id_stops_before_any_proof(
     machine: Machine,
 ) -> None:
@@ -389,7 +385,7 @@ cp "{release}/$name" "./$name"
 
 def gitlab_release(folder: Path, version: str) -> Path:
     """The pinned OpenTofu release as its server serves it: the archive and its SHA256SUMS."""
-    terraform = shutil.which("terraform")
+    terraform = TOFU_BINARY
     assert terraform is not None
     folder.mkdir(parents=True)
     archive = folder / f"tofu_{version}_linux_amd64.zip"
@@ -451,7 +447,7 @@ class GitLab:
         return folder
 
 
-@needs_terraform
+@needs_tofu
 def test_the_gitlab_pipeline_runs_as_written_and_ends_go(
     machine: Machine, maintenance: Any
 ) -> None:
@@ -481,7 +477,7 @@ def test_the_gitlab_pipeline_runs_as_written_and_ends_go(
     assert "tofu" not in " ".join(pipeline["cleanup"]["before_script"])  # cleanup runs no OpenTofu
 
 
-@needs_terraform
+@needs_tofu
 def test_the_gitlab_install_refuses_a_tampered_release(machine: Machine) -> None:
     """The pinned download is checked: an archive that is not the one its SHA256SUMS names
     fails the job before any proof."""

@@ -16,7 +16,14 @@ from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin, environment
 from pytest_hastate.models import Status, VerdictRecord
 from pytest_hastate.tofu.runner import TofuRunner, find_binary, tofu_environment
-from tests.support.helpers import PUBLIC_CONTRACT, REPO, filled_package, lab_package, run_proofs
+from tests.support.helpers import (
+    PUBLIC_CONTRACT,
+    REPO,
+    filled_package,
+    lab_package,
+    needs_tofu,
+    run_proofs,
+)
 
 KEY = "attic/terraform.tfstate"
 
@@ -156,10 +163,7 @@ def test_never_writes_over_an_existing_file(
     assert backend.read_text() == before
 
 
-@pytest.mark.skipif(
-    shutil.which("terraform") is None and shutil.which("tofu") is None,
-    reason="no OpenTofu/Terraform binary",
-)
+@needs_tofu
 def test_rendered_backend_migrates_a_local_state_on_the_lab(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
