@@ -186,7 +186,7 @@ def client(
             "s3", endpoint_url=url, verify=access.verify,
             config=_config(access, attempts, timeout),
         )  # fmt: skip
-    GuardHooks(scope, url, boundary_probes, log).install(s3)
+    GuardHooks(scope, url, boundary_probes, log, attempts).install(s3)
     if health is not None:
         _install_health(s3, url, health)
     if busy is not None:

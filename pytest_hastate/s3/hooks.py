@@ -19,6 +19,11 @@ from pytest_hastate.scope.sent import (
     query_problem,
 )
 
+CONDITIONAL_WRITE = ("IfNoneMatch", "IfMatch")
+"""The parameters that make a write conditional (a lock PUT, the race's writers)."""
+READ_ONLY = frozenset({"GetObject", "HeadObject"})
+"""Operations whose If-Match / If-None-Match only choose what is read."""
+
 if TYPE_CHECKING:
     from pytest_hastate.s3.client import RequestLog, S3Client
 
@@ -34,6 +39,8 @@ class GuardHooks:
     endpoint: str
     boundary_probes: bool
     log: RequestLog | None
+    attempts: int = 1
+    """How many times the client sends a request (botocore's retries included)."""
     judged: threading.local = field(default_factory=threading.local)
 
     def install(self, s3: S3Client) -> None:
@@ -52,6 +59,13 @@ class GuardHooks:
     ) -> None:
         target = Target.from_params(model.name, params)
         self.scope.check_target(target, boundary_probe=self.boundary_probes)
+        conditional = [name for name in CONDITIONAL_WRITE if params.get(name) is not None]
+        if conditional and model.name not in READ_ONLY and self.attempts != 1:
+            raise GuardRefusal(
+                model.name, target.label,
+                f"a conditional write ({conditional[0]}) is sent once, and this client sends up "
+                f"to {self.attempts} times: a retry after a lost answer would meet its own write",
+            )  # fmt: skip
         context["hastate_guarded"] = target
         context["hastate_method"] = model.http.get("method")
         context["hastate_query"] = _query_names(model)

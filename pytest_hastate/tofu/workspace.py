@@ -67,6 +67,9 @@ class DisposableState:
     run_id: str
     primary: S3Client
     clients: dict[str, S3Client]
+    lock_writer: S3Client
+    """The primary's endpoint through a client that sends each request once (a conditional
+    PUT retried after a lost answer would meet its own lock)."""
     applies: list[AppliedState] = field(default_factory=list)
     stale: list[StaleLock] = field(default_factory=list)
     synthetic_lock: str | None = None
@@ -197,7 +200,7 @@ class DisposableState:
             "Created": datetime.now(UTC).isoformat(),
             "Path": f"{self.bucket}/{self.key}",
         }
-        self.primary.put_object(
+        self.lock_writer.put_object(
             Bucket=self.bucket, Key=self.lock_key, Body=json.dumps(body).encode(), IfNoneMatch="*"
         )
         self.synthetic_lock = lock_id
@@ -241,10 +244,15 @@ class WorkspaceSpec:
 
 @contextlib.contextmanager
 def open_workspace(
-    spec: WorkspaceSpec, clients: Mapping[str, S3Client], key: str, phase: str
+    spec: WorkspaceSpec,
+    clients: Mapping[str, S3Client],
+    key: str,
+    phase: str,
+    lock_writer: Callable[[str], S3Client],
 ) -> Iterator[DisposableState]:
     """A temp workspace (own TF_DATA_DIR) whose S3 backend key is ``key``, through the first of
-    ``clients``' endpoints; its evidence is written and the folder removed afterwards."""
+    ``clients``' endpoints (``lock_writer(endpoint)``: a client for it that sends once); its
+    evidence is written and the folder removed afterwards."""
     endpoint = next(iter(clients))
     access, scope = spec.access, spec.scope
     config = render_configuration(
@@ -270,7 +278,7 @@ def open_workspace(
         )  # fmt: skip
         yield DisposableState(
             runner=runner, bucket=scope.bucket, key=key, phase=phase, run_id=spec.run_id,
-            primary=clients[endpoint], clients=dict(clients),
+            primary=clients[endpoint], clients=dict(clients), lock_writer=lock_writer(endpoint),
         )  # fmt: skip
         write_tofu_evidence(spec.evidence_dir, runner, spec.evidence_label)
     finally:

@@ -5,6 +5,7 @@ hand-written cases covers each class of route around the guard."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -62,12 +63,14 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingS3S
         yield server
 
 
-def guarded(server: RecordingS3Server, *, virtual: bool = False, probes: bool = False) -> Any:
+def guarded(
+    server: RecordingS3Server, *, virtual: bool = False, probes: bool = False, attempts: int = 1
+) -> Any:
     access = S3Access(
         endpoints=(server.endpoint,), region="us-east-1", access_key="AKIDEXAMPLE",
         secret_key="x" * 20, verify=str(server.ca), path_style=not virtual,  # type: ignore[attr-defined]
     )  # fmt: skip
-    return client(access, SCOPE, boundary_probes=probes, attempts=1)
+    return client(access, SCOPE, boundary_probes=probes, attempts=attempts)
 
 
 # --- what may reach the wire -------------------------------------------------------------------
@@ -823,3 +826,48 @@ def test_delete_objects_is_judged_by_the_body_it_sends(recording: RecordingS3Ser
     s3.meta.events.unregister("before-parameter-build.s3", swap)
     s3.delete_objects(Bucket=SCOPE.bucket, Delete={"Objects": [{"Key": RUN + "x"}]})
     assert len(recording.requests) == before + 1
+
+
+# --- a conditional write is sent once ---------------------------------------------------------
+
+
+def sends(server: RecordingS3Server, call: Any) -> int:
+    """How many requests reached the server while ``call`` ran (its error, if any, swallowed)."""
+    before = len(server.requests)
+    with contextlib.suppress(ClientError, GuardRefusal):
+        call()
+    return len(server.requests) - before
+
+
+@pytest.mark.parametrize(("parameter", "value"), [("IfNoneMatch", "*"), ("IfMatch", '"etag"')])
+def test_a_conditional_write_is_sent_once_even_when_the_backend_fails(
+    recording: RecordingS3Server, parameter: str, value: str
+) -> None:
+    """A conditional PUT whose answer was lost, sent again, meets its own write (412): the race
+    and the lock would judge a winner a loser. Only a client that sends once may send one."""
+    put = {"Bucket": SCOPE.bucket, "Key": RUN + "lock.tflock", "Body": b"x", parameter: value}
+    recording.failing = 503
+    try:
+        # the server counts every attempt: a plain PUT through a retrying client is sent 3 times
+        retrying = guarded(recording, attempts=3)
+        plain = {k: v for k, v in put.items() if k != parameter}
+        assert sends(recording, lambda: retrying.put_object(**plain)) == 3
+        assert sends(recording, lambda: guarded(recording).put_object(**put)) == 1
+        with pytest.raises(
+            GuardRefusal,
+            match=re.escape(
+                f"PutObject on {SCOPE.bucket}/{RUN}lock.tflock: a conditional write ({parameter}) "
+                "is sent once, and this client sends up to 3 times: a retry after a lost answer "
+                "would meet its own write"
+            ),
+        ):
+            retrying.put_object(**put)
+        assert sends(recording, lambda: retrying.put_object(**put)) == 0
+    finally:
+        recording.failing = None
+
+
+def test_a_conditional_read_may_be_retried(recording: RecordingS3Server) -> None:
+    retrying = guarded(recording, attempts=3)
+    retrying.head_object(Bucket=SCOPE.bucket, Key=RUN + "x", IfNoneMatch='"etag"')
+    retrying.get_object(Bucket=SCOPE.bucket, Key=RUN + "x", IfMatch='"etag"')

@@ -397,11 +397,13 @@ class StallingGateway(BackgroundHttpServer):
 class RecordingS3Server(BackgroundHttpServer):
     """An HTTPS server that records every request as the wire carries it (method, raw path,
     Host, copy-source header, body) and answers 200 with an empty XML document, or with the
-    status and Location of ``redirect`` when set. What reaches it was sent; nothing else was."""
+    status and Location of ``redirect`` when set, or with ``failing`` (a 5xx) when set. What
+    reaches it was sent; nothing else was."""
 
     def __init__(self, cert: Path, key: Path) -> None:
         self.requests: list[dict[str, str]] = []
         self.redirect: tuple[int, str] | None = None
+        self.failing: int | None = None
         self._lock = threading.Lock()
         recorder = self
 
@@ -442,6 +444,14 @@ class RecordingS3Server(BackgroundHttpServer):
                     self.send_header("Location", location)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                    return
+                if recorder.failing is not None:
+                    error = b"<Error><Code>ServiceUnavailable</Code><Message>x</Message></Error>"
+                    self.send_response(recorder.failing)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
                     return
                 payload = b'<?xml version="1.0" encoding="UTF-8"?>\n<Result></Result>'
                 self.send_response(200)
