@@ -29,6 +29,7 @@ from pytest_hastate.errors import GuardRefusal, InputError
 from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
 from pytest_hastate.s3.health import WRITE_OPERATIONS, AttributedHealth, BackendHealth
 from pytest_hastate.s3.hooks import GuardHooks
+from pytest_hastate.s3.limits import ATTEMPTS, CONNECT_TIMEOUT, READ_TIMEOUT
 from pytest_hastate.scope.scratch import ScratchScope
 from pytest_hastate.scope.targets import endpoint_origin_problem
 from pytest_hastate.timing import BusyTime
@@ -38,10 +39,6 @@ if TYPE_CHECKING:
 else:
     S3Client = Any
 
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 10.0
-"""Per attempt. A state object is a few KiB to a few MB: a gateway that holds a request open
-for 10 s is failing, and botocore's bounded retries (3 attempts in all) say so within ~30 s."""
 NO_ANSWER = (
     EndpointConnectionError,
     ConnectTimeoutError,
@@ -156,7 +153,7 @@ def client(
     *,
     boundary_probes: bool = False,
     log: RequestLog | None = None,
-    attempts: int = 3,
+    attempts: int = ATTEMPTS,
     health: BackendHealth | AttributedHealth | None = None,
     busy: BusyTime | None = None,
     timeout: float | None = None,
