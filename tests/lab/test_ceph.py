@@ -85,6 +85,10 @@ def test_ceph_demo_ends_stop_as_expected_and_the_sample_survives(tmp_path: Path)
     assert post.maintenance_event == "endpoint-loss"
     assert post.unreachable_endpoints == [checkpoint.endpoints[0]]  # s3-1 was killed
     assert post.criteria["maintenance.verified"].outcome.value == "passed"  # the sample survived
+    # the watched window shows the lockfile's problem on its own (docs/guide/watch.md)
+    lock = post.criteria["watch.lock_exclusive"]
+    assert lock.outcome.value == "failed", lock
+    assert "PUT If-None-Match: * acknowledged to two contenders at once" in lock.message, lock
     final = json.loads((bundle / "verdict.json").read_text())
     assert final["verdict"] == "STOP"  # the failure stays in the chain
     assert final["reasons"][0].startswith("scratch.conditional_write failed: ")

@@ -1,9 +1,11 @@
 """The sample verify: one version listing per endpoint proves the sampled versions are current;
 where the listing is not answered, a HEAD per object proves it instead. Narrow unit tests on
-moto's in-process mock (the end-to-end cases run against SeaweedFS in test_chain.py)."""
+moto's in-process mock, and the HEAD fallback once more on SeaweedFS behind a gateway that
+denies the listing (the end-to-end cases run against SeaweedFS in test_chain.py)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +14,11 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from pytest_hastate.lab import LabCluster
+from pytest_hastate.lab.artifacts import admin
 from pytest_hastate.maintenance.reachability import EndpointAnswer
 from pytest_hastate.maintenance.sample import sample_prefix, verify_endpoint, write_sample
+from tests.support.helpers import faulty_proxy
 
 BUCKET = "scratch"
 KEYS = [f"hastate/run-1/sample/{i:04d}" for i in range(6)]
@@ -114,3 +119,36 @@ def test_a_read_is_tried_again_on_5xx_and_no_answer_but_a_4xx_is_an_answer() -> 
     got = until_answered(flaky, retry_for=1.2)  # the wait is bounded: the last error comes back
     assert isinstance(got, ClientError)
     assert 0 < len(replies) < 20
+
+
+def test_the_head_fallback_on_seaweedfs_behind_a_gateway_that_denies_the_listing(
+    hastate_singleton_lab: LabCluster,
+) -> None:
+    lab = hastate_singleton_lab
+    s3, bucket = admin(lab), "hastate-lab-scratch"
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    keys = [
+        f".gloriousflywheel/ha-state-candidate/{uuid.uuid4().hex}/sample/{i:04d}" for i in range(6)
+    ]
+    sample = write_sample(s3, bucket, keys)
+    s3.put_object(Bucket=bucket, Key=keys[3], Body=b"newer")
+    s3.delete_object(Bucket=bucket, Key=keys[4])
+    with faulty_proxy(lab) as proxy:
+        proxy.fail_matching = ("GET", r"[?&]versions", 403)
+        through = admin(lab, proxy.endpoint)
+        report = verify_endpoint(
+            through, EndpointAnswer(proxy.endpoint, 200, "200"), bucket, sample, retry_for=0
+        )
+    assert proxy.injected >= 1  # the listing was asked for and denied
+    assert report.verified == len(keys) - 2, report
+    wrong = sorted(report.wrong)
+    assert wrong[0].startswith(keys[3]), wrong
+    assert "newer version" in wrong[0], wrong
+    assert wrong[1].startswith(keys[4]), wrong
+    assert "delete" in wrong[1], wrong
+    for key in keys:
+        listing = s3.list_object_versions(Bucket=bucket, Prefix=key)
+        for entry in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]:
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=entry["VersionId"])

@@ -255,4 +255,6 @@ def test_stale_reads_across_endpoints_are_stop(
     assert ".gloriousflywheel/ha-state-candidate/" in reason
     facts = verdict["facts"]["read_after_write"]
     assert facts["stale"] > 0
-    assert all(1.5 < lag < 5 for lag in facts["stale_lag_seconds"]), facts
+    # the proxies serve the old bytes for the window's seconds after a write: a measured lag
+    # cannot be shorter (a loaded machine only makes it longer, so no upper bound is asserted)
+    assert all(lag >= window.seconds - 0.25 for lag in facts["stale_lag_seconds"]), facts

@@ -207,6 +207,7 @@ class FaultyGatewayProxy(BackgroundHttpServer):
         self.dropped_puts = 0
         # (method, pattern on the raw path and query, status): answer with that error instead.
         self.fail_matching: tuple[str, str, int] | None = None
+        self.injected = 0
         upstream_context = ssl.create_default_context(cafile=str(ca))
         credentials = Credentials(access_key, secret_key)
         self._context, self._credentials, self._region = upstream_context, credentials, region
@@ -254,7 +255,13 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                     return
                 failing = proxy.fail_matching
                 if failing and self.command == failing[0] and re.search(failing[1], self.path):
-                    error = b"<?xml version='1.0'?><Error><Code>ServiceUnavailable</Code><Message>injected by the test proxy</Message></Error>"
+                    proxy.injected += 1
+                    code = b"AccessDenied" if failing[2] == 403 else b"ServiceUnavailable"
+                    error = (
+                        b"<?xml version='1.0'?><Error><Code>"
+                        + code
+                        + b"</Code><Message>injected by the test proxy</Message></Error>"
+                    )
                     self.send_response(failing[2])
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(error)))
