@@ -129,9 +129,8 @@ def test_the_head_fallback_on_seaweedfs_behind_a_gateway_that_denies_the_listing
     if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
         s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    keys = [
-        f".gloriousflywheel/ha-state-candidate/{uuid.uuid4().hex}/sample/{i:04d}" for i in range(6)
-    ]
+    run = f".gloriousflywheel/ha-state-candidate/{uuid.uuid4().hex}/sample/"
+    keys = [f"{run}{i:04d}" for i in range(6)]
     sample = write_sample(s3, bucket, keys)
     s3.put_object(Bucket=bucket, Key=keys[3], Body=b"newer")
     s3.delete_object(Bucket=bucket, Key=keys[4])
