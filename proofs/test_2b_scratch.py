@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_hastate.errors import DependencyFailed
 from pytest_hastate.scope.scratch import ScratchScope
 from pytest_hastate.steps import RACE_JUDGED_AT, SCRATCH
 
@@ -58,10 +59,7 @@ def test_versioning_is_enabled(
 ) -> None:
     bucket = hastate_scratch_bucket.name
     for endpoint, s3 in hastate_s3.items():
-        try:
-            state = str(s3.get_bucket_versioning(Bucket=bucket).get("Status", "never enabled"))
-        except hastate_scratch.errors as exc:
-            state = hastate_scratch.error_code(exc)
+        state = hastate_scratch.versioning_state(s3, bucket)
         assert state == "Enabled", (
             f"GetBucketVersioning {bucket} through {endpoint}: {state}; state history and "
             "restore need versioning enabled"
@@ -81,6 +79,11 @@ def test_object_put_head_get_delete(
     body = ops.payload(65536)
     put = s3.put_object(Bucket=bucket, Key=key, Body=body)
     version = put.get("VersionId")
+    if not version and (state := ops.versioning_state(s3, bucket)) != "Enabled":
+        raise DependencyFailed(
+            f"PUT {key} returned no version id: the bucket's versioning is {state}",
+            depends_on="scratch.versioning",
+        )
     assert version, f"PUT {key} in a versioned bucket returned no version id"
     where = f"through the same endpoint right after PUT {key} answered 200 (version {version})"
     code = ops.head_status(s3, bucket, key)

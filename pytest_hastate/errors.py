@@ -60,6 +60,12 @@ class GuardRefusal(HastateError):
         super().__init__(f"scratch guard refused {operation} on {target}: {reason}")
 
 
+class CleanupResidue(HastateError):
+    """The session's cleanup could not remove everything this phase wrote: a finding of the
+    run, never of whichever test happened to run last (pytest tears session fixtures down in
+    the last test's teardown)."""
+
+
 class DependencyFailed(HastateError):
     """A check could not run because what it builds on failed first; ``depends_on`` names the
     criterion whose test met that failure (the verdict says "by dependency on ...")."""

@@ -142,6 +142,10 @@ class VerdictInputs(_Document):
     )
     guard_refusals: list[str] = Field(default_factory=list)
     unattributed_failures: list[str] = Field(default_factory=list)
+    cleanup_residue: list[str] = Field(
+        default_factory=list,
+        description="What the session's cleanup could not remove (a finding of the run).",
+    )
     static_stop_conditions: list[str] = Field(default_factory=list)
     ha_semantics: HaSemantics | None = None
     maintenance_event: MaintenanceEvent | None = None

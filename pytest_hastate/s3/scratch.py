@@ -358,6 +358,15 @@ def caller_owns(s3: S3Client, bucket: str) -> tuple[bool, str]:
     )
 
 
+def versioning_state(s3: S3Client, bucket: str) -> str:
+    """The bucket's versioning as its endpoint says it: Enabled, Suspended, never enabled, or
+    the error code that answered instead."""
+    try:
+        return str(s3.get_bucket_versioning(Bucket=bucket).get("Status", "never enabled"))
+    except S3Errors as exc:
+        return error_code(exc)
+
+
 class ScratchOps:
     """The scratch-scope operations a proof uses, as one typed object. A fixture hands it out,
     so a proof module never imports a boto3-backed module when it is collected."""
@@ -376,3 +385,4 @@ class ScratchOps:
     race_facts = staticmethod(race_facts)
     read_facts = staticmethod(read_facts)
     caller_owns = staticmethod(caller_owns)
+    versioning_state = staticmethod(versioning_state)

@@ -188,8 +188,17 @@ class DisposableState:
                     StaleLock(after=after, endpoint=endpoint, metadata=self.lock_metadata())
                 )
 
+    def stale_lock_problem(self) -> str | None:
+        """The first lock observed left behind after a command released it, in words, or None:
+        a later lock error follows from it (``tofu.lock_release`` is its root)."""
+        if not self.stale:
+            return None
+        first = self.stale[0]
+        return f"the lock left after {first.after} on {first.endpoint} still holds {self.lock_key}"
+
     def put_synthetic_lock(self) -> str:
-        """Hold the state lock the way OpenTofu does (If-None-Match: *), with a known ID."""
+        """Hold the state lock the way OpenTofu does (If-None-Match: *), with a known ID. A 412
+        while a stale lock is known is that lock's consequence (by dependency)."""
         lock_id = str(uuid.uuid4())
         body = {
             "ID": lock_id,
@@ -200,9 +209,19 @@ class DisposableState:
             "Created": datetime.now(UTC).isoformat(),
             "Path": f"{self.bucket}/{self.key}",
         }
-        self.lock_writer.put_object(
-            Bucket=self.bucket, Key=self.lock_key, Body=json.dumps(body).encode(), IfNoneMatch="*"
-        )
+        try:
+            self.lock_writer.put_object(
+                Bucket=self.bucket, Key=self.lock_key, Body=json.dumps(body).encode(),
+                IfNoneMatch="*",
+            )  # fmt: skip
+        except S3Errors as exc:
+            stale = self.stale_lock_problem()
+            if stale is not None and error_code(exc) == "PreconditionFailed":
+                raise DependencyFailed(
+                    f"the synthetic lock could not be taken (412): {stale}",
+                    depends_on="tofu.lock_release",
+                ) from exc
+            raise
         self.synthetic_lock = lock_id
         return lock_id
 

@@ -39,6 +39,7 @@ class Collector:
     criteria: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _phases: dict[str, list[CriterionResult]] = field(default_factory=lambda: defaultdict(list))
     guard_refusals: list[str] = field(default_factory=list)
+    cleanup_residue: list[str] = field(default_factory=list)
     unattributed_failures: list[str] = field(default_factory=list)
     _seen: bool = False
     deselected: set[str] = field(default_factory=set)
@@ -47,6 +48,7 @@ class Collector:
     _first_seen: dict[int, tuple[BaseException, str]] = field(default_factory=dict)
     _depends: dict[tuple[str, str], str] = field(default_factory=dict)
     _messages: dict[tuple[str, str], str] = field(default_factory=dict)
+    _not_the_tests: set[tuple[str, str]] = field(default_factory=set)
 
     def expect(self, nodeid: str, criteria: tuple[str, ...]) -> None:
         self.criteria[nodeid] = criteria
@@ -78,8 +80,16 @@ class Collector:
         if depends_on is not None and depends_on not in own:
             self._depends[(nodeid, when)] = depends_on
 
+    def add_residue(self, nodeid: str, when: str, message: str) -> None:
+        """The session cleanup's residue, met in ``nodeid``'s ``when`` phase: the run's finding;
+        that phase's report says nothing about the test."""
+        self.cleanup_residue.append(message)
+        self._not_the_tests.add((nodeid, when))
+
     def add(self, report: pytest.TestReport) -> None:
         self._seen = True
+        if (report.nodeid, report.when) in self._not_the_tests:
+            return
         depends_on = self._depends.get((report.nodeid, report.when))
         if getattr(report, "wasxfail", None) is not None:
             outcome, message = Outcome.SKIPPED, "an xfail marker cannot prove a criterion"

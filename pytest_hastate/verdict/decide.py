@@ -3,7 +3,7 @@
 Imports only the models, the steps table and the exit codes (docs/guide/verdict.md):
 
 - STOP: any executed criterion failed or errored (setup/teardown included), a failure outside
-  any criterion, a scratch-guard refusal, or a static stop condition.
+  any criterion, a scratch-guard refusal, residue the cleanup left, or a static stop condition.
 - GO: no STOP, every criterion of proof steps 1-3 passed, and HA is proven, either by two
   independent endpoints plus a maintenance verify after an endpoint/node loss (observed or
   declared), or by managed HA semantics (with a reference) plus a verify after a declared
@@ -110,6 +110,7 @@ def _stop_reasons(results: Mapping[str, CriterionResult], inputs: VerdictInputs)
     reasons = [f"{cid} failed: {r.message or 'no message'}" for cid, r in sorted(failed, key=rank)]
     reasons += [f"scratch guard refused {target}" for target in inputs.guard_refusals]
     reasons += [f"failure outside any criterion: {text}" for text in inputs.unattributed_failures]
+    reasons += list(inputs.cleanup_residue)
     reasons += [f"static stop condition: {text}" for text in inputs.static_stop_conditions]
     if reasons and inputs.incomplete:
         reasons.append(f"run incomplete: {inputs.incomplete}")

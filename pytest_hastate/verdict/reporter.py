@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_hastate.errors import GuardRefusal, HastateError
+from pytest_hastate.errors import CleanupResidue, GuardRefusal, HastateError
 from pytest_hastate.io.checkpoints import save_checkpoint, with_phase
 from pytest_hastate.io.evidence import write_model
 from pytest_hastate.io.redact import Masker
@@ -44,6 +44,9 @@ def mask_report(report: pytest.TestReport, mask: Masker) -> None:
 
 def note_failure(run: ProofRun, item: pytest.Item, when: str, error: BaseException) -> None:
     """A guard refusal, and whose failure this is (by dependency), in the collector."""
+    if isinstance(error, CleanupResidue):
+        run.collector.add_residue(item.nodeid, when, str(error))
+        return
     if isinstance(error, GuardRefusal):
         run.collector.add_guard_refusal(error.target)
     criteria = run.collector.criteria.get(item.nodeid, ())
@@ -70,7 +73,12 @@ def teardown_before_deciding(run: ProofRun, session: pytest.Session) -> None:
             if isinstance(leaf, KeyboardInterrupt):
                 continue  # the operator's own interrupt: what it left is said below
             text = " ".join(str(leaf).split()) or type(leaf).__name__
-            run.collector.unattributed_failures.append(f"teardown after the interruption: {text}")
+            if isinstance(leaf, CleanupResidue):
+                run.collector.cleanup_residue.append(text)
+            else:
+                run.collector.unattributed_failures.append(
+                    f"teardown after the interruption: {text}"
+                )
     scratch = run.scratch
     if scratch is not None and scratch.bucket is not None and not scratch.closed:
         run.collector.unattributed_failures.append(
@@ -115,6 +123,7 @@ def _verdict_inputs(
         carried=checkpoint.carried_criteria() if checkpoint else {},
         guard_refusals=run.collector.guard_refusals,
         unattributed_failures=run.collector.unattributed_failures,
+        cleanup_residue=run.collector.cleanup_residue,
         static_stop_conditions=list(run.inputs.static_stops),
         ha_semantics=run.inputs.ha_semantics,
         maintenance_event=run.maintenance_event,  # type: ignore[arg-type]

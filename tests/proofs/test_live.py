@@ -192,6 +192,14 @@ def test_bucket_without_versioning_is_stop(
         "GetBucketVersioning hastate-lab-scratch through",
         ": Suspended; state history and restore need versioning enabled",
     )
+    # the object cycle's missing version id follows from it, and says so after the root
+    reasons = verdict["reasons"]
+    assert reasons[0].startswith("scratch.versioning failed: "), reasons
+    cycle = next(r for r in reasons if r.startswith("scratch.object_cycle failed: "))
+    assert cycle.startswith(
+        "scratch.object_cycle failed: by dependency on scratch.versioning: PUT "
+    ), reasons
+    assert cycle.endswith("returned no version id: the bucket's versioning is Suspended"), cycle
 
 
 def test_credentials_that_can_read_tofu_state_are_stop(

@@ -124,7 +124,17 @@ def test_lock_left_behind_after_release_is_stop(
         result, verdict, "tofu.lock_release",
         "stale lock after release: after terraform apply", "ID=", "Operation=OperationTypeApply",
     )  # fmt: skip
-    assert any("cleanup left residue" in r and ".tflock" in r for r in verdict["reasons"])
+    # the root first; what followed from the stale lock says so; the residue is the run's own
+    reasons = verdict["reasons"]
+    assert reasons[0].startswith("tofu.lock_release failed: stale lock after release"), reasons
+    dependent = {r.split(" failed: ")[0]: r.split(" failed: ")[1] for r in reasons[1:-1]}
+    assert set(dependent) == {"tofu.noop_plan", "tofu.lock_contention", "tofu.restore"}, reasons
+    assert all(r.startswith("by dependency on tofu.lock_release: ") for r in dependent.values())
+    assert "plan exited 1 on the state lock: the lock left after" in dependent["tofu.noop_plan"]
+    assert "the synthetic lock could not be taken (412)" in dependent["tofu.lock_contention"]
+    assert reasons[-1].startswith("cleanup left residue: "), reasons
+    assert ".tflock" in reasons[-1]
+    assert "teardown error" not in " ".join(reasons)
 
 
 def test_missing_binary_is_interim_only(

@@ -238,3 +238,17 @@ def test_a_criterion_claimed_by_two_tests_fails_on_the_root_failure() -> None:
     made.note_failure(B, "call", HastateError("its own"))
     made.add(failed(B))
     assert made.results()["x.one"] == CriterionResult(outcome=Outcome.FAILED, message="its own")
+
+
+def test_the_session_cleanups_residue_is_the_runs_finding_not_the_last_tests() -> None:
+    """pytest tears session fixtures down in the last test's teardown: the residue met there
+    is recorded for the run, and that teardown report says nothing about the test."""
+    made = collector(**{A: ("x.one",)})
+    made.add(report(A, "call"))
+    made.add_residue(A, "teardown", "cleanup left residue: b/k@1")
+    made.add(failed(A, "teardown", "E   cleanup left residue: b/k@1"))
+    assert made.cleanup_residue == ["cleanup left residue: b/k@1"]
+    assert made.results() == {"x.one": CriterionResult(outcome=Outcome.PASSED)}
+    assert made.unattributed_failures == []
+    made.add(failed(A, "setup", "E   other"))  # only that phase's report is the run's
+    assert made.results()["x.one"].outcome is Outcome.FAILED

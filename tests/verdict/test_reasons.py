@@ -45,6 +45,7 @@ def test_a_stop_names_root_causes_first_in_step_order_then_what_followed() -> No
         },
         guard_refusals=["tofu-state/attic/terraform.tfstate"],
         unattributed_failures=["proofs/x.py::y: E boom"],
+        cleanup_residue=["cleanup left residue: b/k@1"],
         static_stop_conditions=["C03 $.bucket_recovery"],
         incomplete="interrupted",
     )  # fmt: skip
@@ -57,6 +58,7 @@ def test_a_stop_names_root_causes_first_in_step_order_then_what_followed() -> No
         "tofu.lock_contention failed: lock held",
         "scratch guard refused tofu-state/attic/terraform.tfstate",
         "failure outside any criterion: proofs/x.py::y: E boom",
+        "cleanup left residue: b/k@1",
         "static stop condition: C03 $.bucket_recovery",
         "run incomplete: interrupted",
     ]
@@ -73,6 +75,7 @@ def test_a_failed_criterion_outside_the_catalogue_comes_after_the_catalogues() -
         ("guard_refusals", ["b/k"], "scratch guard refused b/k"),
         ("unattributed_failures", ["t: E"], "failure outside any criterion: t: E"),
         ("static_stop_conditions", ["C01"], "static stop condition: C01"),
+        ("cleanup_residue", ["cleanup left residue: b/k"], "cleanup left residue: b/k"),
     ],
 )
 def test_each_run_level_finding_alone_is_a_stop(field: str, value: list[str], reason: str) -> None:
