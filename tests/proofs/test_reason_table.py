@@ -57,6 +57,7 @@ TABLE = [
     Row("test_3_disposable_tofu::test_first_apply_writes_a_state", "GET {ws.key} after the first apply answered version id", "GET", "answered"),
     Row("test_3_disposable_tofu::test_outputs_read_back_what_was_written", "output -json", "output -json", "read back"),
     Row("test_3_disposable_tofu::test_plan_of_the_same_inputs_is_a_noop", "plan -detailed-exitcode", "plan", "exited"),
+    Row("test_3_disposable_tofu::test_plan_of_the_same_inputs_is_a_noop", "plan exited 1 on the state lock", "plan", "exited"),
     Row("test_3_disposable_tofu::test_a_held_lock_stops_a_second_run", "plan failed", "plan", "failed"),
     Row("test_3_disposable_tofu::test_a_held_lock_stops_a_second_run", "the lock error", "lock", "does not name"),
     Row("test_3_disposable_tofu::test_a_held_lock_stops_a_second_run", "store ignores", "OpenTofu ran", "exit"),
