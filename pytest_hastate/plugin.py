@@ -178,6 +178,8 @@ class RunHooks:
         from pytest_hastate.verdict import reporter
 
         report = yield
+        if call.excinfo is not None:
+            reporter.compact_failure(report, item, call.excinfo)
         reporter.mask_report(report, self.run.mask)
         if call.excinfo is not None:
             reporter.note_failure(self.run, item, call.when, call.excinfo.value)

@@ -42,6 +42,39 @@ def mask_report(report: pytest.TestReport, mask: Masker) -> None:
     report.sections = [(name, mask(content)) for name, content in report.sections]
 
 
+COMPACT_LINES = 6
+"""Lines of the error itself a compact failure keeps (pytest's ``E`` lines)."""
+FULL_TRACEBACK_HINT = "(the full traceback: -v or --tb=long)"
+
+
+def compact_failure(
+    report: pytest.TestReport, item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]
+) -> None:
+    """A failure in a few lines, unless the operator asked for more (``-v``, any ``--tb``):
+    where the proof met it, the error itself, and how to see the whole traceback. A backend
+    that refuses connections otherwise prints hundreds of lines of botocore and urllib3 frames
+    before the verdict, which already names the cause."""
+    option = item.config.option
+    if not report.failed or option.tbstyle != "auto" or option.verbose > 0:
+        return
+    if isinstance(excinfo.value, pytest.fail.Exception):
+        return  # the proof's own one-line statement (pytest.fail(pytrace=False)) or a fail()
+    ours = [
+        entry for entry in excinfo.traceback
+        if entry.path == item.path or "pytest_hastate" in str(entry.path)
+    ]  # fmt: skip
+    where = (
+        f"{ours[-1].path}:{ours[-1].lineno + 1}"
+        if ours
+        else f"{item.location[0]}:{item.location[1]}"
+    )
+    lines = excinfo.exconly().splitlines() or [type(excinfo.value).__name__]
+    kept = [f"E   {line}" for line in lines[:COMPACT_LINES]]
+    if len(lines) > COMPACT_LINES:
+        kept.append(f"E   ... ({len(lines) - COMPACT_LINES} more line(s))")
+    report.longrepr = "\n".join([f"{where}: in {item.name}", *kept, FULL_TRACEBACK_HINT])
+
+
 def note_failure(run: ProofRun, item: pytest.Item, when: str, error: BaseException) -> None:
     """A guard refusal, and whose failure this is (by dependency), in the collector."""
     if isinstance(error, CleanupResidue):

@@ -4,6 +4,7 @@ connections and never answers."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,3 +101,46 @@ def test_a_gateway_that_never_answers_is_a_fast_stop_with_its_cause_first(
     assert later
     assert all("by dependency on boundary.scoped: " in r for r in later), later
     assert elapsed < ATTEMPTS * READ_TIMEOUT + OVERHEAD, elapsed
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_an_endpoint_refusing_connections_is_a_stop_in_a_few_lines(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    hastate_singleton_lab: LabCluster,
+    verbose: bool,
+) -> None:
+    """The verdict names the cause; botocore's and urllib3's frames are printed only when the
+    operator asks for them (-v or --tb), pytest's own conventions."""
+    lab = hastate_singleton_lab
+    endpoint = f"https://127.0.0.1:{closed_port()}"
+    package = lab_package(lab, proofs.path, endpoint_url=endpoint)
+    env = {**environment(lab), "TOFU_HA_STATE_ENDPOINT": endpoint}
+    result, verdict = run_proofs(proofs, monkeypatch, env, package, *(["-v"] if verbose else []))
+    assert result.ret == 1
+    assert verdict["reasons"][0].startswith("boundary.scoped failed: "), verdict["reasons"]
+    assert "gave no answer (EndpointConnectionError)" in verdict["reasons"][0]
+    output = result.stdout.str()
+    frames = [
+        line
+        for line in result.outlines
+        if "site-packages/botocore/" in line or "site-packages/urllib3/" in line
+    ]
+    if verbose:
+        assert frames, output[-3000:]
+        return
+    assert frames == [], frames[:5]
+    failures = [line for line in result.outlines if line.startswith("E   ")]
+    assert len(result.outlines) < 150, output
+    assert "(the full traceback: -v or --tb=long)" in output
+    assert failures, output
+    assert "hastate verdict: STOP" in output
+    reasons = output.split("hastate verdict: STOP", 1)[1]
+    assert f"  - {verdict['reasons'][0]}" in reasons  # the reasons are in the verdict block
