@@ -16,6 +16,7 @@ from pytest_hastate.io.checkpoints import load_checkpoint
 from pytest_hastate.io.documents import load_verdict
 from pytest_hastate.models import CleanupRecord, Provenance, VerdictRecord, WatchFacts
 from pytest_hastate.steps import BY_ID
+from pytest_hastate.tools.evidence_links import links
 
 Format = Literal["markdown", "html"]
 
@@ -27,7 +28,7 @@ class PhaseView:
     run_at: str
     event: str | None
     unreachable: list[str]
-    criteria: list[tuple[str, str, str, str]]  # id, outcome, what it proves, evidence
+    criteria: list[tuple[str, str, str, str, list[str]]]  # id, outcome, proves, message, links
 
 
 @dataclass
@@ -52,7 +53,8 @@ def gather(folder: Path, fmt: Format) -> ReportData:
         checkpoint = load_checkpoint(checkpoint_path)
         data.cleanup = checkpoint.cleanup
         for record in checkpoint.phases:
-            rows = [(cid, r.outcome.value, BY_ID[cid].proves if cid in BY_ID else "", r.message)
+            rows = [(cid, r.outcome.value, BY_ID[cid].proves if cid in BY_ID else "", r.message,
+                     links(folder, record.phase, cid, checkpoint=True, run_id=checkpoint.run_id))
                     for cid, r in record.criteria.items()]  # fmt: skip
             data.phases.append(PhaseView(record.phase, record.mode, record.run_at,
                                          record.maintenance_event, record.unreachable_endpoints, rows))  # fmt: skip
@@ -62,7 +64,8 @@ def gather(folder: Path, fmt: Format) -> ReportData:
                     (f"{record.phase} (attempt {record.attempt})", record.produced_by)
                 )
     else:
-        rows = [(cid, outcome, BY_ID[cid].proves if cid in BY_ID else "", "")
+        rows = [(cid, outcome, BY_ID[cid].proves if cid in BY_ID else "", "",
+                 links(folder, verdict.phase, cid, checkpoint=False, run_id=verdict.run_id))
                 for cid, outcome in verdict.criteria.items() if outcome != "missing"]  # fmt: skip
         data.phases.append(PhaseView(verdict.phase, verdict.mode, verdict.created_at,
                                      verdict.maintenance_event, [], rows))  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -195,6 +196,22 @@ def check_evidence_pages(bundle: Path) -> None:
     markdown = render(bundle, "markdown")
     tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
     assert any(t.type == "table_open" for t in tokens)
+    # The evidence column: every criterion row links the line of the evidence that shows it.
+    criterion_rows = [line for line in markdown.splitlines() if line.startswith("| `")]
+    assert criterion_rows
+    for row in criterion_rows:
+        cid = row.split("`")[1]
+        found = re.findall(r"\[`([\w.-]+):(\d+)`\]\(([\w.-]+)\)", row)
+        assert found, row
+        for name, number, target in found:
+            assert target == name, row
+            text = (bundle / name).read_text("utf-8").splitlines()[int(number) - 1]
+            if name in ("checkpoint.json", "verdict.json"):
+                assert text.strip().startswith(f'"{cid}":'), (row, text)
+            elif name.startswith("tofu-timings-"):
+                assert '"command":' in text, (row, text)
+            else:
+                assert '"kind":' in text or '"t0":' in text, (row, text)
     assert tokens[0].type == "heading_open"
     # What produced each phase: the phases that ran OpenTofu name its binary and version.
     rows = {line.split("|")[1].strip(): line for line in markdown.splitlines()

@@ -1,0 +1,81 @@
+"""Where in an evidence folder each criterion's result is shown: ``file:line`` links for the
+report's evidence column. The checkpoint (or verdict) entry of the criterion always; the
+OpenTofu command record of a ``tofu.*`` criterion; the watch log's first line of the kind a
+``watch.*`` criterion judges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+Match = Callable[[str], bool]
+
+TOFU_COMMANDS: dict[str, tuple[str, int]] = {
+    "tofu.init": (" init ", 0),
+    "tofu.first_write": (" apply ", 0),
+    "tofu.readback": (" output ", 0),
+    "tofu.noop_plan": (" plan ", 0),
+    "tofu.lock_contention": ("-lock-timeout", 0),
+    "tofu.lock_release": (" apply ", 1),
+    "tofu.restore": (" plan ", -1),
+}
+"""Which OpenTofu command record shows a criterion: (words in the command, which occurrence)."""
+
+WATCH_KINDS: dict[str, str] = {
+    "watch.acknowledged_writes_survive": '"kind":"write"',
+    "watch.lock_exclusive": '"kind":"acquire"',
+    "watch.service_continuity": '"t0":',
+}
+"""The first watch-log line of the kind each watched-window criterion judges."""
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _line_of(lines: list[str], match: Match, occurrence: int = 0, start: int = 0) -> int | None:
+    """The 1-based number of the ``occurrence``-th line from ``start`` that matches (-1: last)."""
+    found = [n + 1 for n in range(start, len(lines)) if match(lines[n])]
+    if not found or occurrence >= len(found):
+        return None
+    return found[occurrence]
+
+
+def entry_line(lines: list[str], phase: str | None, cid: str) -> int | None:
+    """The line of ``cid``'s entry: in the phase's block of a checkpoint (``phase``), or in a
+    verdict's criteria map (``phase`` None)."""
+    start = 0
+    if phase is not None:
+        block = _line_of(lines, lambda line: line.strip() == f'"phase": "{phase}",')
+        if block is None:
+            return None
+        start = block
+    return _line_of(lines, lambda line: line.strip().startswith(f'"{cid}":'), start=start)
+
+
+def links(folder: Path, phase: str, cid: str, *, checkpoint: bool, run_id: str) -> list[str]:
+    """``file:line`` for every evidence file of ``folder`` that shows ``cid`` in ``phase``."""
+    found: list[str] = []
+    record = "checkpoint.json" if checkpoint else "verdict.json"
+    line = entry_line(_lines(folder / record), phase if checkpoint else None, cid)
+    if line is not None:
+        found.append(f"{record}:{line}")
+    if cid in TOFU_COMMANDS:
+        words, occurrence = TOFU_COMMANDS[cid]
+        timings = f"tofu-timings-{phase}.json"
+        line = _line_of(
+            _lines(folder / timings), lambda text: '"command":' in text and words in text + " ",
+            occurrence,
+        )  # fmt: skip
+        if line is not None:
+            found.append(f"{timings}:{line}")
+    if cid in WATCH_KINDS:
+        log = f"watch-{run_id}.jsonl"
+        kind = WATCH_KINDS[cid]
+        line = _line_of(_lines(folder / log), lambda text: kind in text)
+        if line is not None:
+            found.append(f"{log}:{line}")
+    return found
