@@ -44,15 +44,12 @@ class GuardHooks:
     judged: threading.local = field(default_factory=threading.local)
 
     def install(self, s3: S3Client) -> None:
+        """Once per client, by the factory (no unique ids: nothing may name and replace them)."""
         events = s3.meta.events
-        events.register_first(
-            "before-parameter-build.s3", self.check_params, unique_id="hastate-guard-params"
-        )
-        events.register_last(
-            "before-sign.s3", self.check_request, unique_id="hastate-guard-request"
-        )
-        events.register_last("before-send.s3", self.check_sent, unique_id="hastate-guard-send")
-        events.register_first("needs-retry.s3", self.refuse_redirect, unique_id="hastate-redirect")
+        events.register_first("before-parameter-build.s3", self.check_params)
+        events.register_last("before-sign.s3", self.check_request)
+        events.register_last("before-send.s3", self.check_sent)
+        events.register_first("needs-retry.s3", self.refuse_redirect)
 
     def check_params(
         self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
