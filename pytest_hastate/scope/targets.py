@@ -169,6 +169,11 @@ class ProtectedTargets:
         for protected, pk in self._normal_keys:
             if pk.startswith(np):
                 return f"prefix covers the protected state key {protected}"
+        if bucket is not None:
+            nb = normalize_bucket(bucket)
+            for ob, ok in sorted(self.objects):
+                if ob == nb and ok.startswith(np):
+                    return f"prefix covers the protected object {ob}/{ok}"
         for protected, pp in self._normal_prefixes:
             if pp.startswith(np):
                 return f"prefix covers the protected key prefix {protected}"

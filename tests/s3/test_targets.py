@@ -1,0 +1,151 @@
+"""What must never be touched, read from the profile and a package's ``deny`` lines, and the
+words of each refusal (``scope.targets``, ``scope.scratch``'s small helpers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_hastate.models import EndpointPackage
+from pytest_hastate.scope.requests import Target, copy_source_of
+from pytest_hastate.scope.scratch import protected_of, scope_of
+from pytest_hastate.scope.targets import (
+    Denial,
+    ProtectedTargets,
+    endpoint_origin_problem,
+    parse_denial,
+)
+from tests.s3.test_guard_wire import RUN, SCOPE
+from tests.support.helpers import GLORIOUS, filled_package
+
+STACKS = ("a/terraform.tfstate", "b/terraform.tfstate")
+
+
+@pytest.mark.parametrize(
+    ("line", "denial"),
+    [
+        ("deny vault bucket", Denial(buckets=frozenset({"vault"}))),
+        ("deny /vault/ and its keys", Denial(buckets=frozenset({"vault"}))),
+        (
+            "deny vault/x/terraform.tfstate",
+            Denial(
+                keys=("vault/x/terraform.tfstate",),
+                objects=frozenset({("vault", "x/terraform.tfstate")}),
+            ),
+        ),
+        ("deny protected stack prefixes", Denial(keys=STACKS)),
+        (
+            "deny protected stack prefixes and vault bucket",
+            Denial(buckets=frozenset({"vault"}), keys=STACKS),
+        ),
+        (
+            "deny v/k.tfstate, protected state keys",
+            Denial(keys=("v/k.tfstate", *STACKS), objects=frozenset({("v", "k.tfstate")})),
+        ),
+    ],
+)
+def test_each_deny_form_protects_what_it_names(line: str, denial: Denial) -> None:
+    assert parse_denial(line, STACKS) == denial
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["allow vault", "deny", "deny protected stack prefixes", "deny Not_A_Bucket", "deny b/../k"],
+)
+def test_a_line_that_protects_nothing_is_not_a_denial(line: str) -> None:
+    assert parse_denial(line, ()) is None
+
+
+def test_a_listing_prefix_that_would_reveal_protected_keys_is_named() -> None:
+    targets = ProtectedTargets.of(GLORIOUS, ["deny spokes/darkmap/terraform.tfstate"])
+    key = GLORIOUS.protected.state_keys[0]
+    assert targets.prefix_reason("scratch", "") is None
+    assert targets.prefix_reason("scratch", RUN) is None
+    assert targets.prefix_reason("scratch", key.split("/")[0] + "/") == (
+        f"prefix covers the protected state key {key}"
+    )
+    assert targets.prefix_reason("spokes", "dark") == (
+        "prefix covers the protected object spokes/darkmap/terraform.tfstate"
+    )
+    assert targets.prefix_reason("other", "dark") is None  # the object is spokes' only
+    exact = targets.prefix_reason("scratch", key)
+    assert exact is not None
+    assert exact == targets.reason("scratch", key)
+    assert targets.prefix_reason("tofu-state", "") is None  # judged by the bucket alone
+
+
+def test_a_prefix_covering_a_protected_key_prefix_is_named() -> None:
+    profile = GLORIOUS.model_copy(
+        update={"protected": GLORIOUS.protected.model_copy(update={"key_prefixes": ["teams/"]})}
+    )
+    targets = ProtectedTargets.of(profile)
+    assert (
+        targets.prefix_reason("scratch", "tea") == "prefix covers the protected key prefix teams/"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("s3.example.test", None),
+        ("tofu-state.s3.example.test", "its host has the label 'tofu-state', a protected bucket"),
+        ("S3.TOFU-STATE.", "its host has the label 'tofu-state', a protected bucket"),
+        ("my.vault.s3.test", "its host has the labels 'my.vault', a protected bucket"),
+        ("a.my.vault", "its host has the labels 'my.vault', a protected bucket"),
+    ],
+)
+def test_an_endpoint_host_naming_a_protected_bucket_is_named(
+    host: str, problem: str | None
+) -> None:
+    targets = ProtectedTargets.of(GLORIOUS, ["deny my.vault bucket"])
+    assert targets.label_problem(host) == problem
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://s3.example.test", None),
+        ("https://s3.example.test/", None),
+        ("https://user@s3.example.test", "must not carry user-info (credentials) in the URL"),
+        ("https://:pw@s3.example.test", "must not carry user-info (credentials) in the URL"),
+        ("https://s3.example.test/base", "must be a plain origin without a path"),
+        ("https://s3.example.test?x=1", "must not carry a query or fragment"),
+        ("https://s3.example.test/?", "must not carry a query or fragment"),
+        ("https://s3.example.test#", "must not carry a query or fragment"),
+        (
+            "https://tofu-state.example.test",
+            "its host has the label 'tofu-state', a protected bucket",
+        ),
+    ],
+)
+def test_an_endpoint_must_be_a_plain_origin(url: str, problem: str | None) -> None:
+    assert endpoint_origin_problem(url, SCOPE.protected) == problem
+
+
+def test_a_copy_source_is_read_in_each_form_botocore_takes() -> None:
+    assert copy_source_of({"Bucket": "b", "Key": "k/x"}, "CopyObject") == ("b", "k/x")
+    assert copy_source_of("/b/k/x", "CopyObject") == ("b", "k/x")
+    assert copy_source_of("b/k/x/", "CopyObject") == ("b", "k/x/")
+    assert copy_source_of("b/k%2Fx?versionId=1", "CopyObject") == ("b", "k/x")
+    assert copy_source_of(None, "CopyObject") is None
+
+
+def test_the_targets_of_a_delete_are_every_key_it_names() -> None:
+    target = Target.from_params(
+        "DeleteObjects",
+        {"Bucket": "b", "Delete": {"Objects": [{"Key": "x"}, {"VersionId": "1"}, "junk"]}},
+    )
+    assert target.keys == ("x", "")  # an object without a key is the empty key: refused later
+    assert Target.from_params("DeleteObjects", {"Bucket": "b", "Delete": {}}).keys == ()
+    assert Target.from_params("ListBuckets", {}).bucket is None
+
+
+def test_a_runs_scope_is_the_packages_bucket_and_the_profiles_policy() -> None:
+    package = EndpointPackage.model_validate(filled_package())
+    scope = scope_of(GLORIOUS, package, "20261127t120000z-abcdef12")
+    assert scope.bucket == package.scratch_bucket
+    assert scope.allow_scratch_bucket_delete is False
+    assert scope_of(GLORIOUS, package, "r", allow_bucket_delete=True).allow_scratch_bucket_delete
+    assert scope.protected == protected_of(GLORIOUS, package)
+    denied = [line for line in package.protected_state_denials if "/" in line]
+    assert all(scope.protected.reason(None, line.split()[-1]) for line in denied)
+    assert scope.key("a", "b") == scope.run_prefix + "a/b"
