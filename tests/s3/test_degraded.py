@@ -71,6 +71,7 @@ def test_exhausted_capacity_is_a_fast_stop_with_its_cause_first(
     root = first.split(" failed:")[0]
     for reason in dependents:
         assert f"by dependency on {root}: " in reason, reason
+    assert not any("teardown error" in r for r in verdict["reasons"]), verdict["reasons"]
     assert verdict["criteria"]["tofu.init"] == "failed"
     assert elapsed < OVERHEAD, elapsed  # writes answer at once: nothing waits a read timeout
 
@@ -100,6 +101,8 @@ def test_a_gateway_that_never_answers_is_a_fast_stop_with_its_cause_first(
     later = [r for r in verdict["reasons"][1:] if " failed: " in r]
     assert later
     assert all("by dependency on boundary.scoped: " in r for r in later), later
+    # what the cleanup could not remove is the run's finding, never a test's teardown error
+    assert not any("teardown error" in r for r in verdict["reasons"]), verdict["reasons"]
     assert elapsed < ATTEMPTS * READ_TIMEOUT + OVERHEAD, elapsed
 
 
