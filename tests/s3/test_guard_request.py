@@ -210,3 +210,55 @@ def test_other_answers_are_not_redirects(status: int) -> None:
     operation = SimpleNamespace(name="GetObject")
     assert hooks().refuse_redirect(response=(http, {}), operation=operation) is None
     assert hooks().refuse_redirect(response=None, operation=operation) is None
+
+
+def judged_request(**changes: Any) -> Any:
+    built = request(hastate_guarded=GET, hastate_method="GET", hastate_query=frozenset())
+    for name, value in changes.items():
+        setattr(built, name, value)
+    return built
+
+
+def test_the_built_request_is_refused_in_the_operations_name_for_each_rule() -> None:
+    guard = hooks()
+    with refused("GetObject", GET.label, "method PUT is not GetObject's (GET)"):
+        guard.check_request(judged_request(method="PUT"), "GetObject")
+    url = f"{ENDPOINT}/{BUCKET}/{KEY}?acl"
+    with refused("GetObject", GET.label, "query parameter 'acl' is not one the operation builds"):
+        guard.check_request(judged_request(url=url), "GetObject")
+    no_query = request(hastate_guarded=GET, hastate_method="GET")  # an older hook's context
+    no_query.url = url
+    with refused("GetObject", GET.label, "query parameter 'acl'"):
+        guard.check_request(no_query, "GetObject")
+    with refused("GetObject", GET.label, "Host header 'elsewhere.test' differs from the URL's"):
+        guard.check_request(judged_request(headers={"Host": "elsewhere.test"}), "GetObject")
+    bare = SimpleNamespace(method="GET", url=f"{ENDPOINT}/{BUCKET}/{KEY}", headers={}, body=b"")
+    with refused("GetObject", bare.url, "request not judged by the guard"):
+        guard.check_request(bare, "GetObject")  # no context at all
+
+
+def test_a_delete_whose_body_names_other_keys_is_refused() -> None:
+    delete = Target("DeleteObjects", BUCKET, keys=(KEY,))
+    body = f"<Delete><Object><Key>{RUN}other</Key></Object></Delete>".encode()
+    built = request(
+        "POST", f"{ENDPOINT}/{BUCKET}?delete", hastate_guarded=delete, hastate_method="POST",
+        hastate_query=frozenset({"delete"}),
+    )  # fmt: skip
+    built.body = body
+    with refused("DeleteObjects", BUCKET, "the body names other keys than the judged parameters"):
+        hooks().check_request(built, "DeleteObjects")
+
+
+def test_a_presigned_post_is_refused_in_its_own_name() -> None:
+    post = request(hastate_guarded=GET, hastate_method="GET", hastate_query=frozenset())
+    post.context["s3-presign-post-fields"] = {"key": KEY}
+    with refused(
+        "PresignedPost", GET.label,
+        "the proof makes no presigned POSTs: a form's policy lets the uploader choose what is sent",
+    ):  # fmt: skip
+        hooks().check_request(post, "PutObject")
+
+
+def test_a_query_member_with_an_equals_sign_in_its_value_is_named_by_its_name() -> None:
+    model = SimpleNamespace(http={"requestUri": "/{Bucket}?list-type=2=x"}, input_shape=None)
+    assert _query_names(model) == frozenset({"list-type"})

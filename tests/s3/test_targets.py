@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_hastate.models import EndpointPackage
+from pytest_hastate.scope.names import is_probe_bucket_of
 from pytest_hastate.scope.requests import Target, copy_source_of
 from pytest_hastate.scope.scratch import protected_of, scope_of
 from pytest_hastate.scope.targets import (
@@ -67,6 +68,9 @@ def test_a_listing_prefix_that_would_reveal_protected_keys_is_named() -> None:
         "prefix covers the protected object spokes/darkmap/terraform.tfstate"
     )
     assert targets.prefix_reason("other", "dark") is None  # the object is spokes' only
+    assert targets.prefix_reason("spokes", "darkmap/terraform.tfstate") == (
+        "object is listed in protected_state_denials"
+    )
     exact = targets.prefix_reason("scratch", key)
     assert exact is not None
     assert exact == targets.reason("scratch", key)
@@ -127,6 +131,7 @@ def test_a_copy_source_is_read_in_each_form_botocore_takes() -> None:
     assert copy_source_of("b/k/x/", "CopyObject") == ("b", "k/x/")
     assert copy_source_of("b/k%2Fx?versionId=1", "CopyObject") == ("b", "k/x")
     assert copy_source_of(None, "CopyObject") is None
+    assert copy_source_of("/Xb/k", "CopyObject") == ("Xb", "k")  # judged as written
 
 
 def test_the_targets_of_a_delete_are_every_key_it_names() -> None:
@@ -149,3 +154,17 @@ def test_a_runs_scope_is_the_packages_bucket_and_the_profiles_policy() -> None:
     denied = [line for line in package.protected_state_denials if "/" in line]
     assert all(scope.protected.reason(None, line.split()[-1]) for line in denied)
     assert scope.key("a", "b") == scope.run_prefix + "a/b"
+
+
+def test_the_packages_scratch_bucket_policy_protects_too() -> None:
+    document = filled_package()
+    document["protected_state_denials"] = []
+    document["scratch_bucket_policy"] = ["deny vault bucket"]
+    package = EndpointPackage.model_validate(document)
+    assert protected_of(GLORIOUS, package).reason("vault", None) == "bucket vault is protected"
+
+
+def test_a_probe_bucket_is_the_scratch_buckets_name_and_the_probe_infix() -> None:
+    assert is_probe_bucket_of("scratch-probe-0123abcd", "scratch")
+    assert not is_probe_bucket_of("scratch-0123abcd", "scratch")
+    assert not is_probe_bucket_of("other-probe-0123abcd", "scratch")

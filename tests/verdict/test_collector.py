@@ -24,8 +24,8 @@ def failed(
     return report(nodeid, when, "failed", text)
 
 
-def skipped(nodeid: str, reason: str) -> pytest.TestReport:
-    return report(nodeid, "setup", "skipped", ("x.py", 1, f"Skipped: {reason}"))
+def skipped(nodeid: str, reason: str, when: str = "setup") -> pytest.TestReport:
+    return report(nodeid, when, "skipped", ("x.py", 1, f"Skipped: {reason}"))
 
 
 def collector(**criteria: tuple[str, ...]) -> Collector:
@@ -51,6 +51,11 @@ def test_a_failure_without_error_lines_says_its_whole_text_on_one_line() -> None
     assert (
         report_message(failed(A, text="stale lock\n  after release")) == "stale lock after release"
     )
+
+
+def test_a_short_or_empty_failure_text_is_said_as_it_is() -> None:
+    assert report_message(failed(A, text="abc")) == "abc"  # three characters, not a skip tuple
+    assert report_message(report(A, "call", "failed", None)) == ""
 
 
 @pytest.mark.parametrize("length", [MESSAGE_LIMIT - 1, MESSAGE_LIMIT, MESSAGE_LIMIT + 1, 5000])
@@ -223,7 +228,7 @@ def test_the_first_test_to_meet_an_error_that_claims_nothing_leaves_no_root() ->
 def test_a_dependency_is_kept_only_on_a_failure() -> None:
     made = collector(**{A: ("x.one",)})
     made.note_failure(A, "call", DependencyFailed("no lock", depends_on="x.zero"))
-    made.add(skipped(A, "skipped after all"))
+    made.add(skipped(A, "skipped after all", "call"))
     assert made.results()["x.one"] == CriterionResult(
         outcome=Outcome.SKIPPED, message="skipped after all"
     )
@@ -252,3 +257,19 @@ def test_the_session_cleanups_residue_is_the_runs_finding_not_the_last_tests() -
     assert made.unattributed_failures == []
     made.add(failed(A, "setup", "E   other"))  # only that phase's report is the run's
     assert made.results()["x.one"].outcome is Outcome.FAILED
+
+
+def test_a_declared_dependency_is_kept_when_the_same_error_is_met_again() -> None:
+    made = collector(**{A: ("x.one",), B: ("x.two",)})
+    error = DependencyFailed("no lock", depends_on="x.zero")
+    made.note_failure(A, "call", error)
+    made.note_failure(B, "call", error)
+    made.add(failed(B))
+    assert made.results()["x.two"].depends_on == "x.zero"
+
+
+def test_a_dependency_met_by_a_test_that_claims_nothing_is_kept() -> None:
+    made = Collector()
+    made.note_failure(A, "call", DependencyFailed("no lock", depends_on="x.zero"))
+    made.add(failed(A, text="E   no lock"))
+    assert made.unattributed_failures == [f"{A}: by dependency on x.zero: no lock"]
