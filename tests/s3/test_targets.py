@@ -6,9 +6,14 @@ from __future__ import annotations
 import pytest
 
 from pytest_hastate.models import EndpointPackage
-from pytest_hastate.scope.names import is_probe_bucket_of
+from pytest_hastate.scope.names import fully_decoded, is_probe_bucket_of
 from pytest_hastate.scope.requests import Target, copy_source_of
-from pytest_hastate.scope.scratch import protected_of, scope_of
+from pytest_hastate.scope.scratch import (
+    own_state_problem,
+    protected_of,
+    scope_of,
+    scratch_prefix_problem,
+)
 from pytest_hastate.scope.targets import (
     Denial,
     ProtectedTargets,
@@ -168,3 +173,71 @@ def test_a_probe_bucket_is_the_scratch_buckets_name_and_the_probe_infix() -> Non
     assert is_probe_bucket_of("scratch-probe-0123abcd", "scratch")
     assert not is_probe_bucket_of("scratch-0123abcd", "scratch")
     assert not is_probe_bucket_of("other-probe-0123abcd", "scratch")
+
+
+def protected_with(keys: tuple[str, ...] = (), prefixes: tuple[str, ...] = ()) -> ProtectedTargets:
+    policy = GLORIOUS.protected.model_copy(
+        update={
+            "state_keys": list(keys or GLORIOUS.protected.state_keys),
+            "key_prefixes": list(prefixes),
+        }
+    )
+    return ProtectedTargets.of(GLORIOUS.model_copy(update={"protected": policy}))
+
+
+ASCII_ONLY = "must be printable ASCII without '%', '\\', '$', '{' or '}'"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "problem"),
+    [
+        ("", "must not be empty"),
+        ("  ", "must not be empty"),
+        ("/a/", "must be relative and end with '/'"),
+        ("a", "must be relative and end with '/'"),
+        ("a//b/", "must not contain '//', '.' or '..' segments"),
+        ("a/./", "must not contain '//', '.' or '..' segments"),
+        ("a/../", "must not contain '//', '.' or '..' segments"),
+        ("é/", ASCII_ONLY),
+        ("a\tb/", ASCII_ONLY),
+        *((f"a{c}b/", ASCII_ONLY) for c in "%\\${}"),
+        (
+            "attic/x/",
+            "shares its first folder with the protected state key attic/terraform.tfstate",
+        ),
+        ("ok/", None),
+    ],
+)
+def test_a_scratch_prefix_is_a_plain_relative_folder_nothing_protected_shares(
+    prefix: str, problem: str | None
+) -> None:
+    assert scratch_prefix_problem(prefix, ProtectedTargets.of(GLORIOUS)) == problem
+
+
+def test_a_scratch_prefix_overlapping_a_protected_key_prefix_either_way_is_refused() -> None:
+    assert scratch_prefix_problem("team/x/", protected_with(prefixes=("team/",))) == (
+        "overlaps the protected key prefix team/"
+    )
+    assert scratch_prefix_problem("team/", protected_with(prefixes=("team/x/",))) == (
+        "overlaps the protected key prefix team/x/"
+    )
+    assert scratch_prefix_problem("teams/", protected_with(prefixes=("team/",))) is None
+
+
+@pytest.mark.parametrize("key", ["terraform.tfstate", "terraform.tfstate.tflock"])
+def test_a_profile_protecting_the_proofs_own_state_or_lock_is_refused(key: str) -> None:
+    expected = (
+        "the proof's own disposable state p/<run-id>/disposable-tofu/<phase>/terraform.tfstate "
+        f"would be protected (key matches the protected state key {key})"
+    )
+    assert scratch_prefix_problem("p/", protected_with(keys=(key,))) == expected
+    assert own_state_problem("p/", protected_with(keys=(key,))) == expected
+    assert own_state_problem("p/", protected_with(keys=("other.tfstate",))) is None
+
+
+def test_a_key_is_percent_decoded_until_it_no_longer_changes_five_times_at_most() -> None:
+    assert fully_decoded("a%2Fb") == "a/b"
+    assert fully_decoded("%252E%252E") == ".."
+    six_times = "%25252525252E"  # '.' encoded six times: five decodings leave '%2E'
+    assert fully_decoded(six_times) == "%2E"
+    assert fully_decoded("plain") == "plain"
