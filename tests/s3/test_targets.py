@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_hastate.models import EndpointPackage
-from pytest_hastate.scope.names import fully_decoded, is_probe_bucket_of
+from pytest_hastate.scope.names import fully_decoded, is_canonical_key, is_probe_bucket_of
 from pytest_hastate.scope.requests import Target, copy_source_of
 from pytest_hastate.scope.scratch import (
     own_state_problem,
@@ -17,6 +17,7 @@ from pytest_hastate.scope.scratch import (
 from pytest_hastate.scope.targets import (
     Denial,
     ProtectedTargets,
+    denial_lines,
     endpoint_origin_problem,
     parse_denial,
 )
@@ -241,3 +242,72 @@ def test_a_key_is_percent_decoded_until_it_no_longer_changes_five_times_at_most(
     six_times = "%25252525252E"  # '.' encoded six times: five decodings leave '%2E'
     assert fully_decoded(six_times) == "%2E"
     assert fully_decoded("plain") == "plain"
+
+
+@pytest.mark.parametrize(
+    ("bucket", "key", "reason"),
+    [
+        ("tofu-state", None, "bucket tofu-state is protected"),
+        ("TOFU-STATE", "x", "bucket tofu-state is protected"),
+        ("tofu-stаte", None, "bucket name is not ASCII (a look-alike of a real bucket?)"),
+        ("spokes", "darkmap/terraform.tfstate", "object is listed in protected_state_denials"),
+        (
+            "any",
+            "attic/terraform.tfstate",
+            "key matches the protected state key attic/terraform.tfstate",
+        ),
+        (
+            "any",
+            "x/attic/terraform.tfstate",
+            "key matches the protected state key attic/terraform.tfstate",
+        ),
+        (
+            "any",
+            "attic/terraform.tfstate.tflock",
+            "key matches the protected state key attic/terraform.tfstate",
+        ),
+        ("any", "teams/a/x", "key is under the protected key prefix teams/"),
+        ("any", "x/teams/a", "key is under the protected key prefix teams/"),
+        ("any", "steams/a", None),
+        ("any", "attic/other.tfstate", None),
+        ("spokes", None, None),
+        (
+            None,
+            "attic/terraform.tfstate",
+            "key matches the protected state key attic/terraform.tfstate",
+        ),
+    ],
+)
+def test_why_a_target_is_protected(bucket: str | None, key: str | None, reason: str | None) -> None:
+    targets = ProtectedTargets.of(
+        GLORIOUS.model_copy(
+            update={"protected": GLORIOUS.protected.model_copy(update={"key_prefixes": ["teams/"]})}
+        ),
+        ["deny spokes/darkmap/terraform.tfstate"],
+    )
+    assert targets.reason(bucket, key) == reason
+
+
+def test_the_targets_are_the_profiles_and_every_deny_of_the_package() -> None:
+    targets = ProtectedTargets.of(
+        GLORIOUS,
+        ["deny vault bucket", "deny Not_A_Bucket", "not a denial", "deny spokes/a.tfstate"],
+        ["allow everything", "deny archive bucket", "  DENY protected stack prefixes"],
+    )
+    assert targets.buckets == frozenset({"tofu-state", "vault", "archive"})
+    assert targets.keys == (*GLORIOUS.protected.state_keys, "spokes/a.tfstate")
+    assert targets.objects == frozenset({("spokes", "a.tfstate")})
+    assert targets.prefixes == tuple(GLORIOUS.protected.key_prefixes)
+    assert not targets.empty
+    assert denial_lines(["allow x", "deny y", " Deny z", "denying w"]) == ["deny y", " Deny z"]
+
+
+@pytest.mark.parametrize(
+    ("key", "canonical"),
+    [
+        ("a/b", True), ("a b/c", True), ("", False), ("é", False), ("a\tb", False), ("a%2Fb", False),
+        ("a\\b", False), ("/a", False), ("a/", False), ("a//b", False), ("./a", False), ("a/..", False),
+    ],
+)  # fmt: skip
+def test_a_canonical_key_is_written_as_it_is_read(key: str, canonical: bool) -> None:
+    assert is_canonical_key(key) is canonical
