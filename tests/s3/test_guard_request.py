@@ -230,7 +230,11 @@ def test_the_built_request_is_refused_in_the_operations_name_for_each_rule() -> 
     no_query.url = url
     with refused("GetObject", GET.label, "query parameter 'acl'"):
         guard.check_request(no_query, "GetObject")
-    with refused("GetObject", GET.label, "Host header 'elsewhere.test' differs from the URL's"):
+    with refused(
+        "GetObject",
+        GET.label,
+        "Host header 'elsewhere.test' differs from the URL's 's3.example.test'",
+    ):
         guard.check_request(judged_request(headers={"Host": "elsewhere.test"}), "GetObject")
     bare = SimpleNamespace(method="GET", url=f"{ENDPOINT}/{BUCKET}/{KEY}", headers={}, body=b"")
     with refused("GetObject", bare.url, "request not judged by the guard"):

@@ -10,7 +10,9 @@ import pytest
 
 from pytest_hastate.errors import GuardRefusal
 from pytest_hastate.scope.requests import Target
+from pytest_hastate.scope.targets import ProtectedTargets
 from tests.s3.test_guard_wire import RUN, SCOPE
+from tests.support.helpers import GLORIOUS
 
 B, P = SCOPE.bucket, SCOPE.probe_bucket
 DOT = "contains a dot segment ('.' or '..', also percent-encoded)"
@@ -149,3 +151,34 @@ def test_the_scratch_bucket_is_deleted_only_when_the_run_may() -> None:
         dataclasses.replace(SCOPE, allow_scratch_bucket_delete=True).check_target(
             Target("DeleteObjects", B)
         )
+
+
+def test_a_denied_object_inside_the_run_is_refused_to_listings_and_deletes() -> None:
+    secret = RUN + "secret"
+    scope = dataclasses.replace(
+        SCOPE, protected=ProtectedTargets.of(GLORIOUS, [f"deny {B}/{secret}"])
+    )
+    with pytest.raises(
+        GuardRefusal, match=re.escape(f"prefix covers the protected object {B}/{secret.lower()}")
+    ):
+        scope.check_target(Target("ListObjectsV2", B, prefixes=(RUN,)))
+    with pytest.raises(
+        GuardRefusal,
+        match=re.escape(
+            f"DeleteObjects on {B}/{secret}: object is listed in protected_state_denials"
+        ),
+    ):
+        scope.check_target(Target("DeleteObjects", B, keys=(RUN + "a", secret)))
+
+
+def test_a_scratch_prefix_may_start_with_any_letter_in_virtual_hosted_urls() -> None:
+    scope = dataclasses.replace(SCOPE, prefix="Xs/")
+    key = scope.run_prefix + "k"
+    scope.check_request(
+        Target("GetObject", B, key), endpoint="https://s3.example.test",
+        url=f"https://{B}.s3.example.test/{key}", copy_source_header=None,
+    )  # fmt: skip
+    scope.check_request(
+        Target("GetObject", B, key), endpoint="https://s3.example.test",
+        url=f"https://s3.example.test/{B}/{key}", copy_source_header=None,
+    )  # fmt: skip

@@ -269,6 +269,7 @@ def test_a_key_is_percent_decoded_until_it_no_longer_changes_five_times_at_most(
         ("any", "teams/a/x", "key is under the protected key prefix teams/"),
         ("any", "x/teams/a", "key is under the protected key prefix teams/"),
         ("any", "steams/a", None),
+        ("any", "x/teams", "key is under the protected key prefix teams/"),
         ("any", "attic/other.tfstate", None),
         ("spokes", None, None),
         (
@@ -291,12 +292,18 @@ def test_why_a_target_is_protected(bucket: str | None, key: str | None, reason: 
 def test_the_targets_are_the_profiles_and_every_deny_of_the_package() -> None:
     targets = ProtectedTargets.of(
         GLORIOUS,
-        ["deny vault bucket", "deny Not_A_Bucket", "not a denial", "deny spokes/a.tfstate"],
+        [
+            "deny vault bucket",
+            "deny Not_A_Bucket",
+            "not a denial",
+            "deny spokes/a.tfstate",
+            "deny spokes/b.tfstate",
+        ],
         ["allow everything", "deny archive bucket", "  DENY protected stack prefixes"],
     )
     assert targets.buckets == frozenset({"tofu-state", "vault", "archive"})
-    assert targets.keys == (*GLORIOUS.protected.state_keys, "spokes/a.tfstate")
-    assert targets.objects == frozenset({("spokes", "a.tfstate")})
+    assert targets.keys == (*GLORIOUS.protected.state_keys, "spokes/a.tfstate", "spokes/b.tfstate")
+    assert targets.objects == frozenset({("spokes", "a.tfstate"), ("spokes", "b.tfstate")})
     assert targets.prefixes == tuple(GLORIOUS.protected.key_prefixes)
     assert not targets.empty
     assert denial_lines(["allow x", "deny y", " Deny z", "denying w"]) == ["deny y", " Deny z"]
@@ -311,3 +318,16 @@ def test_the_targets_are_the_profiles_and_every_deny_of_the_package() -> None:
 )  # fmt: skip
 def test_a_canonical_key_is_written_as_it_is_read(key: str, canonical: bool) -> None:
     assert is_canonical_key(key) is canonical
+
+
+def test_small_words_of_the_scope() -> None:
+    assert Target("ListBuckets", None).label == "(no bucket)"
+    assert parse_denial("deny vault/a.tfstateX") == Denial(
+        keys=("vault/a.tfstateX",), objects=frozenset({("vault", "a.tfstatex")})
+    )
+    assert endpoint_origin_problem("https://tofu-state.example.test") is None  # no targets given
+    assert scratch_prefix_problem("X/", ProtectedTargets.of(GLORIOUS)) is None
+    deep = protected_with(keys=("team/x/terraform.tfstate",))
+    assert scratch_prefix_problem("team/", deep) == (
+        "shares its first folder with the protected state key team/x/terraform.tfstate"
+    )
