@@ -19,8 +19,9 @@ from pytest_hastate.scope.sent import (
     query_problem,
 )
 
-CONDITIONAL_WRITE = ("IfNoneMatch", "IfMatch")
-"""The parameters that make a write conditional (a lock PUT, the race's writers)."""
+CONDITIONAL_WRITE = ("IfNoneMatch", "IfMatch", "IfMatchSize", "IfMatchLastModifiedTime")
+"""The parameters that make a write conditional (a lock PUT, the race's writers, a conditional
+delete); a DeleteObjects item with an ``ETag`` is one too."""
 READ_ONLY = frozenset({"GetObject", "HeadObject"})
 """Operations whose If-Match / If-None-Match only choose what is read."""
 
@@ -57,6 +58,12 @@ class GuardHooks:
         target = Target.from_params(model.name, params)
         self.scope.check_target(target, boundary_probe=self.boundary_probes)
         conditional = [name for name in CONDITIONAL_WRITE if params.get(name) is not None]
+        delete = params.get("Delete")
+        if isinstance(delete, dict) and any(
+            isinstance(item, dict) and item.get("ETag") is not None
+            for item in delete.get("Objects", [])
+        ):
+            conditional.append("Delete.Objects[].ETag")
         if conditional and model.name not in READ_ONLY and self.attempts != 1:
             raise GuardRefusal(
                 model.name, target.label,

@@ -5,8 +5,7 @@ and the send, only the signer may add to it. So the guard records, when it judge
 request, everything that decides where the request goes and what it does (method, the full
 URL with its query, every header but the signer's, the body), and refuses a send that differs
 in any of it. The body is read where it names targets (DeleteObjects' keys), and the method is
-the operation's own (a signature binds the method it is made for: a presigned URL for a read
-must not be a signed write).
+the operation's own (a signature binds the method it is made for). No presigned URL is made.
 """
 
 from __future__ import annotations
@@ -27,8 +26,10 @@ SIGNER_HEADERS = frozenset(
 date and payload hash, the SDK's invocation and retry ids, the user agent's feature list, the
 body's length): everything else must be as judged."""
 
-PRESIGNABLE = frozenset({"GetObject", "HeadObject", "PutObject"})
-"""The operations a presigned URL may be made for, each bound to its own method."""
+PRESIGNABLE: frozenset[str] = frozenset()
+"""The operations a presigned URL may be made for: none. The proof never hands a URL to
+anyone; a presigned URL outlives the guard's judgement (and a query-string signature need not
+bind conditional headers such as If-None-Match)."""
 
 
 def _text(value: object) -> str:
@@ -101,7 +102,7 @@ def method_problem(method: str, expected: str | None, operation: str) -> str | N
 def presign_problem(operation: str) -> str | None:
     if operation in PRESIGNABLE:
         return None
-    return f"no presigned URL for {operation} (only {', '.join(sorted(PRESIGNABLE))})"
+    return f"no presigned URL for {operation}: the proof makes none"
 
 
 def query_problem(url: str, allowed: frozenset[str]) -> str | None:

@@ -486,34 +486,35 @@ def test_the_client_factory_refuses_endpoints_that_are_not_plain_origins(endpoin
         client(access, SCOPE)
 
 
-def test_presigned_urls_are_judged_like_requests(recording: RecordingS3Server) -> None:
-    s3 = guarded(recording)
+def test_no_presigned_url_is_made(recording: RecordingS3Server) -> None:
+    """A presigned URL outlives the guard's judgement: the proof makes none, in scope or not,
+    with the operation's own method or another; the parameters are still judged first."""
     before = len(recording.requests)
-    assert s3.generate_presigned_url(
-        "get_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "x"}
-    )
-    for bad, why in (
-        (
-            lambda: s3.generate_presigned_url(
-                "get_object", Params={"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}
-            ),
-            "protected",
-        ),
-        (
-            lambda: s3.generate_presigned_url(
-                "put_object", Params={"Bucket": SCOPE.bucket, "Key": "elsewhere/x"}
-            ),
-            "key outside this run.s prefix",
-        ),
-        (
-            lambda: s3.generate_presigned_url(
-                "get_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "../../x"}
-            ),
-            "dot segment",
-        ),
-    ):
-        with pytest.raises(GuardRefusal, match=why):
-            bad()
+    for probes in (False, True):
+        s3 = guarded(recording, probes=probes)
+        for operation, params, method, why in (
+            ("get_object", {"Bucket": SCOPE.bucket, "Key": RUN + "x"}, None,
+             "no presigned URL for GetObject: the proof makes none"),
+            ("put_object", {"Bucket": SCOPE.bucket, "Key": RUN + "x"}, None,
+             "no presigned URL for PutObject: the proof makes none"),
+            ("head_object", {"Bucket": SCOPE.bucket, "Key": RUN + "x"}, "PUT",
+             "no presigned URL for HeadObject"),
+            ("delete_object", {"Bucket": SCOPE.bucket, "Key": RUN + "x"}, None,
+             "no presigned URL for DeleteObject"),
+            ("get_object", {"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}, None,
+             "protected"),
+            ("put_object", {"Bucket": SCOPE.bucket, "Key": "elsewhere/x"}, None,
+             "key outside this run.s prefix"),
+            ("get_object", {"Bucket": SCOPE.bucket, "Key": RUN + "../../x"}, None, "dot segment"),
+        ):  # fmt: skip
+            extra = {"HttpMethod": method} if method else {}
+            with pytest.raises(GuardRefusal, match=why):
+                s3.generate_presigned_url(operation, Params=params, **extra)
+        if probes:  # even the boundary probes' HEAD of a protected key is not presigned
+            with pytest.raises(GuardRefusal, match="no presigned URL for HeadObject"):
+                s3.generate_presigned_url(
+                    "head_object", Params={"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}
+                )
     assert len(recording.requests) == before  # presigning sends nothing
 
 
@@ -759,24 +760,6 @@ def test_a_bad_copy_source_is_named_by_its_operation() -> None:
 # --- the request judged is the request sent -----------------------------------------------------
 
 
-def test_a_presigned_url_is_bound_to_its_operations_method(recording: RecordingS3Server) -> None:
-    s3 = guarded(recording, probes=True)
-    own = s3.generate_presigned_url("get_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "x"})
-    assert urlsplit(own).path.endswith(RUN + "x")
-    for operation, params, method in (
-        ("get_object", {"Bucket": SCOPE.bucket, "Key": "elsewhere/x"}, "PUT"),
-        ("get_object", {"Bucket": SCOPE.bucket, "Key": RUN + "x"}, "DELETE"),
-        ("head_object", {"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}, "DELETE"),
-        ("head_object", {"Bucket": "tofu-state", "Key": "attic/terraform.tfstate"}, "PUT"),
-    ):
-        with pytest.raises(GuardRefusal, match="a signature binds the method it is made for"):
-            s3.generate_presigned_url(operation, Params=params, HttpMethod=method)
-    with pytest.raises(GuardRefusal, match="no presigned URL for DeleteObject"):
-        s3.generate_presigned_url(
-            "delete_object", Params={"Bucket": SCOPE.bucket, "Key": RUN + "x"}
-        )
-
-
 @pytest.mark.parametrize(
     ("event", "change", "reason"),
     [
@@ -871,3 +854,35 @@ def test_a_conditional_read_may_be_retried(recording: RecordingS3Server) -> None
     retrying = guarded(recording, attempts=3)
     retrying.head_object(Bucket=SCOPE.bucket, Key=RUN + "x", IfNoneMatch='"etag"')
     retrying.get_object(Bucket=SCOPE.bucket, Key=RUN + "x", IfMatch='"etag"')
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda s3: s3.delete_object(Bucket=SCOPE.bucket, Key=RUN + "x", IfMatchSize=1), "IfMatchSize"),
+        (
+            lambda s3: s3.delete_object(
+                Bucket=SCOPE.bucket, Key=RUN + "x",
+                IfMatchLastModifiedTime=datetime(2026, 1, 1, tzinfo=UTC),
+            ),
+            "IfMatchLastModifiedTime",
+        ),
+        (lambda s3: s3.delete_object(Bucket=SCOPE.bucket, Key=RUN + "x", IfMatch='"e"'), "IfMatch"),
+        (
+            lambda s3: s3.delete_objects(
+                Bucket=SCOPE.bucket, Delete={"Objects": [{"Key": RUN + "x", "ETag": '"e"'}]}
+            ),
+            "Delete.Objects[].ETag",
+        ),
+    ],
+)  # fmt: skip
+def test_a_conditional_delete_is_sent_once_too(
+    recording: RecordingS3Server, call: Any, parameter: str
+) -> None:
+    retrying = guarded(recording, attempts=3)
+    before = len(recording.requests)
+    with pytest.raises(
+        GuardRefusal, match=re.escape(f"a conditional write ({parameter}) is sent once")
+    ):
+        call(retrying)
+    assert len(recording.requests) == before
