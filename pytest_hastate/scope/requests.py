@@ -18,6 +18,8 @@ PROBE_BUCKET_OPERATIONS = frozenset({"CreateBucket", "PutBucketVersioning", "Del
 KEY_PARAMETERS = ("Key", "Prefix", "StartAfter", "KeyMarker", "Marker")
 TOKEN_PARAMETERS = ("VersionId", "UploadId", "VersionIdMarker", "UploadIdMarker")
 NO_BUCKET_OPERATIONS = frozenset({"ListBuckets"})
+LISTINGS = frozenset({"ListObjectsV2", "ListObjectVersions"})
+"""Operations that name the keys of a bucket (under their ``Prefix``) in their answer."""
 # The only S3 operations the product sends. Anything else (RenameObject, RestoreObject with an
 # output location, SelectObjectContent, bucket configuration ...) may carry a target in a
 # header or body the guard does not read: refused, whatever it names.
@@ -55,6 +57,7 @@ class Target:
     prefixes: tuple[str, ...] = ()  # Prefix, StartAfter, KeyMarker, Marker
     copy_source: tuple[str, str] | None = None
     tokens: tuple[tuple[str, str], ...] = ()  # VersionId, UploadId: plain tokens only
+    listing_prefix: str | None = None  # a listing's Prefix: what its answer may name
 
     @property
     def label(self) -> str:
@@ -81,6 +84,7 @@ class Target:
             prefixes,
             copy_source_of(params.get("CopySource"), operation),
             tokens,
+            None if params.get("Prefix") is None else str(params["Prefix"]),
         )
 
 

@@ -42,6 +42,7 @@ from pytest_hastate.scope.names import (
 )
 from pytest_hastate.scope.requests import (
     BOUNDARY_PROBES,
+    LISTINGS,
     NO_BUCKET_OPERATIONS,
     OPERATIONS,
     PROBE_BUCKET_OPERATIONS,
@@ -129,13 +130,15 @@ class ScratchScope:
         keys: Sequence[str] = (),
         prefixes: Sequence[str] = (),
         copy_source: tuple[str, str] | None = None,
+        listing_prefix: str | None = None,
         boundary_probe: bool = False,
     ) -> None:
         """Raise ``GuardRefusal`` unless the request is allowed."""
         self.check_target(
-            Target(operation, bucket, key, tuple(keys), tuple(prefixes), copy_source),
+            Target(operation, bucket, key, tuple(keys), tuple(prefixes), copy_source,
+                   listing_prefix=listing_prefix),
             boundary_probe=boundary_probe,
-        )
+        )  # fmt: skip
 
     def check_target(self, t: Target, *, boundary_probe: bool = False) -> None:
         """Raise ``GuardRefusal`` unless the request ``t`` is allowed."""
@@ -175,6 +178,15 @@ class ScratchScope:
                 t.label,
                 "outside the scratch bucket and this run's probe bucket",
             )
+        if op in LISTINGS and t.bucket == self.bucket and not self.allow_scratch_bucket_delete:
+            # (a run that may delete the bucket its product created must see it is empty first)
+            listed = t.listing_prefix or ""
+            if not listed.startswith(self.run_prefix):
+                raise GuardRefusal(
+                    op, target_label(t.bucket, listed),
+                    f"a listing of the scratch bucket must stay under this run's prefix "
+                    f"{self.run_prefix} (its answer would name keys the run did not write)",
+                )  # fmt: skip
         if t.copy_source is not None:
             source_bucket, source_key = t.copy_source
             if source_bucket not in (self.bucket, self.probe_bucket) or not self.in_run(source_key):

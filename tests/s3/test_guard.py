@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import string
 from collections import Counter
 from pathlib import Path
@@ -254,9 +256,32 @@ def test_version_and_upload_ids_are_plain_tokens() -> None:
 
 def test_listing_prefixes_that_cover_protected_keys_are_refused() -> None:
     for prefix in ("attic/terraform", "att", "tinyland-infra/", "ATTIC/"):
-        assert refused("ListObjectsV2", SCOPE.bucket, prefixes=[prefix]), prefix
-    for prefix in ("", RUN, SCOPE.prefix):
-        assert not refused("ListObjectsV2", SCOPE.bucket, prefixes=[prefix]), prefix
+        assert refused("ListObjectsV2", SCOPE.bucket, prefixes=[prefix], listing_prefix=prefix)
+    assert not refused("ListObjectsV2", SCOPE.bucket, prefixes=[RUN], listing_prefix=RUN)
+    assert not refused(
+        "ListObjectsV2", SCOPE.bucket, prefixes=[RUN + "a/"], listing_prefix=RUN + "a/"
+    )
+
+
+@pytest.mark.parametrize("listed", [None, "", SCOPE.prefix, "x/", RUN.rstrip("/")])
+@pytest.mark.parametrize("operation", ["ListObjectsV2", "ListObjectVersions"])
+def test_a_listing_of_the_scratch_bucket_stays_under_the_runs_prefix(
+    operation: str, listed: str | None
+) -> None:
+    """Its answer names keys: outside the run they may be another run's, or a key the package
+    denies (a denied object, a key ending in a protected state key)."""
+    prefixes = [] if listed is None else [listed]
+    with pytest.raises(
+        GuardRefusal,
+        match=re.escape(f"a listing of the scratch bucket must stay under this run's prefix {RUN}"),
+    ):
+        SCOPE.check(operation, SCOPE.bucket, prefixes=prefixes, listing_prefix=listed)
+    # a StartAfter or KeyMarker does not narrow a listing: only its Prefix does
+    with pytest.raises(GuardRefusal, match="must stay under this run's prefix"):
+        SCOPE.check(operation, SCOPE.bucket, prefixes=[RUN + "a"], listing_prefix=listed)
+    SCOPE.check(operation, SCOPE.probe_bucket, prefixes=[], listing_prefix=None)  # its own bucket
+    deleting = dataclasses.replace(SCOPE, allow_scratch_bucket_delete=True)
+    deleting.check(operation, SCOPE.bucket, listing_prefix=None)  # empty before DeleteBucket
 
 
 def test_a_bucket_named_like_arn_is_a_plain_bucket() -> None:

@@ -85,7 +85,7 @@ def test_another_bucket_or_key_in_the_path_is_refused() -> None:
     url = f"{ENDPOINT}/{BUCKET}/{RUN}other"
     with refused("GetObject", url, "request path carries another key than the parameters"):
         check(url)
-    listing = Target("ListObjectsV2", BUCKET, prefixes=(RUN,))
+    listing = Target("ListObjectsV2", BUCKET, prefixes=(RUN,), listing_prefix=RUN)
     with refused("ListObjectsV2", f"{ENDPOINT}/{BUCKET}/x", "request path carries another key"):
         check(f"{ENDPOINT}/{BUCKET}/x", listing)
     check(f"{ENDPOINT}/{BUCKET}", listing)

@@ -47,11 +47,11 @@ REFUSED = [
         f"CopyObject on {B}/{RUN}a/./s: key {DOT}",
     ),
     (
-        Target("ListObjectsV2", B, prefixes=(RUN + "a/../",)),
+        Target("ListObjectsV2", B, prefixes=(RUN + "a/../",), listing_prefix=RUN + "a/../"),
         f"ListObjectsV2 on {B}/{RUN}a/../: prefix {DOT}",
     ),
     (
-        Target("ListObjectsV2", B, prefixes=("attic/",)),
+        Target("ListObjectsV2", B, prefixes=("attic/",), listing_prefix="attic/"),
         f"ListObjectsV2 on {B}/attic/: prefix covers the protected state key attic/terraform.tfstate",
     ),
     (
@@ -116,7 +116,7 @@ ALLOWED = [
     Target("PutObject", B, RUN + "a b"),
     Target("DeleteObjects", B, keys=(RUN + "a", RUN + "b")),
     Target("CopyObject", B, RUN + "k", copy_source=(B, RUN + "s")),
-    Target("ListObjectsV2", B, prefixes=(RUN,)),
+    Target("ListObjectsV2", B, prefixes=(RUN,), listing_prefix=RUN),
 ]
 
 
@@ -161,7 +161,7 @@ def test_a_denied_object_inside_the_run_is_refused_to_listings_and_deletes() -> 
     with pytest.raises(
         GuardRefusal, match=re.escape(f"prefix covers the protected object {B}/{secret.lower()}")
     ):
-        scope.check_target(Target("ListObjectsV2", B, prefixes=(RUN,)))
+        scope.check_target(Target("ListObjectsV2", B, prefixes=(RUN,), listing_prefix=RUN))
     with pytest.raises(
         GuardRefusal,
         match=re.escape(
