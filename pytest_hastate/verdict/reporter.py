@@ -55,7 +55,8 @@ def compact_failure(
     that refuses connections otherwise prints hundreds of lines of botocore and urllib3 frames
     before the verdict, which already names the cause."""
     option = item.config.option
-    if not report.failed or option.tbstyle != "auto" or option.verbose > 0:
+    asked = option.tbstyle != "auto" or option.verbose > 0 or option.fulltrace or option.showlocals
+    if not report.failed or asked:
         return
     if isinstance(excinfo.value, pytest.fail.Exception):
         return  # the proof's own one-line statement (pytest.fail(pytrace=False)) or a fail()
@@ -66,20 +67,40 @@ def compact_failure(
     where = (
         f"{ours[-1].path}:{ours[-1].lineno + 1}"
         if ours
-        else f"{item.location[0]}:{item.location[1]}"
+        else f"{item.location[0]}:{(item.location[1] or 0) + 1}"
     )
-    lines = excinfo.exconly().splitlines() or [type(excinfo.value).__name__]
+    lines = [
+        line for leaf in leaves(excinfo.value)
+        for line in (pytest.ExceptionInfo.from_exception(leaf).exconly().splitlines()
+                     or [type(leaf).__name__])
+    ]  # fmt: skip
     kept = [f"E   {line}" for line in lines[:COMPACT_LINES]]
     if len(lines) > COMPACT_LINES:
         kept.append(f"E   ... ({len(lines) - COMPACT_LINES} more line(s))")
     report.longrepr = "\n".join([f"{where}: in {item.name}", *kept, FULL_TRACEBACK_HINT])
 
 
+def leaves(error: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups, or the error itself."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
+    return [error]
+
+
 def note_failure(run: ProofRun, item: pytest.Item, when: str, error: BaseException) -> None:
-    """A guard refusal, and whose failure this is (by dependency), in the collector."""
-    if isinstance(error, CleanupResidue):
-        run.collector.add_residue(item.nodeid, when, str(error))
+    """A guard refusal, and whose failure this is (by dependency), in the collector. The
+    session cleanup's residue is the run's finding: alone, the phase's report is not the
+    test's; beside other teardown errors (one exception group), those stay the test's."""
+    found = leaves(error)
+    residue = [leaf for leaf in found if isinstance(leaf, CleanupResidue)]
+    others = [leaf for leaf in found if not isinstance(leaf, CleanupResidue)]
+    if residue and not others:
+        run.collector.add_residue(item.nodeid, when, str(residue[0]))
+        run.collector.cleanup_residue += [str(leaf) for leaf in residue[1:]]
         return
+    run.collector.cleanup_residue += [str(leaf) for leaf in residue]
+    if residue:
+        error = others[0] if len(others) == 1 else error
     if isinstance(error, GuardRefusal):
         run.collector.add_guard_refusal(error.target)
     criteria = run.collector.criteria.get(item.nodeid, ())
@@ -101,8 +122,7 @@ def teardown_before_deciding(run: ProofRun, session: pytest.Session) -> None:
     try:
         setup_state.teardown_exact(None)
     except BaseException as exc:
-        leaves = exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)
-        for leaf in leaves:
+        for leaf in leaves(exc):
             if isinstance(leaf, KeyboardInterrupt):
                 continue  # the operator's own interrupt: what it left is said below
             text = " ".join(str(leaf).split()) or type(leaf).__name__

@@ -113,12 +113,12 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.parametrize("verbose", [False, True])
+@pytest.mark.parametrize("asked", [[], ["-v"], ["--tb=long"], ["--full-trace"], ["-l"]])
 def test_an_endpoint_refusing_connections_is_a_stop_in_a_few_lines(
     proofs: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
     hastate_singleton_lab: LabCluster,
-    verbose: bool,
+    asked: list[str],
 ) -> None:
     """The verdict names the cause; botocore's and urllib3's frames are printed only when the
     operator asks for them (-v or --tb), pytest's own conventions."""
@@ -126,7 +126,7 @@ def test_an_endpoint_refusing_connections_is_a_stop_in_a_few_lines(
     endpoint = f"https://127.0.0.1:{closed_port()}"
     package = lab_package(lab, proofs.path, endpoint_url=endpoint)
     env = {**environment(lab), "TOFU_HA_STATE_ENDPOINT": endpoint}
-    result, verdict = run_proofs(proofs, monkeypatch, env, package, *(["-v"] if verbose else []))
+    result, verdict = run_proofs(proofs, monkeypatch, env, package, *asked)
     assert result.ret == 1
     assert verdict["reasons"][0].startswith("boundary.scoped failed: "), verdict["reasons"]
     assert "gave no answer (EndpointConnectionError)" in verdict["reasons"][0]
@@ -136,7 +136,7 @@ def test_an_endpoint_refusing_connections_is_a_stop_in_a_few_lines(
         for line in result.outlines
         if "site-packages/botocore/" in line or "site-packages/urllib3/" in line
     ]
-    if verbose:
+    if asked:  # the operator asked for more: pytest's own tracebacks
         assert frames, output[-3000:]
         return
     assert frames == [], frames[:5]

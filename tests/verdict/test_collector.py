@@ -3,9 +3,12 @@ the words each failure is reported in and the criterion it follows from."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
-from pytest_hastate.errors import DependencyFailed, HastateError
+from pytest_hastate.errors import CleanupResidue, DependencyFailed, HastateError
 from pytest_hastate.models import CriterionResult, Outcome
 from pytest_hastate.verdict.collector import MESSAGE_LIMIT, NEVER_RAN, Collector, report_message
 
@@ -273,3 +276,34 @@ def test_a_dependency_met_by_a_test_that_claims_nothing_is_kept() -> None:
     made.note_failure(A, "call", DependencyFailed("no lock", depends_on="x.zero"))
     made.add(failed(A, text="E   no lock"))
     assert made.unattributed_failures == [f"{A}: by dependency on x.zero: no lock"]
+
+
+def fake_run(made: Collector) -> Any:
+    return SimpleNamespace(collector=made, health=SimpleNamespace(cause_met_by=lambda _c: None))
+
+
+def test_residue_inside_an_exception_group_is_still_the_runs_finding() -> None:
+    from pytest_hastate.verdict.reporter import note_failure
+
+    made = collector(**{A: ("x.one",)})
+    item = SimpleNamespace(nodeid=A)
+    made.add(report(A, "call"))
+    alone = BaseExceptionGroup("teardown", [CleanupResidue("cleanup left residue: b/k@1")])
+    note_failure(fake_run(made), item, "teardown", alone)  # type: ignore[arg-type]
+    made.add(failed(A, "teardown", "E   ExceptionGroup"))
+    assert made.cleanup_residue == ["cleanup left residue: b/k@1"]
+    assert made.results()["x.one"].outcome is Outcome.PASSED
+
+    other = HastateError("the workspace's evidence could not be written")
+    both = BaseExceptionGroup(
+        "teardown", [CleanupResidue("cleanup left residue: b/k@2"), ExceptionGroup("g", [other])]
+    )
+    made = collector(**{A: ("x.one",)})
+    made.add(report(A, "call"))
+    note_failure(fake_run(made), item, "teardown", both)  # type: ignore[arg-type]
+    made.add(failed(A, "teardown", "E   ExceptionGroup"))
+    assert made.cleanup_residue == ["cleanup left residue: b/k@2"]
+    assert made.results()["x.one"] == CriterionResult(
+        outcome=Outcome.FAILED,
+        message="teardown error: the workspace's evidence could not be written",
+    )
