@@ -139,6 +139,7 @@ mutate *args:
     set -euo pipefail
     cd {{ root }}
     {{ python }} -c "import mutmut" 2>/dev/null || { echo "mutate: pip install -e '.[mutation]'"; exit 2; }
+    rm -rf mutants  # no result kept from an earlier run: every mutant meets today's tests
     {{ python }} -m mutmut run --max-children "${HASTATE_MUTATE_CHILDREN:-2}" "$@" | tr '\r' '\n' | tail -n 3
     {{ python }} mutation/summary.py
 

@@ -44,23 +44,26 @@ def _line_of(lines: list[str], match: Match, occurrence: int = 0, start: int = 0
     return found[occurrence]
 
 
-def entry_line(lines: list[str], phase: str | None, cid: str) -> int | None:
-    """The line of ``cid``'s entry: in the phase's block of a checkpoint (``phase``), or in a
-    verdict's criteria map (``phase`` None)."""
+def entry_line(lines: list[str], phase: str | None, cid: str, attempt: int = 0) -> int | None:
+    """The line of ``cid``'s entry: in the ``attempt``-th block of the phase in a checkpoint
+    (``phase``, 0 = its first attempt), or in a verdict's criteria map (``phase`` None)."""
     start = 0
     if phase is not None:
-        block = _line_of(lines, lambda line: line.strip() == f'"phase": "{phase}",')
+        block = _line_of(lines, lambda line: line.strip() == f'"phase": "{phase}",', attempt)
         if block is None:
             return None
         start = block
     return _line_of(lines, lambda line: line.strip().startswith(f'"{cid}":'), start=start)
 
 
-def links(folder: Path, phase: str, cid: str, *, checkpoint: bool, run_id: str) -> list[str]:
-    """``file:line`` for every evidence file of ``folder`` that shows ``cid`` in ``phase``."""
+def links(
+    folder: Path, phase: str, cid: str, *, checkpoint: bool, run_id: str, attempt: int = 0
+) -> list[str]:
+    """``file:line`` for every evidence file of ``folder`` that shows ``cid`` in ``phase`` (its
+    ``attempt``-th record in the checkpoint)."""
     found: list[str] = []
     record = "checkpoint.json" if checkpoint else "verdict.json"
-    line = entry_line(_lines(folder / record), phase if checkpoint else None, cid)
+    line = entry_line(_lines(folder / record), phase if checkpoint else None, cid, attempt)
     if line is not None:
         found.append(f"{record}:{line}")
     if cid in TOFU_COMMANDS:

@@ -52,9 +52,13 @@ def gather(folder: Path, fmt: Format) -> ReportData:
     if checkpoint_path.is_file():
         checkpoint = load_checkpoint(checkpoint_path)
         data.cleanup = checkpoint.cleanup
-        for record in checkpoint.phases:
+        for index, record in enumerate(checkpoint.phases):
+            attempt = sum(
+                1 for earlier in checkpoint.phases[:index] if earlier.phase == record.phase
+            )
             rows = [(cid, r.outcome.value, BY_ID[cid].proves if cid in BY_ID else "", r.message,
-                     links(folder, record.phase, cid, checkpoint=True, run_id=checkpoint.run_id))
+                     links(folder, record.phase, cid, checkpoint=True, run_id=checkpoint.run_id,
+                           attempt=attempt))
                     for cid, r in record.criteria.items()]  # fmt: skip
             data.phases.append(PhaseView(record.phase, record.mode, record.run_at,
                                          record.maintenance_event, record.unreachable_endpoints, rows))  # fmt: skip
