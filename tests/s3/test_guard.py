@@ -271,9 +271,13 @@ def test_a_listing_of_the_scratch_bucket_stays_under_the_runs_prefix(
     """Its answer names keys: outside the run they may be another run's, or a key the package
     denies (a denied object, a key ending in a protected state key)."""
     prefixes = [] if listed is None else [listed]
+    label = f"{SCOPE.bucket}/{listed or ''}"
     with pytest.raises(
         GuardRefusal,
-        match=re.escape(f"a listing of the scratch bucket must stay under this run's prefix {RUN}"),
+        match=re.escape(
+            f"{operation} on {label}: a listing of the scratch bucket must stay under this run's "
+            f"prefix {RUN} (its answer would name keys the run did not write)"
+        ),
     ):
         SCOPE.check(operation, SCOPE.bucket, prefixes=prefixes, listing_prefix=listed)
     # a StartAfter or KeyMarker does not narrow a listing: only its Prefix does

@@ -266,3 +266,14 @@ def test_a_presigned_post_is_refused_in_its_own_name() -> None:
 def test_a_query_member_with_an_equals_sign_in_its_value_is_named_by_its_name() -> None:
     model = SimpleNamespace(http={"requestUri": "/{Bucket}?list-type=2=x"}, input_shape=None)
     assert _query_names(model) == frozenset({"list-type"})
+
+
+def test_a_delete_whose_items_carry_no_etag_is_not_conditional() -> None:
+    model = SimpleNamespace(name="DeleteObjects", http={"method": "POST"}, input_shape=None)
+    objects: list[object] = [{"Key": KEY}, "not an item"]
+    params = {"Bucket": BUCKET, "Delete": {"Objects": objects}}
+    retrying = GuardHooks(SCOPE, ENDPOINT, False, None, attempts=3)
+    retrying.check_params(params=params, model=model, context={})  # botocore validates the rest
+    objects.append({"Key": KEY, "ETag": '"e"'})
+    with refused("DeleteObjects", BUCKET, "a conditional write (Delete.Objects[].ETag)"):
+        retrying.check_params(params=params, model=model, context={})
