@@ -4,7 +4,6 @@ connections and never answers."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import admin, environment
+from pytest_hastate.lab.engine import free_ports
 from pytest_hastate.s3.client import S3Errors
 from pytest_hastate.s3.limits import ATTEMPTS, CONNECT_TIMEOUT, READ_TIMEOUT, STOP_PROMISE
 from tests.support.engines import StallingGateway
@@ -106,13 +106,6 @@ def test_a_gateway_that_never_answers_is_a_fast_stop_with_its_cause_first(
     assert elapsed < ATTEMPTS * READ_TIMEOUT + OVERHEAD, elapsed
 
 
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("asked", [[], ["-v"], ["--tb=long"], ["--full-trace"], ["-l"]])
 def test_an_endpoint_refusing_connections_is_a_stop_in_a_few_lines(
     proofs: pytest.Pytester,
@@ -123,7 +116,7 @@ def test_an_endpoint_refusing_connections_is_a_stop_in_a_few_lines(
     """The verdict names the cause; botocore's and urllib3's frames are printed only when the
     operator asks for them (-v or --tb), pytest's own conventions."""
     lab = hastate_singleton_lab
-    endpoint = f"https://127.0.0.1:{closed_port()}"
+    endpoint = f"https://127.0.0.1:{free_ports(1)[0]}"  # chosen, then released: nothing listens
     package = lab_package(lab, proofs.path, endpoint_url=endpoint)
     env = {**environment(lab), "TOFU_HA_STATE_ENDPOINT": endpoint}
     result, verdict = run_proofs(proofs, monkeypatch, env, package, *asked)

@@ -13,14 +13,24 @@ from typing import Any
 
 import pytest
 
+from pytest_hastate.errors import TofuMissing
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import CONTRACT_FILE
 from pytest_hastate.models.profile import Profile
+from pytest_hastate.tofu.runner import find_binary
 from tests.support.engines import FaultyGatewayProxy, TlsMotoServer
 
-TOFU_BINARY = shutil.which("tofu") or shutil.which("terraform")
-"""The OpenTofu CLI, else Terraform (the product drives either): the one binary the tests that
-run a real CLI use."""
+
+def _tofu_binary() -> str | None:
+    try:
+        return str(find_binary("tofu"))
+    except TofuMissing:
+        return None
+
+
+TOFU_BINARY = _tofu_binary()
+"""The OpenTofu CLI, else Terraform, found as the product finds it (``find_binary``): the one
+binary the tests that run a real CLI use."""
 needs_tofu = pytest.mark.skipif(
     TOFU_BINARY is None, reason="no OpenTofu or Terraform binary on this machine"
 )
