@@ -56,29 +56,50 @@ def entry_line(lines: list[str], phase: str | None, cid: str, attempt: int = 0) 
     return _line_of(lines, lambda line: line.strip().startswith(f'"{cid}":'), start=start)
 
 
+class EvidenceReader:
+    """One evidence folder, each file read once however many criteria link into it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._read: dict[str, list[str]] = {}
+
+    def lines(self, name: str) -> list[str]:
+        if name not in self._read:
+            self._read[name] = _lines(self.folder / name)
+        return self._read[name]
+
+    def links(
+        self, phase: str, cid: str, *, checkpoint: bool, run_id: str, attempt: int = 0
+    ) -> list[str]:
+        """``file:line`` for every evidence file that shows ``cid`` in ``phase`` (its
+        ``attempt``-th record in the checkpoint)."""
+        found: list[str] = []
+        record = "checkpoint.json" if checkpoint else "verdict.json"
+        line = entry_line(self.lines(record), phase if checkpoint else None, cid, attempt)
+        if line is not None:
+            found.append(f"{record}:{line}")
+        if cid in TOFU_COMMANDS:
+            words, occurrence = TOFU_COMMANDS[cid]
+            timings = f"tofu-timings-{phase}.json"
+            line = _line_of(
+                self.lines(timings), lambda text: '"command":' in text and words in text + " ",
+                occurrence,
+            )  # fmt: skip
+            if line is not None:
+                found.append(f"{timings}:{line}")
+        if cid in WATCH_KINDS:
+            log = f"watch-{run_id}.jsonl"
+            kind = WATCH_KINDS[cid]
+            line = _line_of(self.lines(log), lambda text: kind in text)
+            if line is not None:
+                found.append(f"{log}:{line}")
+        return found
+
+
 def links(
     folder: Path, phase: str, cid: str, *, checkpoint: bool, run_id: str, attempt: int = 0
 ) -> list[str]:
-    """``file:line`` for every evidence file of ``folder`` that shows ``cid`` in ``phase`` (its
-    ``attempt``-th record in the checkpoint)."""
-    found: list[str] = []
-    record = "checkpoint.json" if checkpoint else "verdict.json"
-    line = entry_line(_lines(folder / record), phase if checkpoint else None, cid, attempt)
-    if line is not None:
-        found.append(f"{record}:{line}")
-    if cid in TOFU_COMMANDS:
-        words, occurrence = TOFU_COMMANDS[cid]
-        timings = f"tofu-timings-{phase}.json"
-        line = _line_of(
-            _lines(folder / timings), lambda text: '"command":' in text and words in text + " ",
-            occurrence,
-        )  # fmt: skip
-        if line is not None:
-            found.append(f"{timings}:{line}")
-    if cid in WATCH_KINDS:
-        log = f"watch-{run_id}.jsonl"
-        kind = WATCH_KINDS[cid]
-        line = _line_of(_lines(folder / log), lambda text: kind in text)
-        if line is not None:
-            found.append(f"{log}:{line}")
-    return found
+    """``EvidenceReader(folder).links(...)``, for one criterion."""
+    return EvidenceReader(folder).links(
+        phase, cid, checkpoint=checkpoint, run_id=run_id, attempt=attempt
+    )

@@ -16,7 +16,7 @@ from pytest_hastate.io.checkpoints import load_checkpoint
 from pytest_hastate.io.documents import load_verdict
 from pytest_hastate.models import CleanupRecord, Provenance, VerdictRecord, WatchFacts
 from pytest_hastate.steps import BY_ID
-from pytest_hastate.tools.evidence_links import links
+from pytest_hastate.tools.evidence_links import EvidenceReader
 
 Format = Literal["markdown", "html"]
 
@@ -48,6 +48,7 @@ def gather(folder: Path, fmt: Format) -> ReportData:
         raise InputError(str(folder), "", "no verdict.json here (not an evidence folder)")
     verdict = load_verdict(folder / "verdict.json")
     data = ReportData(folder=str(folder), verdict=verdict)
+    evidence = EvidenceReader(folder)
     checkpoint_path = folder / "checkpoint.json"
     if checkpoint_path.is_file():
         checkpoint = load_checkpoint(checkpoint_path)
@@ -57,8 +58,8 @@ def gather(folder: Path, fmt: Format) -> ReportData:
                 1 for earlier in checkpoint.phases[:index] if earlier.phase == record.phase
             )
             rows = [(cid, r.outcome.value, BY_ID[cid].proves if cid in BY_ID else "", r.message,
-                     links(folder, record.phase, cid, checkpoint=True, run_id=checkpoint.run_id,
-                           attempt=attempt))
+                     evidence.links(record.phase, cid, checkpoint=True, run_id=checkpoint.run_id,
+                                    attempt=attempt))
                     for cid, r in record.criteria.items()]  # fmt: skip
             data.phases.append(PhaseView(record.phase, record.mode, record.run_at,
                                          record.maintenance_event, record.unreachable_endpoints, rows))  # fmt: skip
@@ -69,7 +70,7 @@ def gather(folder: Path, fmt: Format) -> ReportData:
                 )
     else:
         rows = [(cid, outcome, BY_ID[cid].proves if cid in BY_ID else "", "",
-                 links(folder, verdict.phase, cid, checkpoint=False, run_id=verdict.run_id))
+                 evidence.links(verdict.phase, cid, checkpoint=False, run_id=verdict.run_id))
                 for cid, outcome in verdict.criteria.items() if outcome != "missing"]  # fmt: skip
         data.phases.append(PhaseView(verdict.phase, verdict.mode, verdict.created_at,
                                      verdict.maintenance_event, [], rows))  # fmt: skip
