@@ -31,8 +31,8 @@ _LIVE_STEPS = frozenset({"static", "boundary", "scratch", "bucket_index"})
 MODE_STEPS: Mapping[Mode, frozenset[str]] = {
     Mode.STATIC: frozenset({"static"}),
     Mode.BOUNDARY: frozenset({"static", "boundary"}),
-    Mode.LIVE: _LIVE_STEPS,
-    Mode.PRE_MAINTENANCE: _LIVE_STEPS | {"pre_maintenance"},
+    Mode.LIVE: _LIVE_STEPS | {"observability"},
+    Mode.PRE_MAINTENANCE: _LIVE_STEPS | {"observability", "pre_maintenance"},
     Mode.POST_MAINTENANCE: frozenset({"static", "post_maintenance"}),
     Mode.CLEANUP: frozenset({"static", "cleanup"}),
 }

@@ -98,6 +98,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec("expect-interim", "flag", "INTERIM_ONLY is the expected outcome (exit 0 on it)"),
     OptionSpec(
+        "require-observability",
+        "flag",
+        "the observability.* criteria are required: a signal the documents list that the "
+        "backend's metrics do not show is STOP (default: said, not required)",
+    ),
+    OptionSpec(
         "evidence-dir", "path", "where verdict.json, checkpoints and logs go", default="evidence"
     ),
     OptionSpec(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,14 +32,17 @@ from pytest_hastate.models import (
     DisposableStateRecord,
     EndpointPackage,
     HaSemantics,
+    ObservabilityFacts,
     PackageIdentity,
     ProfileIdentity,
     RunFacts,
     SampleObject,
+    SignalEvidence,
     Verdict,
 )
 from pytest_hastate.models.profile import Profile
 from pytest_hastate.modes import Mode
+from pytest_hastate.s3.answers import AnswerTally
 from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.scope.scratch import scratch_prefix_of
 from pytest_hastate.settings import Settings
@@ -48,6 +52,7 @@ from pytest_hastate.verdict.collector import Collector
 
 if TYPE_CHECKING:
     from pytest_hastate.maintenance.watch_log import WatchRecord
+    from pytest_hastate.observability.reader import Scrape
     from pytest_hastate.s3.client import S3Access
     from pytest_hastate.s3.lifecycle import ScratchLifecycle
     from pytest_hastate.tofu.gate import TofuBinary
@@ -102,6 +107,23 @@ class ProofInputs:
     def contract_digest(self) -> str | None:
         document = self.contract or self.linked_contract
         return document.sha256 if document is not None else None
+
+    @property
+    def observability_lists(self) -> list[list[str]]:
+        """The observability lists of the package and of the contract it links (or is given)."""
+        lists: list[list[str]] = []
+        for document in (self.package, self.linked_contract, self.contract):
+            items = document.data.get("observability") if document is not None else None
+            if isinstance(items, list):
+                lists.append([item for item in items if isinstance(item, str)])
+        return lists
+
+    @property
+    def contract_requires_observability(self) -> bool:
+        return any(
+            document is not None and document.data.get("require_observability") is True
+            for document in (self.linked_contract, self.contract)
+        )
 
     @property
     def ha_semantics(self) -> HaSemantics | None:
@@ -212,6 +234,7 @@ class ProofRun:
     exit_code: int | None = None
     verdict_file: Path | None = None
     servers: dict[str, str] = field(default_factory=dict)  # endpoint -> its Server header
+    answers: AnswerTally = field(default_factory=AnswerTally)  # what the backend answered
     tofu: tuple[str, str] | None = None  # (binary, "<product> <version>") once gated
     tofu_gate: TofuBinary | HastateError | None = None  # the binary gate's outcome
 
@@ -236,6 +259,19 @@ class ProofRun:
     def record(self, **facts: Any) -> None:
         """Add measured facts (typed by ``RunFacts``) to what the run reports."""
         self.facts = RunFacts.model_validate({**self.facts.model_dump(), **facts})
+
+    def record_signal(
+        self, evidence: SignalEvidence, before: Mapping[str, Scrape], after: Mapping[str, Scrape]
+    ) -> None:
+        """What the metrics showed of one signal, and what each source's scrapes found."""
+        facts = self.facts.observability or ObservabilityFacts()
+        sources = dict(facts.sources)
+        for url in dict.fromkeys([*before, *after]):
+            found = [f"{when}: {s.fact}" for when, s in (("before", before.get(url)),
+                     ("after", after.get(url))) if s is not None]  # fmt: skip
+            sources[url] = "; ".join(found)
+        signals = [s for s in facts.signals if s.signal != evidence.signal]
+        self.record(observability=ObservabilityFacts(sources=sources, signals=[*signals, evidence]))
 
     def connect(self) -> None:
         """Read the credentials for the live steps (only when one was selected); refuses before

@@ -51,6 +51,7 @@ class Settings:
     credential_boundary_check: bool
     dry_run: bool
     expect_interim: bool
+    require_observability: bool
     evidence_dir: Path
     sample_objects: int
     verify_timeout: float

@@ -56,6 +56,15 @@ DISPOSABLE_TOFU = Step(
     True,
     600,
 )
+OBSERVABILITY = Step(
+    "observability",
+    58,
+    "3b",
+    "the backend's own metrics show what the proof provoked",
+    "--endpoint-package PATH naming metrics_sources, in live or pre-maintenance mode",
+    False,
+    60,
+)
 PRE_MAINTENANCE = Step(
     "pre_maintenance",
     60,
@@ -85,7 +94,7 @@ CLEANUP = Step(
     300,
 )
 STEPS: tuple[Step, ...] = (
-    STATIC, BOUNDARY, SCRATCH, BUCKET_INDEX, DISPOSABLE_TOFU, PRE_MAINTENANCE, POST_MAINTENANCE, CLEANUP,
+    STATIC, BOUNDARY, SCRATCH, BUCKET_INDEX, DISPOSABLE_TOFU, OBSERVABILITY, PRE_MAINTENANCE, POST_MAINTENANCE, CLEANUP,
 )  # fmt: skip
 BY_MARKER: Mapping[str, Step] = {s.marker: s for s in STEPS}
 
@@ -113,6 +122,10 @@ _PROVE_TOFU = (
 _WATCH = (
     "watch the maintenance window: hastate watch --endpoint-package P --from-checkpoint CP, "
     "then verify (or give --watch-log PATH)"
+)
+
+_METRICS = (
+    "name the backend's metrics in the package's metrics_sources (docs/guide/observability.md)"
 )
 
 CATALOGUE: tuple[Criterion, ...] = (
@@ -162,12 +175,31 @@ CATALOGUE: tuple[Criterion, ...] = (
     Criterion("watch.service_continuity", POST_MAINTENANCE,
               "some endpoint served reads or writes at every instant of the watched window, but for windows within maintenance_proof.max_unavailable_seconds",
               _WATCH, optional=True),
+    Criterion("observability.failed_auth", OBSERVABILITY,
+              "the backend's metrics count at least the 403s the boundary probes received",
+              _METRICS, optional=True),
+    Criterion("observability.failed_write", OBSERVABILITY,
+              "the backend's metrics count at least the 412s of the race and the lock contention",
+              _METRICS, optional=True),
+    Criterion("observability.delete_behavior", OBSERVABILITY,
+              "the backend's metrics count at least the deletes the proof made",
+              _METRICS, optional=True),
+    Criterion("observability.replication_lag", OBSERVABILITY,
+              "a metrics source exposes the replication-lag metric the package names",
+              _METRICS, optional=True),
+    Criterion("observability.object_availability", POST_MAINTENANCE,
+              "an endpoint lost during the verify is visible in the metrics (its source silent, or failing)",
+              _METRICS + ", and verify while an endpoint is lost", optional=True),
     Criterion("cleanup.complete", CLEANUP, "every scratch object of the run is gone",
               "run with --cleanup-checkpoint --from-checkpoint PATH"),
 )  # fmt: skip
 BY_ID: Mapping[str, Criterion] = {c.id: c for c in CATALOGUE}
 REQUIRED_FOR_GO: tuple[str, ...] = tuple(c.id for c in CATALOGUE if c.step.required_for_go)
 OPTIONAL: frozenset[str] = frozenset(c.id for c in CATALOGUE if c.optional)
+OBSERVABILITY_CRITERIA: tuple[str, ...] = tuple(
+    c.id for c in CATALOGUE if c.id.startswith("observability.")
+)
+"""Not proven unless a metrics source shows the signal; required only on request."""
 
 LOCKFILE_MINIMUM: Mapping[str, tuple[int, int, int]] = {
     "OpenTofu": (1, 10, 0),

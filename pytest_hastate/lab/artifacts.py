@@ -179,6 +179,8 @@ def package(lab: LabCluster, policy: LabPolicy) -> dict[str, Any]:
             f"deny {policy.buckets[0]} and protected stack prefixes",
         ]
         doc["backend_options"] = {**doc["backend_options"], "skip_s3_checksum": True}
+    if sources := lab.metrics_sources():
+        doc["metrics_sources"] = sources
     if len(endpoints) > 1:
         doc["ha_endpoints"] = endpoints
         doc["ha_semantics"] = {"kind": "endpoints", "reference": words["reference"]}

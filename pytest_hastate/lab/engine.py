@@ -168,6 +168,10 @@ class LabCluster:
     def endpoints(self) -> list[str]:
         return [c.endpoint for c in self._of_kind("s3")]
 
+    def metrics_sources(self) -> list[dict[str, str]]:
+        """The package's ``metrics_sources`` for this lab (none unless the engine exports any)."""
+        return []
+
     @property
     def protected_bucket(self) -> str:
         """The protected bucket the lab seeded (its profile's first)."""

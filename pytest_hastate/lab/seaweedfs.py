@@ -210,6 +210,14 @@ class SeaweedFSLab(LabCluster):
             timeout=timeout,
         )
 
+    def metrics_sources(self) -> list[dict[str, str]]:
+        """Each gateway's own Prometheus page (``-metricsPort``, plain HTTP on loopback), named
+        with the S3 endpoint it describes."""
+        return [
+            {"url": f"http://127.0.0.1:{g.ports['metrics']}/metrics", "endpoint": g.endpoint}
+            for g in self._of_kind("s3")
+        ]
+
     def request_counts(self, bucket: str) -> dict[str, int]:
         """Requests the gateways served for ``bucket``, by ``TYPE code``, summed over gateways
         (from their Prometheus metrics: the server's own count, not the client's)."""

@@ -28,6 +28,7 @@ from pytest_hastate.models.contract import (
     CandidateContract,
     FailureBehavior,
 )
+from pytest_hastate.models.metrics import MetricSelector, MetricsSource, SignalId
 from pytest_hastate.models.package import (
     NON_AWS_BACKEND_DEFAULTS,
     BackendOptionValue,
@@ -40,11 +41,13 @@ from pytest_hastate.models.package import (
 from pytest_hastate.models.verdict import (
     CriterionResult,
     MaintenanceEvent,
+    ObservabilityFacts,
     Outcome,
     Provenance,
     RaceFacts,
     ReadAfterWriteFacts,
     RunFacts,
+    SignalEvidence,
     Status,
     Verdict,
     VerdictInputs,
@@ -69,6 +72,9 @@ __all__ = [
     "HaSemantics",
     "MaintenanceEvent",
     "MaintenanceProof",
+    "MetricSelector",
+    "MetricsSource",
+    "ObservabilityFacts",
     "Outcome",
     "PackageIdentity",
     "PhaseRecord",
@@ -78,6 +84,8 @@ __all__ = [
     "ReadAfterWriteFacts",
     "RunFacts",
     "SampleObject",
+    "SignalEvidence",
+    "SignalId",
     "Status",
     "Verdict",
     "VerdictInputs",

@@ -41,6 +41,11 @@ class CandidateContract(_Document):
     protected_state_migration: str
     selected_by: str | None = None
     selected_on: str | None = None
+    require_observability: bool = Field(
+        default=False,
+        description="This project's addition: the observability.* criteria are required (a "
+        "signal the backend's metrics do not show is STOP), as with --require-observability.",
+    )
     non_secret: bool = Field(
         json_schema_extra={"const": True},
         description="Must be true: the document holds no secret (the gates refuse false).",

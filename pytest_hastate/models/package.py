@@ -9,6 +9,7 @@ from pydantic import Field
 
 from pytest_hastate.models.base import _Document
 from pytest_hastate.models.contract import BucketRecovery
+from pytest_hastate.models.metrics import MetricsSource
 
 
 class CredentialInjection(_Document):
@@ -114,6 +115,11 @@ class EndpointPackage(_Document):
         description="S3 backend settings the protected stacks will use (e.g. use_path_style).",
     )
     ha_semantics: HaSemantics | None = None
+    metrics_sources: list[MetricsSource] | None = Field(
+        default=None,
+        description="Where the backend's own metrics are read (Prometheus text format, GET only, "
+        "no credentials): the observability.* criteria check that what the proof provoked shows.",
+    )
 
     @property
     def endpoints(self) -> tuple[str, ...]:

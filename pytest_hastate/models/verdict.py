@@ -90,6 +90,33 @@ class WatchFacts(_Document):
     picture: str | None = None
 
 
+class SignalEvidence(_Document):
+    """What the backend's own metrics showed of one signal the proof provoked."""
+
+    signal: str
+    proven: bool
+    provoked: int | None = Field(
+        default=None, description="How many the proof provoked and saw answered (e.g. 403s)."
+    )
+    metric: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    delta: float | None = Field(
+        default=None, description="The metric's increase between the scrapes, summed over sources."
+    )
+    sources: list[str] = Field(default_factory=list, description="The sources that showed it.")
+    message: str = ""
+
+
+class ObservabilityFacts(_Document):
+    """The metrics sources scraped around the live steps, and what each signal showed."""
+
+    sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per source URL: what its scrapes found (engine, samples) or why it gave none.",
+    )
+    signals: list[SignalEvidence] = Field(default_factory=list)
+
+
 class RunFacts(_Document):
     """What a run measured, beside its criteria."""
 
@@ -106,6 +133,7 @@ class RunFacts(_Document):
         description="Whether ListBuckets was used as bucket-index evidence, and why (ownership).",
     )
     watch: WatchFacts | None = None
+    observability: ObservabilityFacts | None = None
     timing: dict[str, float] = Field(
         default_factory=dict,
         description="Wall seconds; seconds waiting on OpenTofu, on S3 round-trips; the rest.",
@@ -156,12 +184,23 @@ class VerdictInputs(_Document):
     incomplete: str | None = Field(
         default=None, description="Why the run did not finish (interrupted, internal error)."
     )
+    required_observability: list[str] = Field(
+        default_factory=list,
+        description="The observability.* criteria required (--require-observability, or the "
+        "contract's require_observability; those of the signals the documents list): one not "
+        "proven is STOP.",
+    )
 
 
 class Verdict(_Document):
     status: Status
     reasons: list[str]
     criteria: dict[str, Literal["passed", "failed", "skipped", "missing"]]
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What was not proven but does not change the status (observability not "
+        "required).",
+    )
 
 
 class VerdictRecord(_Document):
@@ -171,6 +210,9 @@ class VerdictRecord(_Document):
     verdict: Status
     reasons: list[str]
     criteria: dict[str, Literal["passed", "failed", "skipped", "missing"]]
+    notes: list[str] = Field(
+        default_factory=list, description="Not proven, not required (observability)."
+    )
     run_id: str
     phase: str
     mode: str

@@ -27,6 +27,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from pytest_hastate.errors import GuardRefusal, InputError
 from pytest_hastate.models import SESSION_TOKEN_ENV, EndpointPackage
+from pytest_hastate.s3.answers import AnswerTally
 from pytest_hastate.s3.health import WRITE_OPERATIONS, AttributedHealth, BackendHealth
 from pytest_hastate.s3.hooks import GuardHooks
 from pytest_hastate.s3.limits import ATTEMPTS, CONNECT_TIMEOUT, READ_TIMEOUT
@@ -158,12 +159,15 @@ def client(
     busy: BusyTime | None = None,
     timeout: float | None = None,
     servers: dict[str, str] | None = None,
+    answers: AnswerTally | None = None,
 ) -> S3Client:
     """A guarded client for one endpoint of the backend.
 
     With ``health``, hard failures (no answer, writes answering 5xx) are reported there and
     requests the backend already failed are refused before they are sent. With ``servers``,
     the endpoint's first answer records its ``Server`` header there (evidence of the engine).
+    With ``answers``, every final answer is counted by operation and status (what the proof
+    provoked, for the observability criteria).
     """
     url = endpoint or access.primary
     problem = endpoint_origin_problem(url, scope.protected)
@@ -189,17 +193,21 @@ def client(
     if busy is not None:
         s3.meta.events.register("before-send.s3", lambda **kw: busy.begin("s3"))
         s3.meta.events.register("response-received.s3", lambda **kw: busy.end("s3"))
-    if servers is not None:
-        _record_server(s3, url, servers)
+    if servers is not None or answers is not None:
+        _record_answers(s3, url, servers, answers)
     return s3
 
 
-def _record_server(s3: S3Client, endpoint: str, servers: dict[str, str]) -> None:
-    def answered(http_response: Any, **_: Any) -> None:
-        if endpoint not in servers:
+def _record_answers(
+    s3: S3Client, endpoint: str, servers: dict[str, str] | None, answers: AnswerTally | None
+) -> None:
+    def answered(http_response: Any, model: Any, **_: Any) -> None:
+        if servers is not None and endpoint not in servers:
             servers[endpoint] = str(http_response.headers.get("Server") or "")
+        if answers is not None:
+            answers.add(model.name, int(http_response.status_code))
 
-    s3.meta.events.register("after-call.s3", answered, unique_id="hastate-server-header")
+    s3.meta.events.register("after-call.s3", answered, unique_id="hastate-answers")
 
 
 def _install_health(s3: S3Client, endpoint: str, health: BackendHealth | AttributedHealth) -> None:

@@ -9,6 +9,9 @@ Imports only the models, the steps table and the exit codes (docs/guide/verdict.
   declared), or by managed HA semantics (with a reference) plus a verify after a declared
   managed event. A dry run is never GO.
 - INTERIM_ONLY: everything else. A skipped criterion never counts as proven.
+
+The observability.* criteria do not change the status unless required: not proven, they are
+notes; required (``required_observability``), one not proven is STOP, one not run INTERIM_ONLY.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pytest_hastate.models import (
     Verdict,
     VerdictInputs,
 )
-from pytest_hastate.steps import BY_ID, OPTIONAL, REQUIRED_FOR_GO
+from pytest_hastate.steps import BY_ID, OBSERVABILITY_CRITERIA, OPTIONAL, REQUIRED_FOR_GO
 
 LOSS_EVENTS = frozenset({"endpoint-loss", "node-loss"})
 
@@ -89,13 +92,42 @@ def decide(inputs: VerdictInputs) -> Verdict:
     results = combined(inputs)
     criteria: dict[str, str] = {cid: "missing" for cid in BY_ID}
     criteria.update({cid: r.outcome.value for cid, r in results.items()})
+    notes, required_stop, required_missing = _observability(results, inputs)
     stop = _stop_reasons(results, inputs)
-    if stop:
-        return Verdict(status=Status.STOP, reasons=stop, criteria=criteria)  # type: ignore[arg-type]
-    interim = _interim_reasons(results, inputs)
+    if stop or required_stop:
+        reasons = stop + required_stop  # the backend's failures first: they are the cause
+        return Verdict(status=Status.STOP, reasons=reasons, criteria=criteria, notes=notes)  # type: ignore[arg-type]
+    interim = _interim_reasons(results, inputs) + required_missing
     if interim:
-        return Verdict(status=Status.INTERIM_ONLY, reasons=interim, criteria=criteria)  # type: ignore[arg-type]
-    return Verdict(status=Status.GO, reasons=[_go_reason(results, inputs)], criteria=criteria)  # type: ignore[arg-type]
+        return Verdict(status=Status.INTERIM_ONLY, reasons=interim, criteria=criteria, notes=notes)  # type: ignore[arg-type]
+    go = [_go_reason(results, inputs)]
+    return Verdict(status=Status.GO, reasons=go, criteria=criteria, notes=notes)  # type: ignore[arg-type]
+
+
+def _observability(
+    results: Mapping[str, CriterionResult], inputs: VerdictInputs
+) -> tuple[list[str], list[str], list[str]]:
+    """(notes, STOP reasons, INTERIM reasons) of the observability criteria: not proven and
+    not required is a note; required and not proven (skipped) is STOP; required and not run
+    awaits the run that proves it. A dry run proves nothing and stops nothing."""
+    notes: list[str] = []
+    stop: list[str] = []
+    missing: list[str] = []
+    required = set(inputs.required_observability)
+    for cid in OBSERVABILITY_CRITERIA:
+        result = results.get(cid)
+        if result is None:
+            if cid in required and not inputs.dry_run:
+                missing.append(f"not proven: {cid} (required; {BY_ID[cid].how_to_prove})")
+            continue
+        if result.outcome is not Outcome.SKIPPED:
+            continue
+        why = result.message.removeprefix("not proven: ") or "no reason given"
+        if cid in required and not inputs.dry_run:
+            stop.append(f"{cid} required, not proven: {why}")
+        else:
+            notes.append(f"{cid} not proven (not required): {why}")
+    return notes, stop, missing
 
 
 def _stop_reasons(results: Mapping[str, CriterionResult], inputs: VerdictInputs) -> list[str]:

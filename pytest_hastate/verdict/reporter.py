@@ -153,7 +153,10 @@ def finish(run: ProofRun, session: pytest.Session, exitstatus: int) -> None:
     results = run.collector.results()
     run.record(timing=run.busy.summary())
     verdict = decide(_verdict_inputs(run, results, exitstatus))
-    run.verdict = verdict.model_copy(update={"reasons": [run.mask(r) for r in verdict.reasons]})
+    run.verdict = verdict.model_copy(update={
+        "reasons": [run.mask(r) for r in verdict.reasons],
+        "notes": [run.mask(n) for n in verdict.notes],
+    })  # fmt: skip
     settings = run.settings
     run.exit_code = exit_code(
         verdict.status, expect_interim=settings.expect_interim, pytest_exit=exitstatus,
@@ -183,7 +186,20 @@ def _verdict_inputs(
         dry_run=settings.dry_run,
         deselected=sorted(run.collector.deselected),
         incomplete=INCOMPLETE.get(exitstatus),
+        required_observability=_required_observability(run),
     )
+
+
+def _required_observability(run: ProofRun) -> list[str]:
+    """The observability criteria required: those of the signals the documents list, when
+    --require-observability or the contract asks for them."""
+    from pytest_hastate.observability.signals import SIGNALS, listed
+
+    inputs = run.inputs
+    if not (run.settings.require_observability or inputs.contract_requires_observability):
+        return []
+    lists = inputs.observability_lists
+    return [f"observability.{signal}" for signal in SIGNALS if listed(signal, lists)]
 
 
 def _verdict_record(run: ProofRun) -> VerdictRecord:
@@ -193,7 +209,7 @@ def _verdict_record(run: ProofRun) -> VerdictRecord:
     package = inputs.package_model
     return VerdictRecord(
         verdict=verdict.status, reasons=verdict.reasons, criteria=verdict.criteria,
-        run_id=settings.run_id, phase=settings.phase, mode=settings.mode.value,
+        notes=verdict.notes, run_id=settings.run_id, phase=settings.phase, mode=settings.mode.value,
         package_name=package.name if package else None,
         package_digest=inputs.package.sha256 if inputs.package else None,
         profile=inputs.profile.name, profile_digest=inputs.profile.sha256,
@@ -212,6 +228,7 @@ def _junit_properties(session: pytest.Session, record: VerdictRecord) -> None:
     for name, value in (
         ("hastate_verdict", record.verdict.value),
         ("hastate_reasons", json.dumps(record.reasons)),
+        *([("hastate_notes", json.dumps(record.notes))] if record.notes else []),
         ("hastate_run_id", record.run_id),
         ("hastate_phase", record.phase),
         ("hastate_package_digest", record.package_digest or ""),
@@ -262,6 +279,8 @@ def summarise(run: ProofRun, terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_sep("=", f"hastate verdict: {verdict.status.value}", bold=True, **colour)
     for reason in verdict.reasons:
         terminalreporter.write_line(f"  - {reason}")
+    for note in verdict.notes:
+        terminalreporter.write_line(f"  note: {note}")
     where = f", written to {run.verdict_file}" if run.verdict_file else ""
     settings = run.settings
     terminalreporter.write_line(

@@ -1,0 +1,39 @@
+"""Proof step 5, observability: an endpoint lost during the verify shows in the backend's own
+metrics (its source silent, as a scrape-based alert sees it, or a selector the package names
+for object_availability above zero). Not shown is not proven; it stops the run only when
+required (--require-observability, or the contract's require_observability)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_hastate.steps import POST_MAINTENANCE
+
+if TYPE_CHECKING:
+    from pytest_hastate.maintenance.sample import EndpointVerification
+    from pytest_hastate.observability.reader import MetricsReader
+    from pytest_hastate.run import ProofRun
+
+pytestmark = POST_MAINTENANCE.marks
+
+
+@pytest.mark.hastate_criterion("observability.object_availability")
+def test_a_lost_endpoint_shows_in_the_metrics(
+    hastate_run: ProofRun,
+    hastate_metrics_reader: MetricsReader | None,
+    hastate_sample_verification: list[EndpointVerification],
+) -> None:
+    from pytest_hastate.observability.signals import judge_availability, listed
+
+    if not listed("object_availability", hastate_run.inputs.observability_lists):
+        pytest.skip("not proven: no observability list of the documents names object availability")
+    if hastate_metrics_reader is None:
+        pytest.skip("not proven: the package names no metrics source (metrics_sources)")
+    lost = [r.endpoint for r in hastate_sample_verification if not r.reachable]
+    scrapes = hastate_metrics_reader.scrape()
+    evidence = judge_availability(lost, hastate_metrics_reader.sources, scrapes)
+    hastate_run.record_signal(evidence, {}, scrapes)
+    if not evidence.proven:
+        pytest.skip(f"not proven: {evidence.message}")

@@ -1,0 +1,116 @@
+"""The metrics reader: a read-only HTTP client of its own (GET only, never the S3 credentials,
+no redirects), which reads only the URLs the package names and parses the Prometheus text
+format with prometheus-client's parser. A source that does not answer, or answers something
+else, is a fact in one line, never an error of the run."""
+
+from __future__ import annotations
+
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pytest_hastate.errors import GuardRefusal
+from pytest_hastate.models import MetricsSource
+
+TIMEOUT = 5.0
+"""Seconds a source may take to answer (connect and read)."""
+MAX_BYTES = 32 * 1024 * 1024
+"""The largest page read; a larger one is a fact ("too large"), not parsed."""
+
+Labels = tuple[tuple[str, str], ...]
+
+
+class Sample(NamedTuple):
+    name: str
+    labels: Labels
+    value: float
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """One source read once: its samples, or the one-line fact of why there are none."""
+
+    url: str
+    samples: tuple[Sample, ...] | None
+    fact: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.samples is not None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx is an answer to report, never followed to another URL
+
+
+def parse(text: str) -> tuple[Sample, ...]:
+    """The samples of a Prometheus text-format page (ValueError when it is not one)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples = [
+        Sample(s.name, tuple(sorted(s.labels.items())), float(s.value))
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    ]
+    if not samples:
+        raise ValueError("no sample in it")
+    return tuple(samples)
+
+
+class MetricsReader:
+    """Reads the package's metrics sources, and nothing else."""
+
+    def __init__(self, sources: Sequence[MetricsSource], package_dir: Path) -> None:
+        self.sources = tuple(sources)
+        self._allowed = frozenset(source.url for source in self.sources)
+        self._tls = {
+            source.url: self._context(source, package_dir)
+            for source in self.sources
+            if source.url.startswith("https://")
+        }
+
+    @staticmethod
+    def _context(source: MetricsSource, package_dir: Path) -> ssl.SSLContext:
+        if source.ca_bundle:
+            return ssl.create_default_context(cafile=str(package_dir / source.ca_bundle))
+        return ssl.create_default_context()
+
+    def read(self, url: str) -> Scrape:
+        """GET one named source; refuses any URL the package does not name."""
+        if url not in self._allowed:
+            raise GuardRefusal("metrics", url, "not a metrics source the package names")
+        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+        if url in self._tls:
+            handlers.append(urllib.request.HTTPSHandler(context=self._tls[url]))
+        opener = urllib.request.build_opener(*handlers)
+        # Only http(s) URLs reach here: the package model refuses any other scheme.
+        request = urllib.request.Request(url, method="GET", headers={"Accept": "text/plain"})  # noqa: S310
+        try:
+            with opener.open(request, timeout=TIMEOUT) as answer:
+                body = answer.read(MAX_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            return Scrape(url, None, f"answered HTTP {exc.code}")
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            return Scrape(url, None, f"gave no answer ({type(exc).__name__}: {reason})")
+        if len(body) > MAX_BYTES:
+            return Scrape(url, None, f"answered more than {MAX_BYTES} bytes")
+        try:
+            samples = parse(body.decode("utf-8", errors="replace"))
+        except ValueError as exc:
+            return Scrape(url, None, f"answered something that is not Prometheus text ({exc})")
+        return Scrape(url, samples, f"{len(samples)} samples")
+
+    def scrape(self) -> dict[str, Scrape]:
+        """Every source, read at once."""
+        if not self.sources:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(8, len(self.sources))) as pool:
+            scrapes = list(pool.map(self.read, [source.url for source in self.sources]))
+        return {scrape.url: scrape for scrape in scrapes}
