@@ -575,7 +575,10 @@ def test_negated_and_grouped_marker_expressions_work_as_pytest_documents(
     )  # fmt: skip
     assert result.ret == 0, result.stderr.lines
     modules = {line.split("::")[0] for line in collected(result)}
-    assert modules == {"proofs/test_1_static.py", "proofs/test_2b_bucket_index.py"}
+    assert modules == {
+        "proofs/test_1_static.py", "proofs/test_2b_bucket_index.py",
+        "proofs/test_3b_observability.py",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

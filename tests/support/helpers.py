@@ -110,9 +110,11 @@ def filled_package() -> dict[str, Any]:
 
 LIVE_TESTS = 12  # steps 1, 2a, 2b: 2 static + 1 boundary + 7 scratch + 2 bucket index
 TOFU_TESTS = 8  # step 3
-MAINTENANCE_TESTS = 6  # steps 4-6: 1 checkpoint + 4 verify + 1 cleanup
+OBSERVED_TESTS = 4  # step 3b: one per signal (one test function, parametrized)
+SHOWN_BY_SEAWEEDFS = 3  # of them, what the SeaweedFS lab's metrics show (not replication lag)
+MAINTENANCE_TESTS = 7  # steps 4-6: 1 checkpoint + 4 verify + 1 lost endpoint seen + 1 cleanup
 WATCH_TESTS = 3  # step 5, the watched window's checker (optional criteria)
-ALL_PROOF_TESTS = LIVE_TESTS + TOFU_TESTS + MAINTENANCE_TESTS + WATCH_TESTS
+ALL_PROOF_TESTS = LIVE_TESTS + TOFU_TESTS + OBSERVED_TESTS + MAINTENANCE_TESTS + WATCH_TESTS
 
 
 def lab_package(lab: LabCluster, folder: Path, **changes: Any) -> Path:

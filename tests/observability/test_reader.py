@@ -1,0 +1,133 @@
+"""The metrics reader against a real HTTP server: GET only, no credentials, the named URLs
+only, no redirect followed, and a source that answers garbage or nothing is a one-line fact."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pytest_hastate.errors import GuardRefusal
+from pytest_hastate.lab.engine import free_ports
+from pytest_hastate.models import MetricsSource
+from pytest_hastate.observability.reader import MetricsReader
+
+PAGES = {
+    "/metrics": (200, b'# TYPE x_total counter\nx_total{code="403"} 4\n'),
+    "/garbage": (200, b"<html>not metrics</html>\n"),
+    "/empty": (200, b""),
+    "/broken": (500, b"oops"),
+    "/moved": (302, b""),
+}
+
+
+class Server:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str | None]] = []  # method, path, Authorization
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                outer.seen.append((self.command, self.path, self.headers.get("Authorization")))
+                status, body = PAGES.get(self.path, (404, b""))
+                self.send_response(status)
+                if status == 302:
+                    self.send_header("Location", "/metrics")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_HEAD = _answer
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.stop()
+
+
+def reader(*urls: str) -> MetricsReader:
+    return MetricsReader([MetricsSource(url=u) for u in urls], Path("."))
+
+
+def test_a_prometheus_page_is_parsed_with_one_get_and_no_credentials(server: Server) -> None:
+    scrape = reader(f"{server.base}/metrics").read(f"{server.base}/metrics")
+    assert scrape.answered
+    assert scrape.samples is not None
+    assert [(s.name, s.value) for s in scrape.samples] == [("x_total", 4.0)]
+    assert server.seen == [("GET", "/metrics", None)]
+
+
+@pytest.mark.parametrize(
+    ("path", "fact"),
+    [
+        ("/garbage", "answered something that is not Prometheus text"),
+        ("/empty", "answered something that is not Prometheus text (no sample in it)"),
+        ("/broken", "answered HTTP 500"),
+        ("/moved", "answered HTTP 302"),
+    ],
+)
+def test_a_source_that_answers_garbage_is_a_one_line_fact(
+    server: Server, path: str, fact: str
+) -> None:
+    scrape = reader(f"{server.base}{path}").read(f"{server.base}{path}")
+    assert not scrape.answered
+    assert scrape.fact.startswith(fact), scrape.fact
+    assert "\n" not in scrape.fact
+    assert [p for _, p, _ in server.seen] == [path]  # the redirect was not followed
+
+
+def test_a_source_that_does_not_answer_is_a_fact() -> None:
+    (port,) = free_ports(1)
+    url = f"http://127.0.0.1:{port}/metrics"
+    scrape = reader(url).read(url)
+    assert not scrape.answered
+    assert scrape.fact.startswith("gave no answer"), scrape.fact
+
+
+def test_only_the_named_urls_are_read(server: Server) -> None:
+    named = reader(f"{server.base}/metrics")
+    with pytest.raises(GuardRefusal, match="not a metrics source the package names"):
+        named.read(f"{server.base}/garbage")
+    assert server.seen == []
+
+
+def test_scrape_reads_every_source_once(server: Server) -> None:
+    urls = [f"{server.base}/metrics", f"{server.base}/garbage"]
+    scrapes = reader(*urls).scrape()
+    assert [scrapes[u].answered for u in urls] == [True, False]
+    assert sorted(p for _, p, _ in server.seen) == ["/garbage", "/metrics"]
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://user:secret@127.0.0.1/metrics", "user-info"),
+        ("http://127.0.0.1/metrics?token=abc", "query parameter 'token'"),
+        ("http://127.0.0.1/metrics?X-Amz-Signature=abc", "query parameter"),
+        ("file:///etc/passwd", "http:// or https://"),
+        ("ftp://127.0.0.1/metrics", "http:// or https://"),
+    ],
+)
+def test_a_url_with_credentials_or_another_scheme_is_refused(url: str, words: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=words.replace("?", r"\?")):
+        MetricsSource(url=url)
