@@ -3,9 +3,7 @@ only, no redirect followed, and a source that answers garbage or nothing is a on
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,51 +12,20 @@ from pytest_hastate.errors import GuardRefusal
 from pytest_hastate.lab.engine import free_ports
 from pytest_hastate.models import MetricsSource
 from pytest_hastate.observability.reader import MetricsReader
+from tests.support.metrics import MetricsServer, fixed
 
 PAGES = {
-    "/metrics": (200, b'# TYPE x_total counter\nx_total{code="403"} 4\n'),
-    "/garbage": (200, b"<html>not metrics</html>\n"),
-    "/empty": (200, b""),
-    "/broken": (500, b"oops"),
-    "/moved": (302, b""),
+    "/metrics": fixed(200, b'# TYPE x_total counter\nx_total{code="403"} 4\n'),
+    "/garbage": fixed(200, b"<html>not metrics</html>\n"),
+    "/empty": fixed(200, b""),
+    "/broken": fixed(500, b"oops"),
+    "/moved": fixed(302, b""),
 }
 
 
-class Server:
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str, str | None]] = []  # method, path, Authorization
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                outer.seen.append((self.command, self.path, self.headers.get("Authorization")))
-                status, body = PAGES.get(self.path, (404, b""))
-                self.send_response(status)
-                if status == 302:
-                    self.send_header("Location", "/metrics")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_HEAD = _answer
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
-def server() -> Iterator[Server]:
-    running = Server()
+def server() -> Iterator[MetricsServer]:
+    running = MetricsServer(PAGES)
     yield running
     running.stop()
 
@@ -67,7 +34,7 @@ def reader(*urls: str) -> MetricsReader:
     return MetricsReader([MetricsSource(url=u) for u in urls], Path("."))
 
 
-def test_a_prometheus_page_is_parsed_with_one_get_and_no_credentials(server: Server) -> None:
+def test_a_prometheus_page_is_parsed_with_one_get_and_no_credentials(server: MetricsServer) -> None:
     scrape = reader(f"{server.base}/metrics").read(f"{server.base}/metrics")
     assert scrape.answered
     assert scrape.samples is not None
@@ -85,7 +52,7 @@ def test_a_prometheus_page_is_parsed_with_one_get_and_no_credentials(server: Ser
     ],
 )
 def test_a_source_that_answers_garbage_is_a_one_line_fact(
-    server: Server, path: str, fact: str
+    server: MetricsServer, path: str, fact: str
 ) -> None:
     scrape = reader(f"{server.base}{path}").read(f"{server.base}{path}")
     assert not scrape.answered
@@ -102,14 +69,14 @@ def test_a_source_that_does_not_answer_is_a_fact() -> None:
     assert scrape.fact.startswith("gave no answer"), scrape.fact
 
 
-def test_only_the_named_urls_are_read(server: Server) -> None:
+def test_only_the_named_urls_are_read(server: MetricsServer) -> None:
     named = reader(f"{server.base}/metrics")
     with pytest.raises(GuardRefusal, match="not a metrics source the package names"):
         named.read(f"{server.base}/garbage")
     assert server.seen == []
 
 
-def test_scrape_reads_every_source_once(server: Server) -> None:
+def test_scrape_reads_every_source_once(server: MetricsServer) -> None:
     urls = [f"{server.base}/metrics", f"{server.base}/garbage"]
     scrapes = reader(*urls).scrape()
     assert [scrapes[u].answered for u in urls] == [True, False]
