@@ -183,6 +183,8 @@ class Demo:
         self.say(f"demo: stages: {times}")
         self.say(f"demo: total {time.monotonic() - started:.1f} s; evidence in {self.evidence}")
         self.say(f"demo: report {write_reports(self.evidence)}; picture {self.picture()}")
+        for line in observability_lines(self.evidence):
+            self.say(f"demo: {line}")
         if self.expect_stop:
             stopped = ready.message.startswith("not ready: STOP")
             ended = "ended as expected" if stopped else "expected STOP, got"
@@ -190,6 +192,24 @@ class Demo:
             return ExitCode.STOP if findings or not stopped else ExitCode.OK
         self.say(f"demo: verdict {ready.message}")
         return ExitCode.STOP if findings else ready.exit_code
+
+
+def observability_lines(evidence: Path) -> list[str]:
+    """What the backend's own metrics showed, per signal, from the chain's phases."""
+    from pytest_hastate.models import Checkpoint
+
+    chain = evidence / "checkpoint.json"
+    if not chain.is_file():
+        return []
+    lines: list[str] = []
+    for phase in Checkpoint.model_validate_json(chain.read_text("utf-8")).phases:
+        shown = phase.facts.observability.signals if phase.facts.observability else []
+        for signal in shown:
+            outcome = "proven" if signal.proven else "not proven"
+            lines.append(
+                f"observability.{signal.signal} {outcome} ({phase.phase}): {signal.message}"
+            )
+    return lines
 
 
 def write_reports(evidence: Path) -> Path:

@@ -63,6 +63,14 @@ def test_demo_on_the_ha_lab_ends_go(tmp_path: Path, lose: str, profile: Path | N
     assert checkpoint.cleanup.unconfirmed == [checkpoint.endpoints[killed_index]]
     assert post.criteria["maintenance.verified"].outcome.value == "passed"
     assert post.criteria["maintenance.endpoint_loss_observed"].outcome.value == "passed"
+    # The backend's own metrics showed what the proof provoked, and the lost gateway.
+    baseline_phase = next(p for p in checkpoint.phases if p.phase == "baseline")
+    for signal in ("failed_auth", "failed_write", "delete_behavior"):
+        criterion = baseline_phase.criteria[f"observability.{signal}"]
+        assert criterion.outcome.value == "passed", criterion
+    seen = post.criteria["observability.object_availability"]
+    assert seen.outcome.value == "passed", seen
+    assert any(line.startswith("demo: observability.object_availability proven") for line in lines)
     assert checkpoint.cleanup is not None
     assert checkpoint.cleanup.done
     assert checkpoint.cleanup.bucket_deleted
