@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pytest_hastate.errors import InputError
 from pytest_hastate.io.checkpoints import load_checkpoint
 from pytest_hastate.io.documents import load_verdict
-from pytest_hastate.models import CleanupRecord, Provenance, VerdictRecord, WatchFacts
+from pytest_hastate.models import CleanupRecord, Provenance, RunFacts, VerdictRecord, WatchFacts
 from pytest_hastate.steps import BY_ID
 from pytest_hastate.tools.evidence_links import EvidenceReader
 
@@ -57,7 +57,9 @@ def gather(folder: Path, fmt: Format) -> ReportData:
             attempt = sum(
                 1 for earlier in checkpoint.phases[:index] if earlier.phase == record.phase
             )
-            rows = [(cid, r.outcome.value, BY_ID[cid].proves if cid in BY_ID else "", r.message,
+            shown = _signal_messages(record.facts)
+            rows = [(cid, r.outcome.value, BY_ID[cid].proves if cid in BY_ID else "",
+                     r.message or shown.get(cid, ""),
                      evidence.links(record.phase, cid, checkpoint=True, run_id=checkpoint.run_id,
                                     attempt=attempt))
                     for cid, r in record.criteria.items()]  # fmt: skip
@@ -69,7 +71,8 @@ def gather(folder: Path, fmt: Format) -> ReportData:
                     (f"{record.phase} (attempt {record.attempt})", record.produced_by)
                 )
     else:
-        rows = [(cid, outcome, BY_ID[cid].proves if cid in BY_ID else "", "",
+        shown = _signal_messages(verdict.facts)
+        rows = [(cid, outcome, BY_ID[cid].proves if cid in BY_ID else "", shown.get(cid, ""),
                  evidence.links(verdict.phase, cid, checkpoint=False, run_id=verdict.run_id))
                 for cid, outcome in verdict.criteria.items() if outcome != "missing"]  # fmt: skip
         data.phases.append(PhaseView(verdict.phase, verdict.mode, verdict.created_at,
@@ -88,6 +91,12 @@ def gather(folder: Path, fmt: Format) -> ReportData:
             else "data:image/png;base64," + base64.b64encode(picture.read_bytes()).decode()
         )  # fmt: skip
     return data
+
+
+def _signal_messages(facts: RunFacts) -> dict[str, str]:
+    """What the backend's metrics showed, by observability criterion (metric, labels, growth)."""
+    shown = facts.observability.signals if facts.observability is not None else []
+    return {f"observability.{s.signal}": s.message for s in shown}
 
 
 def render(folder: Path, fmt: Format = "markdown") -> str:
