@@ -112,7 +112,7 @@ def test_demo_on_the_ha_lab_ends_go(tmp_path: Path, lose: str, profile: Path | N
     assert (bundle / "report.md").is_file()
     report = (bundle / "report.md").read_text()
     assert "## Not proven, not required\n\n- observability.replication_lag not proven" in report
-    assert '| `observability.failed_auth` | passed |' in report
+    assert "| `observability.failed_auth` | passed |" in report
     assert 'SeaweedFS_s3_request_total{code=~"403"} grew by' in report
     check_evidence_pages(bundle)
 
