@@ -144,9 +144,16 @@ def _package_model(package: LoadedDocument | None) -> EndpointPackage | None:
     if package is None:
         return None
     try:
-        return validate_model(package, PACKAGE, EndpointPackage)
+        model = validate_model(package, PACKAGE, EndpointPackage)
     except InputError:
         return None
+    for index, source in enumerate(model.metrics_sources or ()):
+        if source.ca_bundle and not (package.path.parent / source.ca_bundle).is_file():
+            raise InputError(
+                f"{PACKAGE} {package.path}", f"$.metrics_sources[{index}].ca_bundle",
+                f"{source.ca_bundle!r} not found next to the package",
+            )  # fmt: skip
+    return model
 
 
 def _earlier_checkpoint(

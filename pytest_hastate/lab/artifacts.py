@@ -125,8 +125,8 @@ _LAB_PACKAGE: dict[str, Any] = {
         "node_or_failure_domain": "kill one volume server node; replication keeps every object readable",
     },
     "observability": [
-        "failed auth: 403 answers in the gateway logs",
-        "failed write: 5xx answers in the gateway logs",
+        "failed auth: 403 answers in the gateways' metrics",
+        "failed write: 412 refusals and 5xx answers in the gateways' metrics",
         "replication lag: volume server replication status",
         "delete behavior: delete markers in the versioned scratch bucket",
     ],

@@ -15,7 +15,9 @@ SignalId = Literal[
 ]
 """The observability signals the proof can check (``observability.<signal>`` criteria)."""
 
-_CREDENTIAL_WORDS = re.compile(r"token|secret|passw|key|auth|sig|cred|session", re.I)
+QUERY_NAMES = frozenset({"match[]", "collect[]", "name[]", "format", "module", "target"})
+"""The query parameters a metrics page may take (federation, exporters); any other is refused:
+a credential must never ride in a URL that is printed and kept as evidence."""
 
 
 class MetricSelector(_Document):
@@ -66,9 +68,12 @@ class MetricsSource(_Document):
             raise ValueError("must be an http:// or https:// URL with a host")
         if parts.username is not None or parts.password is not None:
             raise ValueError("must not carry credentials (user-info in the URL)")
-        for name, _ in parse_qsl(parts.query, keep_blank_values=True):
-            if _CREDENTIAL_WORDS.search(name):
-                raise ValueError(f"must not carry credentials (query parameter {name!r})")
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            if name not in QUERY_NAMES or ";" in value:
+                raise ValueError(
+                    f"query parameter {name!r} is not one a metrics page takes (only "
+                    f"{', '.join(sorted(QUERY_NAMES))}): credentials must not be in the URL"
+                )
         if parts.fragment:
             raise ValueError("must not have a fragment")
         return url

@@ -6,10 +6,10 @@ else, is a fact in one line, never an error of the run."""
 from __future__ import annotations
 
 import ssl
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,9 +18,14 @@ from pytest_hastate.errors import GuardRefusal
 from pytest_hastate.models import MetricsSource
 
 TIMEOUT = 5.0
-"""Seconds a source may take to answer (connect and read)."""
+"""Seconds a source may take to connect, and between two reads of its answer."""
+DEADLINE = 10.0
+"""Seconds a source may take for its whole answer (a source that drips its answer is cut off
+there: it is a fact, and the run goes on)."""
 MAX_BYTES = 32 * 1024 * 1024
 """The largest page read; a larger one is a fact ("too large"), not parsed."""
+FACT_LIMIT = 200
+"""Characters of a fact kept (it is printed and kept as evidence: one short line)."""
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -82,10 +87,24 @@ class MetricsReader:
         return ssl.create_default_context()
 
     def read(self, url: str) -> Scrape:
-        """GET one named source; refuses any URL the package does not name."""
+        """GET one named source, within DEADLINE; refuses any URL the package does not name.
+        Whatever the source does, the answer is a ``Scrape``: samples, or a one-line fact."""
         if url not in self._allowed:
             raise GuardRefusal("metrics", url, "not a metrics source the package names")
-        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+        found: list[Scrape] = []
+        # A daemon thread: a source that drips its answer forever never holds up the run.
+        worker = threading.Thread(target=lambda: found.append(self._get(url)), daemon=True)
+        worker.start()
+        worker.join(DEADLINE)
+        if not found:
+            return Scrape(url, None, f"gave no whole answer within {DEADLINE:.0f} s")
+        return found[0]
+
+    def _get(self, url: str) -> Scrape:
+        # No proxy from the environment: the reader connects to the named host, nowhere else.
+        handlers: list[urllib.request.BaseHandler] = [
+            _NoRedirect(), urllib.request.ProxyHandler({}),
+        ]  # fmt: skip
         if url in self._tls:
             handlers.append(urllib.request.HTTPSHandler(context=self._tls[url]))
         opener = urllib.request.build_opener(*handlers)
@@ -96,21 +115,40 @@ class MetricsReader:
                 body = answer.read(MAX_BYTES + 1)
         except urllib.error.HTTPError as exc:
             return Scrape(url, None, f"answered HTTP {exc.code}")
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # any failure of a source is a fact, never the run's error
             reason = getattr(exc, "reason", None) or exc
-            return Scrape(url, None, f"gave no answer ({type(exc).__name__}: {reason})")
+            return Scrape(url, None, fact(f"gave no answer ({type(exc).__name__}: {reason})"))
         if len(body) > MAX_BYTES:
             return Scrape(url, None, f"answered more than {MAX_BYTES} bytes")
         try:
             samples = parse(body.decode("utf-8", errors="replace"))
-        except ValueError as exc:
-            return Scrape(url, None, f"answered something that is not Prometheus text ({exc})")
+        except Exception as exc:  # the parser's errors, whatever their kind
+            return Scrape(
+                url, None, fact(f"answered something that is not Prometheus text ({exc})")
+            )
         return Scrape(url, samples, f"{len(samples)} samples")
 
     def scrape(self) -> dict[str, Scrape]:
-        """Every source, read at once."""
-        if not self.sources:
-            return {}
-        with ThreadPoolExecutor(max_workers=min(8, len(self.sources))) as pool:
-            scrapes = list(pool.map(self.read, [source.url for source in self.sources]))
-        return {scrape.url: scrape for scrape in scrapes}
+        """Every source, read at once (each within DEADLINE)."""
+        found: dict[str, Scrape] = {}
+
+        def one(url: str) -> None:
+            found[url] = self.read(url)
+
+        workers = [threading.Thread(target=one, args=(s.url,), daemon=True) for s in self.sources]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(DEADLINE + 1)
+        return {
+            s.url: found.get(s.url)
+            or Scrape(s.url, None, f"gave no answer within {DEADLINE:.0f} s")
+            for s in self.sources
+        }
+
+
+def fact(text: str) -> str:
+    """One short printable line: what a source sent is shown, never its control characters."""
+    printable = "".join(c if c.isprintable() else " " for c in text)
+    line = " ".join(printable.split())
+    return line if len(line) <= FACT_LIMIT else line[: FACT_LIMIT - 1] + "…"

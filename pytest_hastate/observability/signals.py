@@ -134,6 +134,11 @@ def judge_counted(
     )  # fmt: skip
     if provoked == 0:
         message = f"the proof provoked no {what}: there was nothing for the metrics to show"
+    elif chosen is None and (named := [s.signals[signal] for s in sources if signal in s.signals]):
+        message = (
+            f"no metrics source shows {signal}: {_describe(named[0])}, named in "
+            "metrics_sources[].signals, is not among the samples of any source that answered"
+        )
     elif chosen is None:
         message = (
             f"no metrics source shows {signal}: none answered with a metric known for it "

@@ -125,6 +125,8 @@ def _observability(
         why = result.message.removeprefix("not proven: ") or "no reason given"
         if cid in required and not inputs.dry_run:
             stop.append(f"{cid} required, not proven: {why}")
+        elif cid in required:
+            notes.append(f"{cid} not proven (required, but a dry run reads no metrics): {why}")
         else:
             notes.append(f"{cid} not proven (not required): {why}")
     return notes, stop, missing

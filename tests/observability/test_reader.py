@@ -3,6 +3,7 @@ only, no redirect followed, and a source that answers garbage or nothing is a on
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,12 +90,104 @@ def test_scrape_reads_every_source_once(server: MetricsServer) -> None:
         ("http://user:secret@127.0.0.1/metrics", "user-info"),
         ("http://127.0.0.1/metrics?token=abc", "query parameter 'token'"),
         ("http://127.0.0.1/metrics?X-Amz-Signature=abc", "query parameter"),
+        ("http://127.0.0.1/metrics?jwt=eyJhbGciOiJIUzI1NiJ9.e30.x", "query parameter 'jwt'"),
+        ("http://127.0.0.1/metrics?pw=hunter2", "query parameter 'pw'"),
+        ("http://127.0.0.1/metrics?format=text;token=abc", "query parameter 'format'"),
         ("file:///etc/passwd", "http:// or https://"),
         ("ftp://127.0.0.1/metrics", "http:// or https://"),
     ],
 )
 def test_a_url_with_credentials_or_another_scheme_is_refused(url: str, words: str) -> None:
+    """Only the query parameters a metrics page takes: a credential never rides in the URL."""
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match=words.replace("?", r"\?")):
         MetricsSource(url=url)
+
+
+def test_a_service_that_does_not_speak_http_is_a_fact() -> None:
+    """An SSH banner on the port: http.client's own errors are facts too, not the run's."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def banner() -> None:
+        connection, _ = listener.accept()
+        connection.sendall(b"SSH-2.0-OpenSSH_8.9p1\r\n")
+        connection.close()
+
+    thread = threading.Thread(target=banner, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        scrape = reader(url).read(url)
+    finally:
+        listener.close()
+    assert not scrape.answered
+    assert scrape.fact.startswith("gave no answer (BadStatusLine"), scrape.fact
+
+
+def test_a_source_that_drips_its_answer_is_cut_off_at_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+    import time
+
+    from pytest_hastate.observability import reader as module
+
+    monkeypatch.setattr(module, "DEADLINE", 1.0)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        connection.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not stop.wait(0.2):  # one header line at a time, never the end of them
+            try:
+                connection.sendall(b"X-Drip: 1\r\n")
+            except OSError:
+                return
+        connection.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    url = f"http://127.0.0.1:{port}/metrics"
+    started = time.monotonic()
+    try:
+        scrape = reader(url).read(url)
+    finally:
+        stop.set()
+        listener.close()
+    assert scrape.fact == "gave no whole answer within 1 s"
+    assert time.monotonic() - started < 3.0  # the deadline, not the 5 s read timeout per line
+
+
+def test_the_environments_proxy_is_not_used(
+    server: MetricsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = MetricsServer({})
+    try:
+        monkeypatch.setenv("http_proxy", proxy.base)
+        monkeypatch.setenv("HTTP_PROXY", proxy.base)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        scrape = reader(f"{server.base}/metrics").read(f"{server.base}/metrics")
+    finally:
+        proxy.stop()
+    assert scrape.answered
+    assert proxy.seen == []
+    assert [p for _, p, _ in server.seen] == ["/metrics"]
+
+
+def test_a_fact_is_one_short_printable_line(server: MetricsServer) -> None:
+    from pytest_hastate.observability.reader import FACT_LIMIT, fact
+
+    line = fact("answered \x1b[31mred\x1b[0m\r\n\x00" + "x" * 5000)
+    assert len(line) <= FACT_LIMIT
+    assert line.isprintable()
+    assert line.startswith("answered [31mred [0m x")
+
+
+def test_a_federation_query_is_accepted() -> None:
+    assert MetricsSource(url='http://127.0.0.1/federate?match[]={job="s3"}&format=text').url

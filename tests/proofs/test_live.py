@@ -134,7 +134,9 @@ def test_the_race_is_judged_after_opentofu_and_before_the_checkpoint(
         "proofs/test_2b_scratch.py::test_conditional_write_race_has_exactly_one_winner"
     )
     assert ids[race - 1].startswith("proofs/test_3_disposable_tofu.py::"), ids
-    assert ids[race + 1].startswith("proofs/test_4_checkpoint.py::"), ids
+    # then what the backend's metrics showed of it (step 3b), then the checkpoint
+    assert ids[race + 1].startswith("proofs/test_3b_observability.py::"), ids
+    assert ids[race + 5].startswith("proofs/test_4_checkpoint.py::"), ids
 
 
 @needs_tofu

@@ -12,6 +12,8 @@ import pytest
 from pytest_hastate.steps import POST_MAINTENANCE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pytest_hastate.maintenance.sample import EndpointVerification
     from pytest_hastate.observability.reader import MetricsReader
     from pytest_hastate.run import ProofRun
@@ -24,7 +26,9 @@ def test_a_lost_endpoint_shows_in_the_metrics(
     hastate_run: ProofRun,
     hastate_metrics_reader: MetricsReader | None,
     hastate_sample_verification: list[EndpointVerification],
+    hastate_progress: Callable[[str], None],
 ) -> None:
+    from pytest_hastate.fixtures.observability import say_silent
     from pytest_hastate.observability.signals import judge_availability, listed
 
     if not listed("object_availability", hastate_run.inputs.observability_lists):
@@ -33,6 +37,7 @@ def test_a_lost_endpoint_shows_in_the_metrics(
         pytest.skip("not proven: the package names no metrics source (metrics_sources)")
     lost = [r.endpoint for r in hastate_sample_verification if not r.reachable]
     scrapes = hastate_metrics_reader.scrape()
+    say_silent(scrapes, hastate_progress)
     evidence = judge_availability(lost, hastate_metrics_reader.sources, scrapes)
     hastate_run.record_signal(evidence, {}, scrapes)
     if not evidence.proven:
