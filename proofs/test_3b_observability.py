@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_hastate.observability.signals import COUNTED
 from pytest_hastate.steps import OBSERVABILITY
 
 if TYPE_CHECKING:
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 
 pytestmark = OBSERVABILITY.marks
 
-SIGNALS = ("failed_auth", "failed_write", "delete_behavior", "replication_lag")
+SIGNALS = (*COUNTED, "replication_lag")
+"""The counted signals, and the one only read (lag cannot be provoked safely)."""
 
 
 @pytest.mark.parametrize(
@@ -50,10 +52,10 @@ def test_the_backends_metrics_show_what_the_proof_provoked(
         pytest.skip("not proven: a dry run reads no metrics")
     after, provoked = hastate_metrics_after
     sources = hastate_metrics_reader.sources
-    if signal == "replication_lag":
-        evidence = judge_present(signal, sources, after)
-    else:
+    if signal in COUNTED:
         evidence = judge_counted(signal, provoked[signal], sources, hastate_metrics_before, after)
+    else:
+        evidence = judge_present(signal, sources, after)
     hastate_run.record_signal(evidence, hastate_metrics_before, after)
     if not evidence.proven:
         pytest.skip(f"not proven: {evidence.message}")

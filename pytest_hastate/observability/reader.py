@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -89,16 +90,33 @@ class MetricsReader:
     def read(self, url: str) -> Scrape:
         """GET one named source, within DEADLINE; refuses any URL the package does not name.
         Whatever the source does, the answer is a ``Scrape``: samples, or a one-line fact."""
-        if url not in self._allowed:
-            raise GuardRefusal("metrics", url, "not a metrics source the package names")
-        found: list[Scrape] = []
-        # A daemon thread: a source that drips its answer forever never holds up the run.
-        worker = threading.Thread(target=lambda: found.append(self._get(url)), daemon=True)
-        worker.start()
-        worker.join(DEADLINE)
-        if not found:
-            return Scrape(url, None, f"gave no whole answer within {DEADLINE:.0f} s")
-        return found[0]
+        return self._within_deadline([url])[url]
+
+    def scrape(self) -> dict[str, Scrape]:
+        """Every source, read at once (all within one DEADLINE)."""
+        return self._within_deadline([source.url for source in self.sources])
+
+    def _within_deadline(self, urls: list[str]) -> dict[str, Scrape]:
+        for url in urls:
+            if url not in self._allowed:
+                raise GuardRefusal("metrics", url, "not a metrics source the package names")
+        found: dict[str, Scrape] = {}
+
+        def one(url: str) -> None:
+            found[url] = self._get(url)
+
+        # Daemon threads: a source that drips its answer forever never holds up the run.
+        workers = [threading.Thread(target=one, args=(url,), daemon=True) for url in urls]
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + DEADLINE
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        return {
+            url: found.get(url)
+            or Scrape(url, None, f"gave no whole answer within {DEADLINE:.0f} s")
+            for url in urls
+        }
 
     def _get(self, url: str) -> Scrape:
         # No proxy from the environment: the reader connects to the named host, nowhere else.
@@ -127,24 +145,6 @@ class MetricsReader:
                 url, None, fact(f"answered something that is not Prometheus text ({exc})")
             )
         return Scrape(url, samples, f"{len(samples)} samples")
-
-    def scrape(self) -> dict[str, Scrape]:
-        """Every source, read at once (each within DEADLINE)."""
-        found: dict[str, Scrape] = {}
-
-        def one(url: str) -> None:
-            found[url] = self.read(url)
-
-        workers = [threading.Thread(target=one, args=(s.url,), daemon=True) for s in self.sources]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(DEADLINE + 1)
-        return {
-            s.url: found.get(s.url)
-            or Scrape(s.url, None, f"gave no answer within {DEADLINE:.0f} s")
-            for s in self.sources
-        }
 
 
 def fact(text: str) -> str:
