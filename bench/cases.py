@@ -17,6 +17,7 @@ from bench.measure import ProcessRun, as_dict, run_process, runs_summary, spread
 from bench.operator_env import operator_python, this_checkout
 from pytest_hastate.lab import LabCluster, start
 from pytest_hastate.lab.artifacts import admin, environment
+from pytest_hastate.s3.limits import READ_TIMEOUT
 from pytest_hastate.tools import paths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,7 +251,8 @@ def lab_cycle(rounds: int) -> dict[str, Any]:
 
 
 def fail_fast(rounds: int) -> dict[str, Any]:
-    """Time to STOP, with the cause first, on two degraded backends."""
+    """Time to STOP, with the cause first, on degraded backends: a singleton out of capacity,
+    a singleton's gateway that never answers, and the HA lab's bad days (``bad_days``)."""
     from tests.support.engines import StallingGateway
     from tests.support.helpers import lab_package
 
@@ -271,7 +273,48 @@ def fail_fast(rounds: int) -> dict[str, Any]:
                 {**os.environ, **environment(cluster), "TOFU_HA_STATE_ENDPOINT": gateway.endpoint}
             )
             out["gateway_never_answers"] = degraded(rounds, package, env, Path(work))
+    with lab("ha") as cluster, tempfile.TemporaryDirectory() as work:
+        for name, fronts in bad_days(cluster).items():
+            with contextlib.ExitStack() as stack:
+                endpoints = [stack.enter_context(front) if hasattr(front, "__enter__") else front
+                             for front in fronts]  # fmt: skip
+                urls = [e if isinstance(e, str) else e.endpoint for e in endpoints]
+                out[name] = degraded(rounds, *ha_package(cluster, Path(work), urls))
     return out
+
+
+def bad_days(cluster: LabCluster) -> dict[str, list[Any]]:
+    """The HA lab's two gateways, each behind a fault: every one hung, half of them hung,
+    every one refusing connections, every write answering 500 after longer than the read
+    timeout."""
+    from pytest_hastate.lab.engine import free_ports
+    from tests.support.engines import StallingGateway
+    from tests.support.helpers import faulty_proxy
+
+    certs = (cluster.directory / "s3-cert.pem", cluster.directory / "s3-key.pem")
+
+    def slow_500(gateway: int) -> Any:
+        proxy = faulty_proxy(cluster, gateway, strip_if_none_match=False)
+        proxy.fail_matching, proxy.fail_delay = ("PUT", ".", 500), READ_TIMEOUT + 2
+        return proxy
+
+    closed = [f"https://127.0.0.1:{port}" for port in free_ports(2)]
+    return {
+        "every_gateway_hung": [StallingGateway(*certs), StallingGateway(*certs)],
+        "half_the_gateways_hung": [StallingGateway(*certs), cluster.endpoints[1]],
+        "every_gateway_refuses": closed,
+        "every_write_answers_500_slowly": [slow_500(0), slow_500(1)],
+    }
+
+
+def ha_package(
+    cluster: LabCluster, work: Path, urls: list[str]
+) -> tuple[Path, dict[str, str], Path]:
+    from tests.support.helpers import lab_package
+
+    package = lab_package(cluster, work, endpoint_url=urls[0], ha_endpoints=urls)
+    env = this_checkout({**os.environ, **environment(cluster), "TOFU_HA_STATE_ENDPOINT": urls[0]})
+    return package, env, work
 
 
 def fill(cluster: LabCluster) -> None:

@@ -1,11 +1,14 @@
-"""Draw verify throughput against N from bench/results/verify.json into
-docs/assets/verify-throughput.png (the documentation shows it). Needs matplotlib: pip install -e '.[bench]'."""
+"""Draw the benchmarks' pictures the documentation shows: verify throughput against N
+(bench/results/verify.json -> docs/assets/verify-throughput.png) and time to STOP per fault
+(bench/results/fail-fast.json -> docs/assets/time-to-stop.png). Needs matplotlib:
+pip install -e '.[bench]'."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -19,6 +22,38 @@ def main() -> int:
     except ImportError:
         print("bench/plot.py needs matplotlib: pip install -e '.[bench]'", file=sys.stderr)
         return 2
+    verify(plt)
+    time_to_stop(plt)
+    return 0
+
+
+ASSETS = Path(__file__).resolve().parents[1] / "docs" / "assets"
+
+
+def time_to_stop(plt: Any) -> None:
+    """One bar per fault: the median time to STOP, its spread, and the 30 s promise."""
+    data = json.loads((RESULTS / "fail-fast.json").read_text())
+    faults = [
+        (k, v) for k, v in data.items() if isinstance(v, dict) and "time_to_stop_seconds" in v
+    ]
+    names = [k.replace("_", " ") for k, _ in faults]
+    stats = [v["time_to_stop_seconds"] for _, v in faults]
+    medians = [s["median"] for s in stats]
+    spread = [[s["median"] - s["min"] for s in stats], [s["max"] - s["median"] for s in stats]]
+    figure, axes = plt.subplots(figsize=(7, 3.6), dpi=120)
+    axes.barh(names, medians, xerr=spread, capsize=3, color="#c0392b")
+    axes.axvline(30, linestyle="--", color="black", linewidth=1, label="the promise: 30 s")
+    axes.set_xlabel("seconds from start to STOP (root cause first)")
+    axes.set_title(f"Time to STOP per fault ({data['rounds']} rounds each)")
+    axes.invert_yaxis()
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    out = ASSETS / "time-to-stop.png"
+    figure.savefig(out)
+    print(f"wrote {out}")
+
+
+def verify(plt: Any) -> None:
     data = json.loads((RESULTS / "verify.json").read_text())
     rows = data["results"]
     counts = [r["objects"] for r in rows]
@@ -38,10 +73,9 @@ def main() -> int:
     axes.set_ylim(bottom=0)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    out = Path(__file__).resolve().parents[1] / "docs" / "assets" / "verify-throughput.png"
+    out = ASSETS / "verify-throughput.png"
     figure.savefig(out)
     print(f"wrote {out}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -188,6 +188,7 @@ def client(
             config=_config(access, attempts, timeout),
         )  # fmt: skip
     GuardHooks(scope, url, boundary_probes, log, attempts).install(s3)
+    s3.meta.events.register_first("needs-retry.s3", _silence_is_not_retried)
     if health is not None:
         _install_health(s3, url, health)
     if busy is not None:
@@ -196,6 +197,15 @@ def client(
     if servers is not None or answers is not None:
         _record_answers(s3, url, servers, answers)
     return s3
+
+
+def _silence_is_not_retried(caught_exception: BaseException | None = None, **_: Any) -> None:
+    """A request that met its read timeout is not sent again: the endpoint held it open for
+    READ_TIMEOUT without a word, and asking again costs as much (a hung gateway would cost
+    ATTEMPTS read timeouts before the run knows). Raising here ends botocore's retries with
+    that error; quick failures (a refused connection, a 5xx, throttling) are still retried."""
+    if isinstance(caught_exception, ReadTimeoutError):
+        raise caught_exception
 
 
 def _record_answers(
@@ -239,7 +249,7 @@ def _install_health(s3: S3Client, endpoint: str, health: BackendHealth | Attribu
                 endpoint,
                 "unreachable",
                 f"{endpoint} gave no answer ({type(exception).__name__}) to {operation}"
-                f"{context.get('hastate_label', '')} within its timeouts and retries",
+                f"{context.get('hastate_label', '')} within its timeouts",
             )
 
     s3.meta.events.register("before-parameter-build.s3", before, unique_id="hastate-health")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
-"""Per attempt. A state object is a few KiB to a few MB: a gateway that holds a request open
-for 10 s is failing, and botocore's bounded retries (``ATTEMPTS`` in all) say so within ~30 s."""
+"""A state object is a few KiB to a few MB: a gateway that holds a request open for 10 s is
+failing. A request that met it is not sent again (``s3.client``): one read timeout says so."""
 ATTEMPTS = 3
-"""How many times a request is sent at most (botocore's standard retries), unless its client
-sends once (conditional writes, probes of an endpoint coming back)."""
+"""How many times a request is sent at most (botocore's standard retries) when it fails
+quickly (a refused connection, a 5xx, throttling), unless its client sends once (conditional
+writes, probes of an endpoint coming back). A read timeout is never retried."""
 STOP_PROMISE = 30.0
-"""What one endpoint that never answers may cost before the run knows it failed: one
-request's attempts, each its read timeout. Nothing after it waits on that endpoint again."""
+"""What endpoints that never answer may cost before the run knows it failed: one read
+timeout each, for the endpoints a step asks one after another (up to three). Nothing after it
+waits on that endpoint again."""

@@ -207,6 +207,7 @@ class FaultyGatewayProxy(BackgroundHttpServer):
         self.dropped_puts = 0
         # (method, pattern on the raw path and query, status): answer with that error instead.
         self.fail_matching: tuple[str, str, int] | None = None
+        self.fail_delay = 0.0  # seconds before the injected failure is answered (a slow 5xx)
         self.injected = 0
         upstream_context = ssl.create_default_context(cafile=str(ca))
         credentials = Credentials(access_key, secret_key)
@@ -256,6 +257,7 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                 failing = proxy.fail_matching
                 if failing and self.command == failing[0] and re.search(failing[1], self.path):
                     proxy.injected += 1
+                    time.sleep(proxy.fail_delay)
                     code = b"AccessDenied" if failing[2] == 403 else b"ServiceUnavailable"
                     error = (
                         b"<?xml version='1.0'?><Error><Code>"
