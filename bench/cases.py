@@ -89,6 +89,45 @@ def live(topology: str, rounds: int) -> dict[str, Any]:
     }
 
 
+def scale(rounds: int, sizes: tuple[int, int] = (2, 6)) -> dict[str, Any]:
+    """The whole live proof on an ha lab of 2 gateways and one of 6 (both up, runs
+    alternating): wall and CPU, each run's longest race-loser wait beside its total."""
+    results: dict[str, Any] = {"rounds": rounds, "gateways": list(sizes)}
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        labs = {n: stack.enter_context(lab("ha", gateways=n)) for n in sizes}
+        runs: dict[int, list[ProcessRun]] = {n: [] for n in sizes}
+        waits: dict[int, list[float]] = {n: [] for n in sizes}
+        for round_no in range(rounds + 1):  # round 0 warms caches and is not counted
+            order = sizes if round_no % 2 else tuple(reversed(sizes))
+            for n in order:
+                cluster = labs[n]
+                evidence = work / f"evidence-{n}-{round_no}"
+                env = this_checkout({**os.environ, **environment(cluster)})
+                run = run_process(proof_argv(cluster.package_path, evidence, *LIVE), env, work)
+                record = json.loads((evidence / "verdict.json").read_text())
+                if record["verdict"] == "STOP":
+                    raise SystemExit(f"STOP on the {n}-gateway lab: {record['reasons'][:2]}")
+                if round_no:
+                    runs[n].append(run)
+                    race = record["facts"].get("conditional_race") or {}
+                    waits[n].append(race.get("refused_seconds_max") or 0.0)
+    small, large = sizes
+    for n in sizes:
+        results[f"gateways_{n}"] = {
+            **runs_summary(runs[n]), "race_loser_wait_max_seconds": spread(waits[n]),
+        }  # fmt: skip
+    results["wall_ratio"] = round(
+        results[f"gateways_{large}"]["wall_seconds"]["median"]
+        / results[f"gateways_{small}"]["wall_seconds"]["median"], 2,
+    )  # fmt: skip
+    results["cpu_ratio"] = round(
+        results[f"gateways_{large}"]["cpu_seconds"]["median"]
+        / results[f"gateways_{small}"]["cpu_seconds"]["median"], 2,
+    )  # fmt: skip
+    return results
+
+
 def verify(counts: list[int], rounds: int) -> dict[str, Any]:
     """The post-maintenance sample verify vs a plain concurrent boto3 GET loop, same objects,
     same endpoint, same number of workers."""

@@ -27,6 +27,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
                        lambda rounds: cases.live("singleton", rounds)),
     "live-ha": ("whole live proof vs the floor, two gateways",
                 lambda rounds: cases.live("ha", rounds)),
+    "scale": ("whole live proof on ha labs of 2 and of 6 gateways",
+              lambda rounds: cases.scale(rounds)),
     "verify": ("sample verify vs a plain boto3 GET loop, N = 64 / 1000 / 5000",
                lambda rounds: cases.verify([64, 1000, 5000], max(rounds, 6))),
     "plugin": ("pytest --co with and without the plugin; plugin import",
@@ -73,6 +75,11 @@ def headline(name: str, data: dict[str, Any]) -> dict[str, Any]:
             "outside_share_median": data["outside_share"]["median"],
             "verdicts": data["verdicts"],
         }
+    if name == "scale":
+        return {k: data[k] for k in ("wall_ratio", "cpu_ratio")} | {
+            k: {"wall": v["wall_seconds"]["median"], "cpu": v["cpu_seconds"]["median"]}
+            for k, v in data.items() if k.startswith("gateways_")
+        }  # fmt: skip
     if name == "verify":
         return {str(r["objects"]): r["ratio"]["median"] for r in data["results"]}
     if name == "plugin":

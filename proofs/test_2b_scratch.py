@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 
 pytestmark = SCRATCH.marks
 
-READ_KEYS = 8  # per (writer, reader) pair; each key is written new, then overwritten
+READ_KEYS_PER_WRITER, READ_KEYS_IN_ALL = 8, 16
+"""Keys written new and then overwritten: 8 per endpoint up to 16 in all (and one per endpoint
+past 16), spread over the endpoints as writers; each acknowledged write is read at once through
+every endpoint. One or two endpoints: 16 first reads per (writer, reader) pair; six: 4 to 6
+per pair, 192 in all (the requests grow with the square of the endpoints only in the reads)."""
 
 
 RACE_TEST = "test_conditional_write_race_has_exactly_one_winner"
@@ -179,16 +183,27 @@ def read_after_write_checks(
     hastate_s3: dict[str, S3Client],
     hastate_scratch: ScratchOps,
 ) -> list[ReadCheck]:
-    """Every (writer, reader) pair of endpoints, the same endpoint included, at once."""
+    """Every endpoint writes its share of the keys, all at once; every acknowledged write is
+    read at the same moment through every endpoint, the writer's own included."""
     ops, bucket = hastate_scratch, hastate_scratch_bucket.name
-    pairs = [(w, r) for w in hastate_s3.items() for r in hastate_s3.items()]
+    endpoints = list(hastate_s3.items())
+    keys = [
+        hastate_scope.key("read-after-write", uuid.uuid4().hex)
+        for _ in range(
+            max(min(READ_KEYS_PER_WRITER * len(endpoints), READ_KEYS_IN_ALL), len(endpoints))
+        )
+    ]
 
-    def one(pair: tuple[tuple[str, S3Client], tuple[str, S3Client]]) -> list[ReadCheck]:
-        keys = [hastate_scope.key("read-after-write", uuid.uuid4().hex) for _ in range(READ_KEYS)]
-        return ops.read_after_write(pair[0], pair[1], bucket, keys)
+    def one(index: int) -> list[ReadCheck]:
+        return ops.read_after_write(
+            endpoints[index], endpoints, bucket, keys[index :: len(endpoints)], readers
+        )
 
-    with ThreadPoolExecutor(max_workers=len(pairs)) as pool:
-        checks = [c for found in pool.map(one, pairs) for c in found]
+    with (
+        ThreadPoolExecutor(max_workers=len(endpoints)) as writers,
+        ThreadPoolExecutor(max_workers=len(endpoints) ** 2) as readers,
+    ):
+        checks = [c for found in writers.map(one, range(len(endpoints))) for c in found]
     hastate_run.record(read_after_write=ops.read_facts(checks))
     return checks
 

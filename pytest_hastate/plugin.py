@@ -121,7 +121,7 @@ def pytest_collection_modifyitems(
     yield
     if run is None:
         return
-    from pytest_hastate import selection
+    from pytest_hastate import heap, selection
 
     dropped = selection.keep_mode_steps(run, items)
     if dropped:
@@ -129,6 +129,7 @@ def pytest_collection_modifyitems(
     selection.check_needs(config, run, items)
     selection.check_backend(run, items)
     selection.check_tofu(run, items)
+    heap.settle(config)
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
@@ -138,7 +139,13 @@ def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
     return header(run) if run is not None else None
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Last: pytest's own end-of-session garbage collections run on the settled heap."""
+    if RUN_KEY in config.stash:
+        from pytest_hastate import heap
+
+        heap.release(config)
     for name in (RunHooks.NAME, CollectErrors.NAME, SuiteWatch.NAME):
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:

@@ -773,3 +773,34 @@ def test_a_watch_log_outside_a_verify_is_a_usage_error(full_proofs: pytest.Pytes
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--watch-log needs --verify-existing*"])
+
+
+def test_a_proof_run_settles_its_heap_and_gives_it_back(proof: pytest.Pytester) -> None:
+    """Collected, the proof's objects are out of the garbage collector's scans while the tests
+    run (heap.settle); once the session ends nothing stays frozen in the calling process."""
+    import gc
+
+    proof.makeconftest(
+        """
+        import gc
+
+        def pytest_runtest_call(item):
+            print(f"frozen during the test: {gc.get_freeze_count()}")
+        """
+    )
+    frozen_before = gc.get_freeze_count()
+    result = proof.runpytest("proofs/", "-m", "static", "--endpoint-package", "package.json", "-s")
+    during = [int(line.rsplit(":", 1)[1]) for line in result.outlines if "frozen during" in line]
+    assert during
+    assert all(count > 10_000 for count in during)
+    assert gc.get_freeze_count() == frozen_before
+
+
+def test_an_unrelated_session_freezes_nothing(pytester: pytest.Pytester) -> None:
+    import gc
+
+    pytester.makepyfile("import gc\ndef test_x():\n    print('frozen', gc.get_freeze_count())\n")
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*frozen 0"])
+    assert gc.get_freeze_count() == 0

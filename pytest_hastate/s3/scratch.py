@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -92,11 +92,26 @@ def versions_under(s3: S3Client, bucket: str, prefix: str) -> list[tuple[str, st
     return found
 
 
+DELETE_BATCH = 1000
+"""Versions named in one DeleteObjects request (the most S3 accepts)."""
+
+
 def delete_everything_under(s3: S3Client, bucket: str, prefix: str) -> list[str]:
-    """Delete every version and delete marker under ``prefix``; returns what is left (residue)."""
-    for key, version in versions_under(s3, bucket, prefix):
-        with contextlib.suppress(*S3Errors):  # what stays is reported below as residue
-            s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+    """Delete every version and delete marker under ``prefix``; returns what is left (residue).
+
+    One DeleteObjects request per DELETE_BATCH versions; where the engine refuses the request
+    as a whole (it does not implement it, or wants another checksum), one DeleteObject per
+    version. Per-version failures are not read from the answer: what stays is listed again."""
+    found = versions_under(s3, bucket, prefix)
+    for start in range(0, len(found), DELETE_BATCH):
+        batch = found[start : start + DELETE_BATCH]
+        named = [{"Key": key, "VersionId": version} for key, version in batch]
+        try:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": named, "Quiet": True})  # type: ignore[typeddict-item]
+        except S3Errors:
+            for key, version in batch:
+                with contextlib.suppress(*S3Errors):  # what stays is reported below as residue
+                    s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
     return [f"{bucket}/{key}@{version}" for key, version in versions_under(s3, bucket, prefix)]
 
 
@@ -127,7 +142,7 @@ def read_version(s3: S3Client, bucket: str, key: str) -> tuple[bytes | None, str
 LAG_LIMIT = 5.0
 """After a stale read, how long the lag until the endpoint serves the write is measured."""
 LAG_SAMPLES = 3
-"""Stale reads per (writer, reader) pair whose lag is measured (the verdict needs only one)."""
+"""Stale reads per writer endpoint whose lag is measured (the verdict needs only one)."""
 
 
 @dataclass(frozen=True)
@@ -174,12 +189,14 @@ def _lag(
 
 def read_after_write(
     writer: tuple[str, S3Client],
-    reader: tuple[str, S3Client],
+    readers: Sequence[tuple[str, S3Client]],
     bucket: str,
     keys: Sequence[str],
+    pool: Executor,
 ) -> list[ReadCheck]:
     """For each key: a new object, then an overwrite, through ``writer``; after each
-    acknowledged write ``reader`` must serve those bytes and that version id on its first read."""
+    acknowledged write every reader (the writer's own endpoint among them) reads it at once,
+    on ``pool``, and must serve those bytes and that version id on its first read."""
     checks: list[ReadCheck] = []
     for key in keys:
         for kind in ("new", "overwrite"):
@@ -187,17 +204,29 @@ def read_after_write(
             version = str(
                 writer[1].put_object(Bucket=bucket, Key=key, Body=body).get("VersionId") or "null"
             )
-            t0 = time.monotonic()
-            got, got_version = read_version(reader[1], bucket, key)
-            seconds = time.monotonic() - t0
-            first = _served(got, got_version, body, version)
-            lag = None
-            measured = sum(1 for c in checks if c.stale)
-            if first != "current" and measured < LAG_SAMPLES:
-                lag = _lag(reader[1], bucket, key, (body, version), already=seconds)
-            checks.append(
-                ReadCheck(writer[0], reader[0], key, kind, version, first, round(seconds, 4), lag)
-            )
+
+            def first_read(
+                reader: tuple[str, S3Client],
+                key: str = key,
+                body: bytes = body,
+                version: str = version,
+            ) -> tuple[str, float]:
+                t0 = time.monotonic()
+                got, got_version = read_version(reader[1], bucket, key)
+                return _served(got, got_version, body, version), time.monotonic() - t0
+
+            for reader, (first, seconds) in zip(
+                readers, pool.map(first_read, readers), strict=True
+            ):
+                lag = None
+                measured = sum(1 for c in checks if c.stale)
+                if first != "current" and measured < LAG_SAMPLES:
+                    lag = _lag(reader[1], bucket, key, (body, version), already=seconds)
+                checks.append(
+                    ReadCheck(
+                        writer[0], reader[0], key, kind, version, first, round(seconds, 4), lag
+                    )
+                )
     return checks
 
 

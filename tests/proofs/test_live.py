@@ -270,6 +270,7 @@ def test_stale_reads_across_endpoints_are_stop(
     assert (b.endpoint in reason) or (a.endpoint in reason)
     assert ".gloriousflywheel/ha-state-candidate/" in reason
     facts = verdict["facts"]["read_after_write"]
+    assert facts["reads"] == 64  # 16 keys, written new then overwritten, read through both
     assert facts["stale"] > 0
     # the proxies serve the old bytes for the window's seconds after a write: a measured lag
     # cannot be shorter (a loaded machine only makes it longer, so no upper bound is asserted)
