@@ -29,7 +29,8 @@ from botocore.exceptions import ClientError
 from pytest_hastate.io.profiles import DEFAULT_PROFILE, load_profile
 from pytest_hastate.models import EndpointPackage
 
-RACE_KEYS, RACE_WRITERS, READ_KEYS, INDEX_OBJECTS = 5, 8, 8, 5
+RACE_KEYS, RACE_WRITERS, INDEX_OBJECTS = 5, 8, 5
+READ_KEYS_PER_WRITER, READ_KEYS_IN_ALL = 8, 16
 
 
 def clients(package: EndpointPackage, env: dict[str, str]) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def clients(package: EndpointPackage, env: dict[str, str]) -> dict[str, Any]:
     config = Config(
         retries={"total_max_attempts": 3, "mode": "standard"},
         s3={"addressing_style": "path"},
-        max_pool_connections=32,
+        max_pool_connections=64,
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
@@ -122,18 +123,25 @@ def race(s3s: list[Any], bucket: str, run: str) -> None:
 
 
 def read_after_write(s3s: dict[str, Any], bucket: str, run: str) -> None:
-    pairs = [(w, r) for w in s3s.values() for r in s3s.values()]
+    writers = list(s3s.values())
+    count = max(min(READ_KEYS_PER_WRITER * len(writers), READ_KEYS_IN_ALL), len(writers))
+    keys = [f"{run}read-after-write/{uuid.uuid4().hex}" for _ in range(count)]
 
-    def one(pair: tuple[Any, Any]) -> None:
-        writer, reader = pair
-        for _ in range(READ_KEYS):
-            key = f"{run}read-after-write/{uuid.uuid4().hex}"
+    def one(index: int) -> None:
+        for key in keys[index :: len(writers)]:
             for _kind in ("new", "overwrite"):
-                writer.put_object(Bucket=bucket, Key=key, Body=secrets.token_bytes(64))
-                reader.get_object(Bucket=bucket, Key=key)["Body"].read()
+                writers[index].put_object(Bucket=bucket, Key=key, Body=secrets.token_bytes(64))
+                list(
+                    readers.map(
+                        lambda r, k=key: r.get_object(Bucket=bucket, Key=k)["Body"].read(), writers
+                    )
+                )
 
-    with ThreadPoolExecutor(len(pairs)) as pool:
-        list(pool.map(one, pairs))
+    with (
+        ThreadPoolExecutor(len(writers)) as pool,
+        ThreadPoolExecutor(len(writers) ** 2) as readers,
+    ):
+        list(pool.map(one, range(len(writers))))
 
 
 def bucket_index(s3s: dict[str, Any], bucket: str, run: str, probe: str) -> None:

@@ -5,8 +5,9 @@ service model, pydantic's validators, the collected items) lives until the proce
 full collection would walk all of it again, and pytest itself asks for full collections when
 the session ends. ``settle`` moves those objects out of the collector's reach (``gc.freeze``),
 so the collections during and after the run walk only what the run made; ``release`` gives them
-back (``gc.unfreeze``) once pytest's own end-of-session collections are done, so a session run
-inside another process (a test suite's ``pytester``) leaves nothing frozen behind.
+back (``gc.unfreeze``) in the session's last cleanup, after pytest's own end-of-session
+collections, so a session run inside another process (a test suite's ``pytester``) leaves
+nothing frozen behind.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ import gc
 
 import pytest
 
-FROZEN: pytest.StashKey[bool] = pytest.StashKey()
+from pytest_hastate.stash import HEAP_FROZEN
 
 
 def settle(config: pytest.Config) -> None:
     gc.freeze()
-    config.stash[FROZEN] = True
+    config.stash[HEAP_FROZEN] = True
 
 
 def release(config: pytest.Config) -> None:
-    if config.stash.get(FROZEN, False):
+    if config.stash.get(HEAP_FROZEN, False):
         gc.unfreeze()
-        config.stash[FROZEN] = False
+        config.stash[HEAP_FROZEN] = False

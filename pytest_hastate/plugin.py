@@ -10,6 +10,7 @@ The work is in plain modules: ``activation`` (whether the session proves anythin
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ import pytest
 
 from pytest_hastate.aliases import add_options
 from pytest_hastate.options import CRITERION_MARKER, OPTIONS, SUITE_FLAG
-from pytest_hastate.stash import RUN_KEY
+from pytest_hastate.stash import HEAP_FROZEN, RUN_KEY
 from pytest_hastate.steps import STEPS
 
 if TYPE_CHECKING:
@@ -78,10 +79,20 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{CRITERION_MARKER}(id, ...): the verdict criteria this test proves"
     )
     config.pluginmanager.register(CollectErrors(), CollectErrors.NAME)
+    # Registered before pytest's own plugins register theirs, so it runs after them, their
+    # end-of-session garbage collections included (cleanups run last registered first).
+    config.add_cleanup(functools.partial(_release_heap, config))
     if not config.option.help:
         from pytest_hastate import activation
 
         activation.refuse_distribution(config)
+
+
+def _release_heap(config: pytest.Config) -> None:
+    if config.stash.get(HEAP_FROZEN, False):
+        from pytest_hastate import heap
+
+        heap.release(config)
 
 
 class CollectErrors:
@@ -139,13 +150,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
     return header(run) if run is not None else None
 
 
-@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Last: pytest's own end-of-session garbage collections run on the settled heap."""
-    if RUN_KEY in config.stash:
-        from pytest_hastate import heap
-
-        heap.release(config)
     for name in (RunHooks.NAME, CollectErrors.NAME, SuiteWatch.NAME):
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:

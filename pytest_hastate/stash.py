@@ -11,3 +11,6 @@ if TYPE_CHECKING:
     from pytest_hastate.run import ProofRun
 
 RUN_KEY: pytest.StashKey[ProofRun] = pytest.StashKey()
+
+HEAP_FROZEN: pytest.StashKey[bool] = pytest.StashKey()
+"""Whether this session froze its heap (``heap.settle``), so its cleanup gives it back."""

@@ -125,6 +125,12 @@ class RequestLog:
             self.entries.append((endpoint, operation, bucket, key))
 
 
+POOL_CONNECTIONS = 64
+"""Connections a client keeps open to its endpoint: every request of the conditional-write race
+on one endpoint at once (5 keys x 8 writers on a single gateway) each on its own, none opened
+and thrown away."""
+
+
 def _config(access: S3Access, attempts: int, timeout: float | None = None) -> Config:
     when: Literal["when_supported", "when_required"] = (
         "when_required" if access.checksum_when_required else "when_supported"
@@ -136,7 +142,7 @@ def _config(access: S3Access, attempts: int, timeout: float | None = None) -> Co
         s3={"addressing_style": "path" if access.path_style else "auto"},
         request_checksum_calculation=when,
         response_checksum_validation=when,
-        max_pool_connections=32,
+        max_pool_connections=POOL_CONNECTIONS,
         user_agent_extra="pytest-hastate",
     )
 
