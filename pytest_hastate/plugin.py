@@ -138,8 +138,7 @@ def pytest_collection_modifyitems(
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     selection.check_needs(config, run, items)
-    selection.check_backend(run, items)
-    selection.check_tofu(run, items)
+    selection.check_backend_and_tofu(run, items)
     heap.settle(config)
 
 
