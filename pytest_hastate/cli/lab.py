@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from pytest_hastate.cli.common import Commands, say
+from pytest_hastate.errors import InputError
 from pytest_hastate.exit_codes import ExitCode
 
 DEFAULT_LAB_DIR = Path(".lab")
@@ -39,6 +40,10 @@ def register(commands: Commands) -> None:
                 "it (a shipped name or a profile file; default gloriousflywheel)",
             )  # fmt: skip
             sub.add_argument(
+                "--gateways", type=_gateways, default=None, metavar="N",
+                help="S3 gateways of the seaweedfs ha lab (default 2; the scale benchmark uses 6)",
+            )  # fmt: skip
+            sub.add_argument(
                 "--engine", choices=ENGINES, default="seaweedfs",
                 help="seaweedfs (pip only, the default) or ceph (Debian's Ceph 16.2 packages)",
             )  # fmt: skip
@@ -52,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.lab == "up":
         require_lab(args.engine, "lab up")
-        return up(args.dir, args.topology, args.engine, args.profile)
+        if args.gateways is not None and (args.engine, args.topology) != ("seaweedfs", "ha"):
+            raise InputError(
+                "--gateways", "", "only the seaweedfs ha lab takes a number of gateways"
+            )
+        return up(args.dir, args.topology, args.engine, args.profile, args.gateways)
     require("trustme", "lab", f"lab {args.lab}")
     from pytest_hastate.lab.artifacts import open_lab
 
@@ -80,13 +89,26 @@ def run(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def up(directory: Path, topology: str, engine: str, profile: str | None = None) -> int:
+def _gateways(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 16:
+        raise argparse.ArgumentTypeError(f"a number from 1 to 16, not {text!r}")
+    return int(text)
+
+
+def up(
+    directory: Path,
+    topology: str,
+    engine: str,
+    profile: str | None = None,
+    gateways: int | None = None,
+) -> int:
     from pytest_hastate.io.profiles import profile_for
     from pytest_hastate.lab import start
 
     loaded = profile_for(None, profile, Path.cwd()) if profile else None
     t0 = time.monotonic()
-    lab = start(directory, topology, engine=engine, progress=say, profile=loaded)
+    sized = {"gateways": gateways} if gateways is not None else {}
+    lab = start(directory, topology, engine=engine, progress=say, profile=loaded, **sized)
     say(f"lab: {engine} {topology} lab up in {time.monotonic() - t0:.1f} s")
     say(f"lab: endpoints {' '.join(lab.endpoints)}")
     say(f"lab: package {lab.package_path}")

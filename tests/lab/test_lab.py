@@ -177,3 +177,37 @@ def test_a_folder_with_other_files_is_refused_before_anything_starts(tmp_path: P
         "folder (its data would be mixed with what is there)"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_an_ha_lab_of_three_gateways(tmp_path: Path) -> None:
+    """``--gateways 3``: three HTTPS gateways over the same filers, all in the package, each
+    with its metrics page; stopped by ``lab down``."""
+    lab_dir = tmp_path / "lab"
+    up = hastate("lab", "up", "--gateways", "3", "--dir", str(lab_dir))
+    try:
+        assert up.returncode == 0, up.stderr
+        package = json.loads((lab_dir / "endpoint-package.json").read_text())
+        assert len(package["ha_endpoints"]) == 3
+        assert len(package["metrics_sources"]) == 3
+        components = json.loads((lab_dir / "lab.json").read_text())["components"]
+        assert sorted(n for n in components if n.startswith("s3-")) == ["s3-1", "s3-2", "s3-3"]
+    finally:
+        down = hastate("lab", "down", "--dir", str(lab_dir))
+    assert down.returncode == 0
+    assert "s3-3" in down.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (("--gateways", "0"), 2, "a number from 1 to 16, not '0'"),
+        (("--gateways", "3", "--topology", "singleton"), 4, "only the seaweedfs ha lab"),
+    ],
+)
+def test_a_number_of_gateways_the_lab_cannot_take_is_refused(
+    tmp_path: Path, args: tuple[str, ...], code: int, words: str
+) -> None:
+    refused = hastate("lab", "up", *args, "--dir", str(tmp_path / "lab"))
+    assert refused.returncode == code
+    assert words in refused.stderr
+    assert not (tmp_path / "lab").exists()
