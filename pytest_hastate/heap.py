@@ -6,8 +6,10 @@ full collection would walk all of it again, and pytest itself asks for full coll
 the session ends. ``settle`` moves those objects out of the collector's reach (``gc.freeze``),
 so the collections during and after the run walk only what the run made; ``release`` gives them
 back (``gc.unfreeze``) in the session's last cleanup, after pytest's own end-of-session
-collections, so a session run inside another process (a test suite's ``pytester``) leaves
-nothing frozen behind.
+collections.
+
+Freezing acts on the whole process, so a session that may not be the process's only one (a
+test suite runs it in-process through ``pytester``) leaves the collector as it is.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import gc
 
 import pytest
 
-from pytest_hastate.stash import HEAP_FROZEN
+from pytest_hastate.stash import HEAP_FROZEN, OPEN_SESSIONS
 
 
 def settle(config: pytest.Config) -> None:
+    if len(OPEN_SESSIONS) > 1:  # inside another session: its objects are not ours to freeze
+        return
     gc.freeze()
     config.stash[HEAP_FROZEN] = True
 

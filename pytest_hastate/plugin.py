@@ -18,7 +18,7 @@ import pytest
 
 from pytest_hastate.aliases import add_options
 from pytest_hastate.options import CRITERION_MARKER, OPTIONS, SUITE_FLAG
-from pytest_hastate.stash import HEAP_FROZEN, RUN_KEY
+from pytest_hastate.stash import HEAP_FROZEN, OPEN_SESSIONS, RUN_KEY
 from pytest_hastate.steps import STEPS
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(CollectErrors(), CollectErrors.NAME)
     # Registered before pytest's own plugins register theirs, so it runs after them, their
     # end-of-session garbage collections included (cleanups run last registered first).
+    OPEN_SESSIONS.add(id(config))
     config.add_cleanup(functools.partial(_release_heap, config))
     if not config.option.help:
         from pytest_hastate import activation
@@ -89,6 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _release_heap(config: pytest.Config) -> None:
+    OPEN_SESSIONS.discard(id(config))
     if config.stash.get(HEAP_FROZEN, False):
         from pytest_hastate import heap
 
