@@ -68,18 +68,23 @@ def test_everything_under_the_prefix_goes_in_one_request(
     assert sent["DeleteObject"] == 0
 
 
+def refusing_delete_objects(endpoint: str, folder: Path) -> FaultyGatewayProxy:
+    """moto's server behind a proxy that answers DeleteObjects 501 (an engine without it)."""
+    proxy = FaultyGatewayProxy(
+        endpoint, ca=folder / "ca.pem", cert=folder / "cert.pem", key=folder / "key.pem",
+        access_key=KEY_ID, secret_key=SECRET, region="us-east-1", strip_if_none_match=False,
+    )  # fmt: skip
+    proxy.fail_matching = ("POST", r"[?&]delete", 501)
+    return proxy
+
+
 def test_an_engine_refusing_delete_objects_gets_one_request_per_version(
     filled: tuple[Any, str], tmp_path: Path
 ) -> None:
     admin, endpoint = filled
-    ca = tmp_path / "ca.pem"
-    proxy = FaultyGatewayProxy(
-        endpoint, ca=ca, cert=tmp_path / "cert.pem", key=tmp_path / "key.pem",
-        access_key=KEY_ID, secret_key=SECRET, region="us-east-1", strip_if_none_match=False,
-    )  # fmt: skip
-    proxy.fail_matching = ("POST", r"[?&]delete", 501)
+    proxy = refusing_delete_objects(endpoint, tmp_path)
     with proxy:
-        s3, sent = guarded(proxy.endpoint, ca)
+        s3, sent = guarded(proxy.endpoint, tmp_path / "ca.pem")
         assert delete_everything_under(s3, SCOPE.bucket, SCOPE.run_prefix) == []
     assert proxy.injected >= 1
     assert versions(admin) == {"hastate/another-run/state"}
@@ -90,15 +95,10 @@ def test_what_the_engine_keeps_is_the_residue(filled: tuple[Any, str], tmp_path:
     """An engine that refuses DeleteObjects and answers each DELETE without deleting: the
     residue names every version left, from a second listing, not from the answers."""
     _admin, endpoint = filled
-    ca = tmp_path / "ca.pem"
-    proxy = FaultyGatewayProxy(
-        endpoint, ca=ca, cert=tmp_path / "cert.pem", key=tmp_path / "key.pem",
-        access_key=KEY_ID, secret_key=SECRET, region="us-east-1", strip_if_none_match=False,
-    )  # fmt: skip
-    proxy.fail_matching = ("POST", r"[?&]delete", 501)
+    proxy = refusing_delete_objects(endpoint, tmp_path)
     proxy.drop_deletes_matching = "."
     with proxy:
-        s3, _sent = guarded(proxy.endpoint, ca)
+        s3, _sent = guarded(proxy.endpoint, tmp_path / "ca.pem")
         residue = delete_everything_under(s3, SCOPE.bucket, SCOPE.run_prefix)
     assert len(residue) == 6
     assert proxy.dropped_deletes == 6
