@@ -79,9 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{CRITERION_MARKER}(id, ...): the verdict criteria this test proves"
     )
     config.pluginmanager.register(CollectErrors(), CollectErrors.NAME)
+    OPEN_SESSIONS.add(id(config))
     # Registered before pytest's own plugins register theirs, so it runs after them, their
     # end-of-session garbage collections included (cleanups run last registered first).
-    OPEN_SESSIONS.add(id(config))
     config.add_cleanup(functools.partial(_release_heap, config))
     if not config.option.help:
         from pytest_hastate import activation
