@@ -26,13 +26,6 @@ if TYPE_CHECKING:
 
 pytestmark = SCRATCH.marks
 
-READ_KEYS_PER_WRITER, READ_KEYS_IN_ALL = 8, 16
-"""Keys written new and then overwritten: 8 per endpoint up to 16 in all (and one per endpoint
-past 16), spread over the endpoints as writers; each acknowledged write is read at once through
-every endpoint. One or two endpoints: 16 first reads per (writer, reader) pair; six: 4 to 6
-per pair, 192 in all (the requests grow with the square of the endpoints only in the reads)."""
-
-
 RACE_TEST = "test_conditional_write_race_has_exactly_one_winner"
 
 
@@ -187,17 +180,14 @@ def read_after_write_checks(
     read at the same moment through every endpoint, the writer's own included."""
     ops, bucket = hastate_scratch, hastate_scratch_bucket.name
     endpoints = list(hastate_s3.items())
+    shares = ops.read_key_shares(len(endpoints))
     keys = [
-        hastate_scope.key("read-after-write", uuid.uuid4().hex)
-        for _ in range(
-            max(min(READ_KEYS_PER_WRITER * len(endpoints), READ_KEYS_IN_ALL), len(endpoints))
-        )
+        [hastate_scope.key("read-after-write", uuid.uuid4().hex) for _ in range(share)]
+        for share in shares
     ]
 
     def one(index: int) -> list[ReadCheck]:
-        return ops.read_after_write(
-            endpoints[index], endpoints, bucket, keys[index :: len(endpoints)], readers
-        )
+        return ops.read_after_write(endpoints[index], endpoints, bucket, keys[index], readers)
 
     with (
         ThreadPoolExecutor(max_workers=len(endpoints)) as writers,

@@ -8,21 +8,23 @@ so the collections during and after the run walk only what the run made; ``relea
 back (``gc.unfreeze``) in the session's last cleanup, after pytest's own end-of-session
 collections.
 
-Freezing acts on the whole process, so a session that may not be the process's only one (a
-test suite runs it in-process through ``pytester``) leaves the collector as it is.
+Freezing acts on the whole process, so it is done only where the process is the proof's: no
+other pytest session runs around this one (a test suite's ``pytester`` runs sessions inside its
+own), and nothing is frozen already (a host program's freeze is its own, and is left alone).
 """
 
 from __future__ import annotations
 
 import gc
+import sys
 
 import pytest
 
-from pytest_hastate.stash import HEAP_FROZEN, OPEN_SESSIONS
+from pytest_hastate.stash import HEAP_FROZEN
 
 
 def settle(config: pytest.Config) -> None:
-    if len(OPEN_SESSIONS) > 1:  # inside another session: its objects are not ours to freeze
+    if gc.get_freeze_count() or _sessions_running() != 1:
         return
     gc.freeze()
     config.stash[HEAP_FROZEN] = True
@@ -30,5 +32,20 @@ def settle(config: pytest.Config) -> None:
 
 def release(config: pytest.Config) -> None:
     if config.stash.get(HEAP_FROZEN, False):
-        gc.unfreeze()
+        gc.unfreeze()  # nothing was frozen before settle: this is the state it found
         config.stash[HEAP_FROZEN] = False
+
+
+def _sessions_running() -> int:
+    """pytest sessions on this thread's stack (their ``wrap_session`` frames); 0 when that
+    cannot be told, and then nothing is frozen."""
+    try:
+        from _pytest.main import wrap_session
+    except ImportError:
+        return 0
+    code, count = wrap_session.__code__, 0
+    frame = sys._getframe()
+    while frame is not None:
+        count += frame.f_code is code
+        frame = frame.f_back  # type: ignore[assignment]
+    return count

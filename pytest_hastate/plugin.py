@@ -18,7 +18,7 @@ import pytest
 
 from pytest_hastate.aliases import add_options
 from pytest_hastate.options import CRITERION_MARKER, OPTIONS, SUITE_FLAG
-from pytest_hastate.stash import HEAP_FROZEN, OPEN_SESSIONS, RUN_KEY
+from pytest_hastate.stash import HEAP_FROZEN, RUN_KEY
 from pytest_hastate.steps import STEPS
 
 if TYPE_CHECKING:
@@ -79,7 +79,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{CRITERION_MARKER}(id, ...): the verdict criteria this test proves"
     )
     config.pluginmanager.register(CollectErrors(), CollectErrors.NAME)
-    OPEN_SESSIONS.add(id(config))
     # Registered before pytest's own plugins register theirs, so it runs after them, their
     # end-of-session garbage collections included (cleanups run last registered first).
     config.add_cleanup(functools.partial(_release_heap, config))
@@ -90,7 +89,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _release_heap(config: pytest.Config) -> None:
-    OPEN_SESSIONS.discard(id(config))
     if config.stash.get(HEAP_FROZEN, False):
         from pytest_hastate import heap
 
@@ -140,7 +138,8 @@ def pytest_collection_modifyitems(
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     selection.check_needs(config, run, items)
-    selection.check_backend_and_tofu(run, items)
+    selection.check_backend(run, items)
+    selection.check_tofu(run, items)
     heap.settle(config)
 
 

@@ -3,7 +3,6 @@ stands on. Called by the collection hooks of ``plugin.py``; every refusal is a `
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import pytest
@@ -155,33 +154,18 @@ def check_backend(run: ProofRun, kept: list[pytest.Item]) -> None:
 TOFU_BINARY_FIXTURE = "hastate_tofu_binary"
 
 
-def check_backend_and_tofu(run: ProofRun, kept: list[pytest.Item]) -> None:
-    """``check_backend`` and ``check_tofu``, the binary's gate (OpenTofu subprocesses) running
-    while the backend's client libraries load; both are done before any test runs."""
-    if not needs_tofu_gate(run, kept):
-        check_backend(run, kept)
+def check_tofu(run: ProofRun, kept: list[pytest.Item]) -> None:
+    """Selected tests that run OpenTofu get the binary gated now, before any request: a CI
+    setup action's wrapper in front of it is refused here (bad input), nothing sent."""
+    if run.settings.dry_run:
         return
-    with ThreadPoolExecutor(1, thread_name_prefix="hastate-tofu-gate") as pool:
-        gated = pool.submit(run.gate_tofu)  # the pool's exit waits for it, whatever happens
-        check_backend(run, kept)
-        check_tofu(run, gated)
-
-
-def needs_tofu_gate(run: ProofRun, kept: list[pytest.Item]) -> bool:
-    return not run.settings.dry_run and any(
-        TOFU_BINARY_FIXTURE in getattr(item, "fixturenames", ()) for item in kept
-    )
-
-
-def check_tofu(run: ProofRun, gated: Future[None]) -> None:
-    """Selected tests that run OpenTofu get the binary gated (``gated``: ``run.gate_tofu``
-    underway) before any request: a CI setup action's wrapper in front of it is refused here
-    (bad input), nothing sent."""
+    if not any(TOFU_BINARY_FIXTURE in getattr(item, "fixturenames", ()) for item in kept):
+        return
     from pytest_hastate.errors import BinaryRefused, TofuMissing
     from pytest_hastate.options import BY_FLAG
 
     try:
-        gated.result()
+        run.gate_tofu()
     except BinaryRefused as exc:
         raise pytest.UsageError(f"{PREFIX}: {exc}") from None
     named = run.settings.tofu_binary

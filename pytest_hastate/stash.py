@@ -14,7 +14,3 @@ RUN_KEY: pytest.StashKey[ProofRun] = pytest.StashKey()
 
 HEAP_FROZEN: pytest.StashKey[bool] = pytest.StashKey()
 """Whether this session froze its heap (``heap.settle``), so its cleanup gives it back."""
-
-OPEN_SESSIONS: set[int] = set()
-"""The pytest sessions of this process (``id`` of their config) configured and not yet cleaned
-up: more than one means a session runs inside another (a test suite's ``pytester``)."""

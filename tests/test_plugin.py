@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from typing import Any
 
 import pytest
@@ -811,6 +812,24 @@ def test_a_proof_run_inside_another_session_freezes_nothing(proof: pytest.Pytest
     during = [int(line.rsplit(":", 1)[1]) for line in result.outlines if "frozen during" in line]
     assert during == [0, 0]
     assert gc.get_freeze_count() == 0
+
+
+def test_a_host_programs_own_freeze_is_left_alone(proof: pytest.Pytester) -> None:
+    """A program that froze its heap and then runs the proof with ``pytest.main``: the proof
+    freezes nothing more and gives back nothing it did not freeze."""
+    script = (
+        "import gc, pytest\n"
+        "gc.freeze()\n"
+        "before = gc.get_freeze_count()\n"
+        "pytest.main(['proofs/', '-m', 'static', '--endpoint-package', 'package.json', '-q'])\n"
+        "print('freeze counts', before, gc.get_freeze_count())\n"
+    )
+    (proof.path / "host.py").write_text(script)
+    result = proof.run(sys.executable, "host.py")
+    counts = [line.split()[2:] for line in result.outlines if line.startswith("freeze counts")]
+    assert counts
+    assert int(counts[0][0]) > 10_000
+    assert abs(int(counts[0][1]) - int(counts[0][0])) < 1_000  # frees, never a new freeze
 
 
 def test_an_unrelated_session_freezes_nothing(pytester: pytest.Pytester) -> None:

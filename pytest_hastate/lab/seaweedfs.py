@@ -57,8 +57,8 @@ class SeaweedFSLab(LabCluster):
 
     def __init__(self, directory: Path, *, gateways: int | None = None, **kwargs: Any) -> None:
         super().__init__(directory, **kwargs)
-        if gateways is not None and gateways < 1:
-            raise LabError(f"gateways must be 1 or more, not {gateways}")
+        if gateways is not None and gateways < 2:
+            raise LabError(f"an ha lab needs 2 gateways or more, not {gateways}")
         self.gateways = gateways
         """S3 gateways of an ``ha`` lab started from here (default: the topology's 2)."""
 

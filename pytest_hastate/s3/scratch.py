@@ -99,19 +99,21 @@ DELETE_BATCH = 1000
 def delete_everything_under(s3: S3Client, bucket: str, prefix: str) -> list[str]:
     """Delete every version and delete marker under ``prefix``; returns what is left (residue).
 
-    One DeleteObjects request per DELETE_BATCH versions; where the engine refuses the request
-    as a whole (it does not implement it, or wants another checksum), one DeleteObject per
-    version. Per-version failures are not read from the answer: what stays is listed again."""
+    One DeleteObjects request per DELETE_BATCH versions. Its answer is not read: the versions
+    still listed afterwards (the engine refused the request as a whole, or failed some keys
+    inside a 200 answer) get one DeleteObject each, with the client's retries; what is listed
+    after that is the residue."""
     found = versions_under(s3, bucket, prefix)
     for start in range(0, len(found), DELETE_BATCH):
-        batch = found[start : start + DELETE_BATCH]
-        named = [{"Key": key, "VersionId": version} for key, version in batch]
-        try:
+        named = [{"Key": k, "VersionId": v} for k, v in found[start : start + DELETE_BATCH]]
+        with contextlib.suppress(*S3Errors):  # an engine without DeleteObjects: below
             s3.delete_objects(Bucket=bucket, Delete={"Objects": named, "Quiet": True})  # type: ignore[typeddict-item]
-        except S3Errors:
-            for key, version in batch:
-                with contextlib.suppress(*S3Errors):  # what stays is reported below as residue
-                    s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+    left = versions_under(s3, bucket, prefix) if found else []
+    for key, version in left:
+        with contextlib.suppress(*S3Errors):  # what stays is reported below as residue
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+    if not left:
+        return []
     return [f"{bucket}/{key}@{version}" for key, version in versions_under(s3, bucket, prefix)]
 
 
@@ -185,6 +187,20 @@ def _lag(
         max_delay=0.5,
     )
     return round(already + waited.seconds, 3) if waited.ok else None
+
+
+READ_KEYS_PER_WRITER, READ_KEYS_IN_ALL = 8, 16
+"""Read-after-write keys, each written new and then overwritten: 8 per endpoint up to 16 in all,
+one per endpoint past 16. Every acknowledged write is read once through every endpoint, so each
+endpoint serves 2 x 16 first reads whatever the number of endpoints (past 16, 2 per endpoint)
+and every (writer, reader) pair has at least one new and one overwrite: two endpoints, 16 per
+pair; six, 4 to 6. The requests grow with the square of the endpoints only in the reads."""
+
+
+def read_key_shares(endpoints: int) -> list[int]:
+    """Keys each endpoint writes (READ_KEYS_PER_WRITER, READ_KEYS_IN_ALL)."""
+    total = max(min(READ_KEYS_PER_WRITER * endpoints, READ_KEYS_IN_ALL), endpoints)
+    return [total // endpoints + (index < total % endpoints) for index in range(endpoints)]
 
 
 def read_after_write(
@@ -411,6 +427,7 @@ class ScratchOps:
     versions_under = staticmethod(versions_under)
     delete_everything_under = staticmethod(delete_everything_under)
     read_after_write = staticmethod(read_after_write)
+    read_key_shares = staticmethod(read_key_shares)
     race_facts = staticmethod(race_facts)
     read_facts = staticmethod(read_facts)
     caller_owns = staticmethod(caller_owns)

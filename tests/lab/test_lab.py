@@ -200,7 +200,9 @@ def test_an_ha_lab_of_three_gateways(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "words"),
     [
-        (("--gateways", "0"), 2, "a number from 1 to 16, not '0'"),
+        (("--gateways", "1"), 2, "a number from 2 to 16, not '1'"),
+        (("--gateways", "\uff13"), 2, "a number from 2 to 16, not"),
+        (("--gateways", "\u00b2"), 2, "a number from 2 to 16, not"),
         (("--gateways", "3", "--topology", "singleton"), 4, "only the seaweedfs ha lab"),
     ],
 )

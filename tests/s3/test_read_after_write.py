@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from pytest_hastate.s3.client import S3Access, client
-from pytest_hastate.s3.scratch import read_after_write
+from pytest_hastate.s3.scratch import read_after_write, read_key_shares
 from pytest_hastate.scope.scratch import ScratchScope
 from tests.support.engines import TlsMotoServer
 
@@ -70,3 +71,14 @@ def test_a_reader_serving_the_old_version_is_stale(moto_tls: TlsMotoServer, tmp_
     assert [(c.reader, c.kind) for c in stale] == [("lagging", "overwrite")]
     assert stale[0].first_read.startswith("other bytes")
     assert stale[0].lag is None  # never current within LAG_LIMIT
+
+
+@pytest.mark.parametrize("endpoints", range(1, 25))
+def test_every_writer_has_a_share_and_every_reader_sixteen_keys(endpoints: int) -> None:
+    """Each endpoint writes at least one key (so every (writer, reader) pair has a new and an
+    overwrite first read), 8 each on one or two endpoints, and 16 keys in all up to 16."""
+    shares = read_key_shares(endpoints)
+    assert len(shares) == endpoints
+    assert min(shares) >= 1
+    assert max(shares) - min(shares) <= 1
+    assert sum(shares) == (8 * endpoints if endpoints <= 2 else max(16, endpoints))

@@ -94,7 +94,7 @@ def test_an_engine_refusing_delete_objects_gets_one_request_per_version(
 def test_what_the_engine_keeps_is_the_residue(filled: tuple[Any, str], tmp_path: Path) -> None:
     """An engine that refuses DeleteObjects and answers each DELETE without deleting: the
     residue names every version left, from a second listing, not from the answers."""
-    _admin, endpoint = filled
+    admin, endpoint = filled
     proxy = refusing_delete_objects(endpoint, tmp_path)
     proxy.drop_deletes_matching = "."
     with proxy:
@@ -103,3 +103,21 @@ def test_what_the_engine_keeps_is_the_residue(filled: tuple[Any, str], tmp_path:
     assert len(residue) == 6
     assert proxy.dropped_deletes == 6
     assert all(r.startswith(f"{SCOPE.bucket}/{SCOPE.run_prefix}") for r in residue)
+    delete_everything_under(admin, SCOPE.bucket, SCOPE.run_prefix)  # moto's store is shared
+
+
+def test_versions_a_delete_objects_answer_left_behind_are_deleted_one_by_one(
+    filled: tuple[Any, str], tmp_path: Path
+) -> None:
+    """An engine that answers DeleteObjects 200 with every key failed inside the answer: what
+    the second listing still shows is deleted version by version."""
+    admin, endpoint = filled
+    proxy = refusing_delete_objects(endpoint, tmp_path)
+    proxy.fail_matching = None
+    proxy.fail_delete_objects_keys = True
+    with proxy:
+        s3, sent = guarded(proxy.endpoint, tmp_path / "ca.pem")
+        assert delete_everything_under(s3, SCOPE.bucket, SCOPE.run_prefix) == []
+    assert proxy.injected == 1
+    assert sent["DeleteObject"] == 6
+    assert versions(admin) == {"hastate/another-run/state"}

@@ -208,6 +208,8 @@ class FaultyGatewayProxy(BackgroundHttpServer):
         # (method, pattern on the raw path and query, status): answer with that error instead.
         self.fail_matching: tuple[str, str, int] | None = None
         self.fail_delay = 0.0  # seconds before the injected failure is answered (a slow 5xx)
+        # answer DeleteObjects 200 with every key failed inside it, deleting nothing
+        self.fail_delete_objects_keys = False
         self.injected = 0
         upstream_context = ssl.create_default_context(cafile=str(ca))
         credentials = Credentials(access_key, secret_key)
@@ -235,6 +237,23 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                 length = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(length) if length else b""
 
+            def _failed_keys(self, body: bytes) -> None:
+                """A 200 DeleteObjects answer naming every key as failed (nothing deleted)."""
+                named = re.findall(
+                    rb"<Object><Key>(.*?)</Key>(?:<VersionId>(.*?)</VersionId>)?", body
+                )
+                errors = b"".join(
+                    b"<Error><Key>" + key + b"</Key><VersionId>" + version + b"</VersionId>"
+                    b"<Code>InternalError</Code><Message>injected</Message></Error>"
+                    for key, version in named
+                )
+                answer = b"<?xml version='1.0'?><DeleteResult>" + errors + b"</DeleteResult>"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
             def _forward(self) -> None:
                 body = self._body()
                 path = urlsplit(self.path)
@@ -253,6 +272,14 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                     self.end_headers()
                     if self.command == "GET":
                         self.wfile.write(missing)
+                    return
+                if (
+                    proxy.fail_delete_objects_keys
+                    and self.command == "POST"
+                    and (re.search(r"[?&]delete", self.path))
+                ):
+                    proxy.injected += 1
+                    self._failed_keys(body)
                     return
                 failing = proxy.fail_matching
                 if failing and self.command == failing[0] and re.search(failing[1], self.path):
