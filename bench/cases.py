@@ -43,6 +43,22 @@ def proof_argv(package: Path, evidence: Path, *extra: str) -> list[str]:
                             python=operator_python())  # fmt: skip
 
 
+def lab_env(cluster: LabCluster, **overrides: str) -> dict[str, str]:
+    """The operator's environment with the lab's credentials (see operator_env)."""
+    return this_checkout({**os.environ, **environment(cluster), **overrides})
+
+
+def loser_wait(record: dict[str, Any]) -> float:
+    """A verdict.json's longest race-loser wait (0 when the race did not run)."""
+    race = record["facts"].get("conditional_race") or {}
+    return float(race.get("refused_seconds_max") or 0.0)
+
+
+def median_ratio(ours: dict[str, Any], base: dict[str, Any], measure: str) -> float:
+    """The ratio of two ``runs_summary`` medians of ``measure`` (wall_seconds, cpu_seconds)."""
+    return round(ours[measure]["median"] / base[measure]["median"], 2)
+
+
 def live(topology: str, rounds: int) -> dict[str, Any]:
     """The whole live proof (incl. OpenTofu) vs the floor script, on a healthy lab."""
     ours: list[ProcessRun] = []
@@ -51,7 +67,7 @@ def live(topology: str, rounds: int) -> dict[str, Any]:
     timing: list[dict[str, float]] = []
     race_refused_max: list[float] = []
     with lab(topology) as cluster, tempfile.TemporaryDirectory() as work:
-        env = this_checkout({**os.environ, **environment(cluster)})
+        env = lab_env(cluster)
         floor_argv = [
             operator_python(),
             str(REPO / "bench" / "floor.py"),
@@ -70,17 +86,14 @@ def live(topology: str, rounds: int) -> dict[str, Any]:
             record = json.loads((evidence / "verdict.json").read_text())
             verdicts.append(record["verdict"])
             timing.append(record["facts"]["timing"])
-            race = record["facts"].get("conditional_race") or {}
-            race_refused_max.append(race.get("refused_seconds_max") or 0.0)
+            race_refused_max.append(loser_wait(record))
     hastate, baseline = runs_summary(ours), runs_summary(floor)
     return {
         "topology": topology,
         "rounds": rounds,
         "hastate": hastate,
         "floor": baseline,
-        "wall_ratio": round(
-            hastate["wall_seconds"]["median"] / baseline["wall_seconds"]["median"], 2
-        ),
+        "wall_ratio": median_ratio(hastate, baseline, "wall_seconds"),
         "verdicts": verdicts,
         "outside_share": spread([t["outside_share"] for t in timing]),
         "tofu_seconds": spread([t["tofu_seconds"] for t in timing]),
@@ -103,28 +116,22 @@ def scale(rounds: int, sizes: tuple[int, int] = (2, 6)) -> dict[str, Any]:
             for n in order:
                 cluster = labs[n]
                 evidence = work / f"evidence-{n}-{round_no}"
-                env = this_checkout({**os.environ, **environment(cluster)})
-                run = run_process(proof_argv(cluster.package_path, evidence, *LIVE), env, work)
+                run = run_process(
+                    proof_argv(cluster.package_path, evidence, *LIVE), lab_env(cluster), work
+                )
                 record = json.loads((evidence / "verdict.json").read_text())
                 if record["verdict"] == "STOP":
                     raise SystemExit(f"STOP on the {n}-gateway lab: {record['reasons'][:2]}")
                 if round_no:
                     runs[n].append(run)
-                    race = record["facts"].get("conditional_race") or {}
-                    waits[n].append(race.get("refused_seconds_max") or 0.0)
-    small, large = sizes
+                    waits[n].append(loser_wait(record))
     for n in sizes:
         results[f"gateways_{n}"] = {
             **runs_summary(runs[n]), "race_loser_wait_max_seconds": spread(waits[n]),
         }  # fmt: skip
-    results["wall_ratio"] = round(
-        results[f"gateways_{large}"]["wall_seconds"]["median"]
-        / results[f"gateways_{small}"]["wall_seconds"]["median"], 2,
-    )  # fmt: skip
-    results["cpu_ratio"] = round(
-        results[f"gateways_{large}"]["cpu_seconds"]["median"]
-        / results[f"gateways_{small}"]["cpu_seconds"]["median"], 2,
-    )  # fmt: skip
+    small, large = (results[f"gateways_{n}"] for n in sizes)
+    results["wall_ratio"] = median_ratio(large, small, "wall_seconds")
+    results["cpu_ratio"] = median_ratio(large, small, "cpu_seconds")
     return results
 
 
@@ -301,16 +308,14 @@ def fail_fast(rounds: int) -> dict[str, Any]:
         out["exhausted_capacity"] = degraded(
             rounds,
             cluster.package_path,
-            this_checkout({**os.environ, **environment(cluster)}),
+            lab_env(cluster),
             Path(work),
         )
     with lab("singleton") as cluster, tempfile.TemporaryDirectory() as work:
         certs = (cluster.directory / "s3-cert.pem", cluster.directory / "s3-key.pem")
         with StallingGateway(*certs) as gateway:
             package = lab_package(cluster, Path(work), endpoint_url=gateway.endpoint)
-            env = this_checkout(
-                {**os.environ, **environment(cluster), "TOFU_HA_STATE_ENDPOINT": gateway.endpoint}
-            )
+            env = lab_env(cluster, TOFU_HA_STATE_ENDPOINT=gateway.endpoint)
             out["gateway_never_answers"] = degraded(rounds, package, env, Path(work))
     with lab("ha") as cluster, tempfile.TemporaryDirectory() as work:
         for name, fronts in bad_days(cluster).items():
@@ -352,7 +357,7 @@ def ha_package(
     from tests.support.helpers import lab_package
 
     package = lab_package(cluster, work, endpoint_url=urls[0], ha_endpoints=urls)
-    env = this_checkout({**os.environ, **environment(cluster), "TOFU_HA_STATE_ENDPOINT": urls[0]})
+    env = lab_env(cluster, TOFU_HA_STATE_ENDPOINT=urls[0])
     return package, env, work
 
 

@@ -10,6 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pytest_hastate.s3.limits import STOP_PROMISE
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -42,7 +46,8 @@ def time_to_stop(plt: Any) -> None:
     spread = [[s["median"] - s["min"] for s in stats], [s["max"] - s["median"] for s in stats]]
     figure, axes = plt.subplots(figsize=(7, 3.6), dpi=120)
     axes.barh(names, medians, xerr=spread, capsize=3, color="#c0392b")
-    axes.axvline(30, linestyle="--", color="black", linewidth=1, label="the promise: 30 s")
+    axes.axvline(STOP_PROMISE, linestyle="--", color="black", linewidth=1,
+                 label=f"the promise: {STOP_PROMISE:.0f} s")  # fmt: skip
     axes.set_xlabel("seconds from start to STOP (root cause first)")
     axes.set_title(f"Time to STOP per fault ({data['rounds']} rounds each)")
     axes.invert_yaxis()
