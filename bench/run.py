@@ -34,7 +34,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
     "plugin": ("pytest --co with and without the plugin; plugin import",
                lambda rounds: cases.plugin(max(rounds, 40))),
     "lab": ("lab cold start and teardown", cases.lab_cycle),
-    "fail-fast": ("time to STOP on exhausted capacity and on a gateway that never answers",
+    "fail-fast": ("time to STOP on degraded backends (singleton and ha lab faults)",
                   cases.fail_fast),
 }  # fmt: skip
 

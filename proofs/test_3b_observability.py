@@ -42,14 +42,14 @@ def test_the_backends_metrics_show_what_the_proof_provoked(
     hastate_metrics_before: dict[str, Scrape] | None,
     hastate_metrics_after: tuple[dict[str, Scrape], dict[str, int]] | None,
 ) -> None:
-    from pytest_hastate.observability.signals import judge_counted, judge_present, listed
+    from pytest_hastate.fixtures.observability import not_provable
+    from pytest_hastate.observability.signals import judge_counted, judge_present
 
-    if not listed(signal, hastate_run.inputs.observability_lists):
-        pytest.skip(f"not proven: no observability list of the documents names {signal}")
-    if hastate_metrics_reader is None:
-        pytest.skip("not proven: the package names no metrics source (metrics_sources)")
-    if hastate_metrics_before is None or hastate_metrics_after is None:
-        pytest.skip("not proven: a dry run reads no metrics")
+    why = not_provable(signal, hastate_run, hastate_metrics_reader)
+    if why is not None:
+        pytest.skip(why)
+    assert hastate_metrics_before is not None, "the scrape before the live steps was not taken"
+    assert hastate_metrics_after is not None, "the scrape after the live steps was not taken"
     after, provoked = hastate_metrics_after
     sources = hastate_metrics_reader.sources
     if signal in COUNTED:

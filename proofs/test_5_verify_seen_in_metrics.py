@@ -28,13 +28,13 @@ def test_a_lost_endpoint_shows_in_the_metrics(
     hastate_sample_verification: list[EndpointVerification],
     hastate_progress: Callable[[str], None],
 ) -> None:
-    from pytest_hastate.fixtures.observability import say_silent
-    from pytest_hastate.observability.signals import judge_availability, listed
+    from pytest_hastate.fixtures.observability import not_provable, say_silent
+    from pytest_hastate.observability.signals import judge_availability
 
-    if not listed("object_availability", hastate_run.inputs.observability_lists):
-        pytest.skip("not proven: no observability list of the documents names object availability")
-    if hastate_metrics_reader is None:
-        pytest.skip("not proven: the package names no metrics source (metrics_sources)")
+    why = not_provable("object_availability", hastate_run, hastate_metrics_reader)
+    if why is not None:
+        pytest.skip(why)
+    assert hastate_metrics_reader is not None
     lost = [r.endpoint for r in hastate_sample_verification if not r.reachable]
     scrapes = hastate_metrics_reader.scrape()
     say_silent(scrapes, hastate_progress)

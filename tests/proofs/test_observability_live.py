@@ -6,7 +6,6 @@ one-line fact and the run goes on."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,10 +121,7 @@ def test_a_source_that_answers_garbage_or_nothing_is_a_fact_and_the_run_goes_on(
 
 
 def test_with_no_source_named_every_signal_is_a_note(
-    proofs: pytest.Pytester,
-    monkeypatch: pytest.MonkeyPatch,
-    hastate_singleton_lab: LabCluster,
-    tmp_path: Path,
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
 ) -> None:
     lab = hastate_singleton_lab
     package = lab_package(lab, proofs.path, metrics_sources=None)
