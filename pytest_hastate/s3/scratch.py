@@ -214,6 +214,7 @@ def read_after_write(
     acknowledged write every reader (the writer's own endpoint among them) reads it at once,
     on ``pool``, and must serve those bytes and that version id on its first read."""
     checks: list[ReadCheck] = []
+    stale = 0
     for key in keys:
         for kind in ("new", "overwrite"):
             body = payload(1024)
@@ -235,9 +236,10 @@ def read_after_write(
                 readers, pool.map(first_read, readers), strict=True
             ):
                 lag = None
-                measured = sum(1 for c in checks if c.stale)
-                if first != "current" and measured < LAG_SAMPLES:
-                    lag = _lag(reader[1], bucket, key, (body, version), already=seconds)
+                if first != "current":
+                    stale += 1
+                    if stale <= LAG_SAMPLES:
+                        lag = _lag(reader[1], bucket, key, (body, version), already=seconds)
                 checks.append(
                     ReadCheck(
                         writer[0], reader[0], key, kind, version, first, round(seconds, 4), lag

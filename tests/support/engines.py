@@ -174,7 +174,9 @@ class FaultyGatewayProxy(BackgroundHttpServer):
     ``strip_if_none_match``: drop the conditional-write header (and re-sign, since SigV4 covers
     it), so the store behind acts as if it ignored conditional writes.
     ``drop_lock_deletes``: answer DELETE of ``*.tflock`` with 204 without forwarding it, so a
-    released lock stays visible (``drop_deletes_matching`` sets any key pattern, at any time).
+    released lock stays visible (``drop_deletes_matching`` sets any key pattern, at any time); a
+    DeleteObjects naming such a key is answered "deleted" for every key and not forwarded (the
+    others go when the caller deletes what its next listing still shows).
     ``hide_buckets``: leave these buckets out of ListBuckets answers, as Ceph RGW and AWS do
     for a bucket the caller does not own (one opened to it by a bucket policy).
     ``drop_puts_matching`` (a key pattern, settable at any time): answer such a PUT with 200, an
@@ -237,17 +239,20 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                 length = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(length) if length else b""
 
-            def _failed_keys(self, body: bytes) -> None:
-                """A 200 DeleteObjects answer naming every key as failed (nothing deleted)."""
+            def _delete_result(self, body: bytes, *, deleted: bool) -> None:
+                """A 200 DeleteObjects answer naming every key of ``body`` as deleted, or as
+                failed; nothing is forwarded."""
                 named = re.findall(
                     rb"<Object><Key>(.*?)</Key>(?:<VersionId>(.*?)</VersionId>)?", body
                 )
-                errors = b"".join(
-                    b"<Error><Key>" + key + b"</Key><VersionId>" + version + b"</VersionId>"
-                    b"<Code>InternalError</Code><Message>injected</Message></Error>"
+                entries = b"".join(
+                    (b"<Deleted>" if deleted else b"<Error>")
+                    + b"<Key>" + key + b"</Key><VersionId>" + version + b"</VersionId>"
+                    + (b"</Deleted>" if deleted else
+                       b"<Code>InternalError</Code><Message>injected</Message></Error>")
                     for key, version in named
-                )
-                answer = b"<?xml version='1.0'?><DeleteResult>" + errors + b"</DeleteResult>"
+                )  # fmt: skip
+                answer = b"<?xml version='1.0'?><DeleteResult>" + entries + b"</DeleteResult>"
                 self.send_response(200)
                 self.send_header("Content-Type", "application/xml")
                 self.send_header("Content-Length", str(len(answer)))
@@ -279,7 +284,7 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                     and (re.search(r"[?&]delete", self.path))
                 ):
                     proxy.injected += 1
-                    self._failed_keys(body)
+                    self._delete_result(body, deleted=False)
                     return
                 failing = proxy.fail_matching
                 if failing and self.command == failing[0] and re.search(failing[1], self.path):
@@ -309,6 +314,14 @@ class FaultyGatewayProxy(BackgroundHttpServer):
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                if pattern and self.command == "POST" and re.search(r"[?&]delete", self.path):
+                    bucket = unquote(path.path).strip("/").split("/")[0]
+                    keys = re.findall(rb"<Key>(.*?)</Key>", body)
+                    kept = [k for k in keys if re.search(pattern, f"/{bucket}/{k.decode()}")]
+                    if kept:  # the same store keeps them whichever way they are deleted
+                        proxy.dropped_deletes += len(kept)
+                        self._delete_result(body, deleted=True)
+                        return
                 pattern = proxy.drop_puts_matching
                 if pattern and self.command == "PUT" and re.search(pattern, unquote(path.path)):
                     proxy.dropped_puts += 1

@@ -116,9 +116,6 @@ def test_lock_left_behind_after_release_is_stop(
     with faulty_proxy(
         hastate_singleton_lab, strip_if_none_match=False, drop_lock_deletes=True
     ) as proxy:
-        # a store without DeleteObjects: the cleanup deletes version by version, and the lock's
-        # delete is dropped again
-        proxy.fail_matching = ("POST", r"[?&]delete", 501)
         package = lab_package(hastate_singleton_lab, proofs.path, endpoint_url=proxy.endpoint)
         env = {**environment(hastate_singleton_lab), "TOFU_HA_STATE_ENDPOINT": proxy.endpoint}
         result, verdict = run_proofs(
@@ -325,7 +322,6 @@ def test_ctrl_c_during_apply_is_cleaned_up_and_in_the_verdict(
             proxy = stack.enter_context(
                 faulty_proxy(lab, strip_if_none_match=False, drop_lock_deletes=True)
             )
-            proxy.fail_matching = ("POST", r"[?&]delete", 501)  # no DeleteObjects: see above
             package = lab_package(lab, proofs.path, endpoint_url=proxy.endpoint)
             env["TOFU_HA_STATE_ENDPOINT"] = proxy.endpoint
         process = subprocess.Popen(
