@@ -776,23 +776,35 @@ def test_a_watch_log_outside_a_verify_is_a_usage_error(full_proofs: pytest.Pytes
     result.stderr.fnmatch_lines(["*--watch-log needs --verify-existing*"])
 
 
+FREEZE_PROBE = """
+import atexit, gc
+
+def pytest_runtest_call(item):
+    print(f"frozen during the test: {gc.get_freeze_count()}")
+
+# registered before the proof collects, so it runs after the proof's own exit handler
+atexit.register(lambda: print(f"frozen at exit: {gc.get_freeze_count()}"))
+"""
+
+
+def freeze_counts(result: pytest.RunResult, when: str) -> list[int]:
+    return [int(line.rsplit(":", 1)[1]) for line in result.outlines if f"frozen {when}:" in line]
+
+
 def test_a_proof_run_settles_its_heap(proof: pytest.Pytester) -> None:
     """In a process of its own, once collected, the proof's objects are out of the garbage
-    collector's scans while the tests run (heap.settle)."""
-    proof.makeconftest(
-        """
-        import gc
-
-        def pytest_runtest_call(item):
-            print(f"frozen during the test: {gc.get_freeze_count()}")
-        """
-    )
+    collector's scans while the tests run (heap.settle), and again while the process exits
+    (heap.freeze_at_exit)."""
+    proof.makeconftest(FREEZE_PROBE)
     result = proof.runpytest_subprocess(
         "proofs/", "-m", "static", "--endpoint-package", "package.json", "-s"
     )
-    during = [int(line.rsplit(":", 1)[1]) for line in result.outlines if "frozen during" in line]
+    during = freeze_counts(result, "during the test")
     assert during
     assert all(count > 10_000 for count in during)
+    at_exit = freeze_counts(result, "at exit")
+    assert len(at_exit) == 1
+    assert at_exit[0] > 10_000
 
 
 def test_a_proof_run_inside_another_session_freezes_nothing(proof: pytest.Pytester) -> None:
@@ -835,7 +847,9 @@ def test_a_host_programs_own_freeze_is_left_alone(proof: pytest.Pytester) -> Non
 def test_an_unrelated_session_freezes_nothing(pytester: pytest.Pytester) -> None:
     """In a process of its own (where a proof run would freeze), a session that proves
     nothing leaves the collector alone."""
-    pytester.makepyfile("import gc\ndef test_x():\n    print('frozen', gc.get_freeze_count())\n")
+    pytester.makeconftest(FREEZE_PROBE)
+    pytester.makepyfile("def test_x(): pass\n")
     result = pytester.runpytest_subprocess("-s")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*frozen 0"])
+    assert freeze_counts(result, "during the test") == [0]
+    assert freeze_counts(result, "at exit") == [0]
