@@ -132,6 +132,7 @@ def test_conditional_write_refuses_a_second_writer(
 
 @pytest.mark.hastate_criterion("scratch.conditional_write")
 @pytest.mark.order(RACE_JUDGED_AT)
+@pytest.mark.usefixtures("hastate_early_sweep")  # while the losers are awaited
 def test_conditional_write_race_has_exactly_one_winner(
     hastate_run: ProofRun,
     hastate_conditional_race: RacesUnderway,

@@ -3,12 +3,16 @@
 One session-scoped object owns it (the fixture that exposes it is a few lines): ``open``
 creates or checks the bucket (after maintenance: judges what every endpoint answered),
 ``close`` removes what this phase wrote and returns what it could not remove (residue).
+A live run may ``sweep_early``: remove, in the background, what its finished steps wrote while
+the run waits on something else; ``close`` still lists and removes whatever is left.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -20,6 +24,7 @@ from pytest_hastate.s3.scratch import (
     delete_everything_under,
     ensure_bucket,
     head_status,
+    in_background,
     versioning_in_effect,
 )
 from pytest_hastate.scope.scratch import ScratchScope
@@ -42,6 +47,7 @@ class ScratchLifecycle:
     settle_seconds: dict[str, float] = field(default_factory=dict)
     bucket: ScratchBucket | None = None
     closed: bool = False  # the session's cleanup ran to its end (whatever it left)
+    sweep: Future[list[str]] | None = None  # sweep_early's work, awaited by close
 
     @property
     def primary(self) -> S3Client:
@@ -75,9 +81,25 @@ class ScratchLifecycle:
                 )
             self.settle_seconds[endpoint] = round(seconds, 3)
 
+    def sweep_early(self, *, spare: str) -> None:
+        """Begin removing every version under the run's prefix but those under ``spare``, in
+        the background (live runs only: nothing of theirs is kept). What it fails to remove,
+        ``close`` meets in its own listing; its answers are not needed."""
+        if self.phase == "live" and self.bucket is not None and self.sweep is None:
+            self.sweep = in_background(
+                functools.partial(delete_everything_under, spare=spare),
+                self.primary, self.scope.bucket, self.scope.run_prefix,
+            )  # fmt: skip
+
+    def sweep_done(self) -> None:
+        """Wait for ``sweep_early``'s work, whatever came of it."""
+        if self.sweep is not None:
+            self.sweep.exception()
+
     def close(self, *, keep: bool) -> list[str]:
         """Remove what this phase wrote (unless ``keep``: a checkpoint recorded it, or cleanup
         does its own work); returns the residue."""
+        self.sweep_done()
         if keep or self.phase == "cleanup" or self.bucket is None:
             self.closed = True
             return []

@@ -96,25 +96,33 @@ DELETE_BATCH = 1000
 """Versions named in one DeleteObjects request (the most S3 accepts)."""
 
 
-def delete_everything_under(s3: S3Client, bucket: str, prefix: str) -> list[str]:
-    """Delete every version and delete marker under ``prefix``; returns what is left (residue).
+def delete_everything_under(
+    s3: S3Client, bucket: str, prefix: str, *, spare: str | None = None
+) -> list[str]:
+    """Delete every version and delete marker under ``prefix`` (but those under ``spare``);
+    returns what is left (residue).
 
     One DeleteObjects request per DELETE_BATCH versions. Its answer is not read: the versions
     still listed afterwards (the engine refused the request as a whole, or failed some keys
     inside a 200 answer) get one DeleteObject each, with the client's retries; what is listed
     after that is the residue."""
-    found = versions_under(s3, bucket, prefix)
+
+    def listed() -> list[tuple[str, str]]:
+        found = versions_under(s3, bucket, prefix)
+        return [(k, v) for k, v in found if not k.startswith(spare)] if spare else found
+
+    found = listed()
     for start in range(0, len(found), DELETE_BATCH):
         named = [{"Key": k, "VersionId": v} for k, v in found[start : start + DELETE_BATCH]]
         with contextlib.suppress(*S3Errors):  # an engine without DeleteObjects: below
             s3.delete_objects(Bucket=bucket, Delete={"Objects": named, "Quiet": True})  # type: ignore[typeddict-item]
-    left = versions_under(s3, bucket, prefix) if found else []
+    left = listed() if found else []
     for key, version in left:
         with contextlib.suppress(*S3Errors):  # what stays is reported below as residue
             s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
     if not left:
         return []
-    return [f"{bucket}/{key}@{version}" for key, version in versions_under(s3, bucket, prefix)]
+    return [f"{bucket}/{key}@{version}" for key, version in listed()]
 
 
 def payload(size: int = 4096) -> bytes:

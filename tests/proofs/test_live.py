@@ -3,6 +3,7 @@ failing cases (no versioning, credentials that read tofu-state, a store ignoring
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,42 @@ def test_the_race_is_judged_after_opentofu_and_before_the_checkpoint(
     # then what the backend's metrics showed of it (step 3b), then the checkpoint
     assert ids[race + 1].startswith("proofs/test_3b_observability.py::"), ids
     assert ids[race + 5].startswith("proofs/test_4_checkpoint.py::"), ids
+
+
+@needs_tofu
+def test_what_finished_steps_wrote_is_removed_while_the_race_is_judged(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_singleton_lab: LabCluster
+) -> None:
+    """The early sweep: once the race's test is done, the run's keys left are the race's
+    alone (OpenTofu's state and the other checks' keys went while the losers were awaited);
+    the session's cleanup removes those."""
+    lab = hastate_singleton_lab
+    s3 = admin(lab)
+    candidate = ".gloriousflywheel/ha-state-candidate/"
+    seen: list[str] = []
+
+    class AfterTheRace:
+        @pytest.hookimpl(trylast=True)
+        def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+            if item.name == "test_conditional_write_race_has_exactly_one_winner":
+                seen.extend(key for key, _ in versions_under(s3, "hastate-lab-scratch", candidate))
+
+    for name, value in environment(lab).items():
+        monkeypatch.setenv(name, value)
+    result = proofs.runpytest(
+        "proofs/", "--endpoint-package", str(lab.package_path), "-p", "no:cacheprovider",
+        "--run-disposable-tofu", "--use-lockfile", plugins=[AfterTheRace()],
+    )  # fmt: skip
+    verdict = json.loads((proofs.path / "evidence" / "verdict.json").read_text())
+    assert verdict["criteria"]["tofu.restore"] == "passed", verdict["reasons"]
+    assert verdict["criteria"]["scratch.conditional_write"] == "passed", verdict["reasons"]
+    run_prefix = f"{candidate}{verdict['run_id']}/"
+    left = {
+        key.removeprefix(run_prefix).split("/")[0] for key in seen if key.startswith(run_prefix)
+    }
+    assert left == {"race"}, sorted(seen)
+    assert versions_under(s3, "hastate-lab-scratch", run_prefix) == []
+    assert result.ret == ExitCode.INTERIM_ONLY
 
 
 @needs_tofu

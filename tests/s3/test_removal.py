@@ -121,3 +121,18 @@ def test_versions_a_delete_objects_answer_left_behind_are_deleted_one_by_one(
     assert proxy.injected == 1
     assert sent["DeleteObject"] == 6
     assert versions(admin) == {"hastate/another-run/state"}
+
+
+def test_versions_under_the_spared_prefix_are_left_alone(
+    filled: tuple[Any, str], tmp_path: Path
+) -> None:
+    """The early sweep's removal: everything under the prefix goes but what is under
+    ``spare`` (the race's keys, still being written), and what is left is not residue."""
+    admin, endpoint = filled
+    s3, sent = guarded(endpoint, tmp_path / "ca.pem")
+    spared = SCOPE.key("lock")
+    assert delete_everything_under(s3, SCOPE.bucket, SCOPE.run_prefix, spare=spared) == []
+    assert versions(admin) == {spared, "hastate/another-run/state"}
+    assert sent["DeleteObjects"] == 1
+    assert delete_everything_under(s3, SCOPE.bucket, SCOPE.run_prefix) == []
+    assert versions(admin) == {"hastate/another-run/state"}
