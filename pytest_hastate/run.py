@@ -288,9 +288,12 @@ class ProofRun:
             return
         if self.settings.dry_run or self.access is not None:
             return
-        from pytest_hastate.s3.client import access_from  # boto3 only when a live step will run
+        from pytest_hastate.s3.client import access_from, warm  # boto3 only for a live step
+        from pytest_hastate.scope.scratch import scope_of
 
-        self.access = access_from(inputs.package_model, inputs.package.path, os.environ)
+        model = inputs.package_model
+        self.access = access_from(model, inputs.package.path, os.environ)
+        warm(self.access, lambda: scope_of(inputs.profile.model, model, self.settings.run_id))
 
     def gate_tofu(self) -> None:
         """Gate the OpenTofu binary now, before any test sends a request. A CI wrapper is bad

@@ -7,8 +7,9 @@ Credentials come only from the variables the package names; TLS is always verifi
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -203,6 +204,21 @@ def client(
     if servers is not None or answers is not None:
         _record_answers(s3, url, servers, answers)
     return s3
+
+
+def warm(access: S3Access, scope: Callable[[], ScratchScope]) -> threading.Thread:
+    """Build one guarded client on a daemon thread and drop it, sending nothing: the first
+    client of an identity pays for botocore's S3 model, endpoint rules and client class (about
+    0.1 s of CPU), and here that is paid while the main thread waits on something else (the
+    OpenTofu gate's processes). The clients built after it share what it loaded."""
+
+    def build() -> None:
+        with contextlib.suppress(Exception):  # the steps' own clients report what fails
+            client(access, scope())
+
+    thread = threading.Thread(target=build, name="hastate-warm-client", daemon=True)
+    thread.start()
+    return thread
 
 
 def _silence_is_not_retried(caught_exception: BaseException | None = None, **_: Any) -> None:
