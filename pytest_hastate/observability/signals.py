@@ -52,6 +52,13 @@ ENGINES: tuple[Engine, ...] = (
 observability.md says which signals each shows)."""
 
 
+def metric_names(sources: Sequence[MetricsSource]) -> frozenset[str]:
+    """Every metric a signal can be read from: the package's selectors, the known engines'."""
+    named = [chosen for source in sources for chosen in source.signals.values()]
+    known = [chosen for engine in ENGINES for chosen in engine.selectors.values()]
+    return frozenset(chosen.metric for chosen in (*named, *known))
+
+
 def listed(signal: SignalId, lists: Sequence[Sequence[str]]) -> bool:
     """Whether any of the documents' observability lists names the signal."""
     return any(SIGNALS[signal].listed_as.search(item) for items in lists for item in items)

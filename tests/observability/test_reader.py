@@ -15,8 +15,15 @@ from pytest_hastate.models import MetricsSource
 from pytest_hastate.observability.reader import MetricsReader
 from tests.support.metrics import MetricsServer, fixed
 
+GATEWAY_PAGE = (
+    b"# HELP go_goroutines Number of goroutines.\n# TYPE go_goroutines gauge\ngo_goroutines 42\n"
+    b'# TYPE x_total counter\nx_total{code="403"} 4\nx_total{code="412"} 7\n'
+    b'  x_total {code="200"} 9\n'  # blanks before and after the name are allowed
+    b"process_open_fds 11\nthis line is not Prometheus text\n"
+)
 PAGES = {
     "/metrics": fixed(200, b'# TYPE x_total counter\nx_total{code="403"} 4\n'),
+    "/gateway": fixed(200, GATEWAY_PAGE),
     "/garbage": fixed(200, b"<html>not metrics</html>\n"),
     "/empty": fixed(200, b""),
     "/broken": fixed(500, b"oops"),
@@ -31,8 +38,8 @@ def server() -> Iterator[MetricsServer]:
     running.stop()
 
 
-def reader(*urls: str) -> MetricsReader:
-    return MetricsReader([MetricsSource(url=u) for u in urls], Path("."))
+def reader(*urls: str, metrics: frozenset[str] | None = None) -> MetricsReader:
+    return MetricsReader([MetricsSource(url=u) for u in urls], Path("."), metrics)
 
 
 def test_a_prometheus_page_is_parsed_with_one_get_and_no_credentials(server: MetricsServer) -> None:
@@ -60,6 +67,34 @@ def test_a_source_that_answers_garbage_is_a_one_line_fact(
     assert scrape.fact.startswith(fact), scrape.fact
     assert "\n" not in scrape.fact
     assert [p for _, p, _ in server.seen] == [path]  # the redirect was not followed
+
+
+def test_only_the_named_metrics_lines_are_parsed(server: MetricsServer) -> None:
+    """Read for the run's metrics, a page gives their samples alone: the other lines are
+    counted in the fact, not parsed (a line that is not Prometheus text among them included)."""
+    url = f"{server.base}/gateway"
+    scrape = reader(url, metrics=frozenset({"x_total", "absent_total"})).read(url)
+    assert scrape.samples is not None
+    assert [(s.name, dict(s.labels)["code"], s.value) for s in scrape.samples] == [
+        ("x_total", "403", 4.0), ("x_total", "412", 7.0), ("x_total", "200", 9.0),
+    ]  # fmt: skip
+    assert scrape.fact == "6 samples"
+    assert not reader(url).read(url).answered  # parsed whole, the bad line is told
+
+
+@pytest.mark.parametrize(("path", "answered"), [("/metrics", True), ("/garbage", False)])
+def test_a_page_without_the_named_metrics_is_parsed_whole(
+    server: MetricsServer, path: str, answered: bool
+) -> None:
+    """None of the run's metrics on the page: a Prometheus page still answers (its samples
+    all there), and a page that is not one is still a fact."""
+    url = f"{server.base}{path}"
+    scrape = reader(url, metrics=frozenset({"y_total"})).read(url)
+    assert scrape.answered is answered
+    if answered:
+        assert [s.name for s in scrape.samples or ()] == ["x_total"]
+    else:
+        assert scrape.fact.startswith("answered something that is not Prometheus text")
 
 
 def test_a_source_that_does_not_answer_is_a_fact() -> None:

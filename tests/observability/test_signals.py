@@ -15,6 +15,7 @@ from pytest_hastate.observability.signals import (
     judge_counted,
     judge_present,
     listed,
+    metric_names,
 )
 from tests.support.helpers import REPO
 
@@ -147,3 +148,14 @@ def test_the_public_documents_lists_map_to_signals(document: str, signals: set[s
 def test_samples_keep_their_labels_sorted() -> None:
     (sample,) = parse('m{b="2",a="1"} 3\n')
     assert sample == Sample("m", (("a", "1"), ("b", "2")), 3.0)
+
+
+def test_the_metrics_read_are_the_packages_selectors_and_the_known_engines() -> None:
+    """What the reader keeps of a page (``metric_names``): a package's own selector's metric
+    beside every known engine's, so an unnamed SeaweedFS source is still recognised."""
+    named = MetricsSource(
+        url=URL,
+        signals={"failed_auth": MetricSelector(metric="gateway_denied_total", labels={})},
+    )
+    assert metric_names([named]) == {"gateway_denied_total", "SeaweedFS_s3_request_total"}
+    assert metric_names([MetricsSource(url=URL)]) == {"SeaweedFS_s3_request_total"}
