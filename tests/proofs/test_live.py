@@ -285,6 +285,34 @@ def test_gateway_ignoring_if_none_match_is_stop(
 
 
 @needs_tofu
+def test_a_race_winner_another_endpoint_does_not_serve_is_stop(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
+) -> None:
+    """Every endpoint reads each race's key at once after the race: two endpoints that serve
+    a write through the other only after a minute fail the race's criterion on that first
+    read, naming the endpoint and the key."""
+    lab = hastate_lab
+    window = StaleWindow(seconds=60.0)
+    with (
+        faulty_proxy(lab, 0, strip_if_none_match=False, stale=window) as a,
+        faulty_proxy(lab, 1, strip_if_none_match=False, stale=window) as b,
+    ):
+        package = lab_package(
+            lab, proofs.path, endpoint_url=a.endpoint, ha_endpoints=[a.endpoint, b.endpoint]
+        )
+        env = {**environment(lab), "TOFU_HA_STATE_ENDPOINT": a.endpoint}
+        result, verdict = run_proofs(
+            proofs, monkeypatch, env, package, "-k", "race_has_exactly_one_winner"
+        )
+    reason = assert_stop(
+        result, verdict, "scratch.conditional_write",
+        "stale read: ", "served nothing", "on the first read after the race was won",
+    )  # fmt: skip
+    assert (a.endpoint in reason) or (b.endpoint in reason)
+    assert "/race/" in reason
+    assert verdict["facts"]["conditional_race"]["winners"] == [1] * 5
+
+
 def test_stale_reads_across_endpoints_are_stop(
     proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
 ) -> None:
