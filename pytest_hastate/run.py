@@ -288,7 +288,7 @@ class ProofRun:
             return
         if self.settings.dry_run or self.access is not None:
             return
-        from pytest_hastate.s3.client import access_from, warm  # boto3 only for a live step
+        from pytest_hastate.s3.access import access_from, warm
         from pytest_hastate.scope.scratch import scope_of
 
         model = inputs.package_model

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_hastate.s3 import client as factory
-from pytest_hastate.s3.client import S3Access, warm
+from pytest_hastate.s3.access import S3Access, warm
 from pytest_hastate.scope.scratch import ScratchScope
 
 SCOPE = ScratchScope("hastate-scratch", "hastate/", "20261206t120000z-0badcafe")
