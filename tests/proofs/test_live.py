@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -284,15 +285,15 @@ def test_gateway_ignoring_if_none_match_is_stop(
     )
 
 
-@needs_tofu
-def test_a_race_winner_another_endpoint_does_not_serve_is_stop(
-    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
-) -> None:
-    """Every endpoint reads each race's key at once after the race: two endpoints that serve
-    a write through the other only after a minute fail the race's criterion on that first
-    read, naming the endpoint and the key."""
-    lab = hastate_lab
-    window = StaleWindow(seconds=60.0)
+def behind_stale_proxies(
+    proofs: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    lab: LabCluster,
+    window: StaleWindow,
+    *args: str,
+) -> tuple[pytest.RunResult, dict[str, Any], tuple[str, str]]:
+    """The proof (with ``args``) through two proxies of the ha lab's gateways that share the
+    stale ``window``: a write through one is missing through the other for its seconds."""
     with (
         faulty_proxy(lab, 0, strip_if_none_match=False, stale=window) as a,
         faulty_proxy(lab, 1, strip_if_none_match=False, stale=window) as b,
@@ -301,14 +302,26 @@ def test_a_race_winner_another_endpoint_does_not_serve_is_stop(
             lab, proofs.path, endpoint_url=a.endpoint, ha_endpoints=[a.endpoint, b.endpoint]
         )
         env = {**environment(lab), "TOFU_HA_STATE_ENDPOINT": a.endpoint}
-        result, verdict = run_proofs(
-            proofs, monkeypatch, env, package, "-k", "race_has_exactly_one_winner"
-        )
+        result, verdict = run_proofs(proofs, monkeypatch, env, package, *args)
+    return result, verdict, (a.endpoint, b.endpoint)
+
+
+@needs_tofu
+def test_a_race_winner_another_endpoint_does_not_serve_is_stop(
+    proofs: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hastate_lab: LabCluster
+) -> None:
+    """Every endpoint reads each race's key at once after the race: two endpoints that serve
+    a write through the other only after a minute fail the race's criterion on that first
+    read, naming the endpoint and the key."""
+    window = StaleWindow(seconds=60.0)
+    result, verdict, endpoints = behind_stale_proxies(
+        proofs, monkeypatch, hastate_lab, window, "-k", "race_has_exactly_one_winner"
+    )
     reason = assert_stop(
         result, verdict, "scratch.conditional_write",
         "stale read: ", "served nothing", "on the first read after the race was won",
     )  # fmt: skip
-    assert (a.endpoint in reason) or (b.endpoint in reason)
+    assert any(endpoint in reason for endpoint in endpoints)
     assert "/race/" in reason
     assert verdict["facts"]["conditional_race"]["winners"] == [1] * 5
 
@@ -318,21 +331,14 @@ def test_stale_reads_across_endpoints_are_stop(
 ) -> None:
     """Two endpoints that serve a write through the other only after 2 s (asynchronous
     replication): the first read is stale, and that is a STOP naming endpoint, key and lag."""
-    lab = hastate_lab
     window = StaleWindow(seconds=2.0)
-    with (
-        faulty_proxy(lab, 0, strip_if_none_match=False, stale=window) as a,
-        faulty_proxy(lab, 1, strip_if_none_match=False, stale=window) as b,
-    ):
-        package = lab_package(
-            lab, proofs.path, endpoint_url=a.endpoint, ha_endpoints=[a.endpoint, b.endpoint]
-        )
-        env = {**environment(lab), "TOFU_HA_STATE_ENDPOINT": a.endpoint}
-        result, verdict = run_proofs(proofs, monkeypatch, env, package, "-m", "scratch")
+    result, verdict, endpoints = behind_stale_proxies(
+        proofs, monkeypatch, hastate_lab, window, "-m", "scratch"
+    )
     assert window.served_stale > 0
     reason = assert_stop(result, verdict, "consistency.read_after_write", "stale read: ")
     assert "current after" in reason
-    assert (b.endpoint in reason) or (a.endpoint in reason)
+    assert any(endpoint in reason for endpoint in endpoints)
     assert ".gloriousflywheel/ha-state-candidate/" in reason
     facts = verdict["facts"]["read_after_write"]
     assert facts["reads"] == 64  # 16 keys, written new then overwritten, read through both
