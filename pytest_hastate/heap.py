@@ -6,9 +6,11 @@ full collection would walk all of it again, and pytest itself asks for full coll
 the session ends. ``settle`` moves those objects out of the collector's reach (``gc.freeze``),
 so the collections during and after the run walk only what the run made; ``release`` gives them
 back (``gc.unfreeze``) in the session's last cleanup, after pytest's own end-of-session
-collections. When the process then exits, ``freeze_at_exit`` freezes it once more: the
-collections Python runs while it shuts down would walk all of it again (about 0.3 s of a
-proof run's wall and CPU), and Python does not promise to finalize what still exists at exit.
+collections. When pytest's own command line ran the proof (``pytest``, ``python -m pytest``,
+as ``hastate prove`` does), nothing but the exit follows the session, and ``freeze_at_exit``
+freezes the heap once more: the collections Python runs while it shuts down would walk all of
+it again (about 0.3 s of a proof run's wall and CPU). A program that calls ``pytest.main``
+itself goes on after it, and its exit is left alone.
 
 Freezing acts on the whole process, so it is done only where the process is the proof's: no
 other pytest session runs around this one (a test suite's ``pytester`` runs sessions inside its
@@ -20,6 +22,7 @@ from __future__ import annotations
 import atexit
 import gc
 import sys
+from types import CodeType
 
 import pytest
 
@@ -31,8 +34,8 @@ def settle(config: pytest.Config) -> None:
         return
     gc.freeze()
     config.stash[HEAP_FROZEN] = True
-    atexit.unregister(freeze_at_exit)  # once, however many proofs a host runs in one process
-    atexit.register(freeze_at_exit)
+    if _frames_of(_console_main()) == 1:
+        atexit.register(freeze_at_exit)
 
 
 def freeze_at_exit() -> None:
@@ -54,7 +57,21 @@ def _sessions_running() -> int:
         from _pytest.main import wrap_session
     except ImportError:
         return 0
-    code, count = wrap_session.__code__, 0
+    return _frames_of(wrap_session.__code__)
+
+
+def _console_main() -> CodeType | None:
+    """The code of pytest's command-line entry point (``_console_main`` since pytest 9.1,
+    ``console_main`` before); None when it cannot be told."""
+    from _pytest import config
+
+    entry = getattr(config, "_console_main", None) or getattr(config, "console_main", None)
+    return getattr(entry, "__code__", None)
+
+
+def _frames_of(code: CodeType | None) -> int:
+    """How many frames of this thread's stack run ``code``."""
+    count = 0
     frame = sys._getframe()
     while frame is not None:
         count += frame.f_code is code

@@ -844,6 +844,26 @@ def test_a_host_programs_own_freeze_is_left_alone(proof: pytest.Pytester) -> Non
     assert abs(int(counts[0][1]) - int(counts[0][0])) < 1_000  # frees, never a new freeze
 
 
+def test_a_host_programs_exit_is_its_own(proof: pytest.Pytester) -> None:
+    """A program that runs the proof with ``pytest.main`` goes on after it: its heap is not
+    frozen at its exit, so the cyclic garbage it leaves is finalized there as without the
+    proof (only pytest's own command line, which exits right after the session, freezes)."""
+    script = (
+        "import gc, pytest\n"
+        "pytest.main(['proofs/', '-m', 'static', '--endpoint-package', 'package.json', '-q'])\n"
+        "gc.disable()  # only the collections of the shutdown can find the cycle below\n"
+        "class Cycle:\n"
+        "    def __del__(self):\n"
+        "        print('the host cycle was finalized')\n"
+        "cycle = Cycle()\n"
+        "cycle.itself = cycle\n"
+        "del cycle\n"
+    )
+    (proof.path / "host.py").write_text(script)
+    result = proof.run(sys.executable, "host.py")
+    assert "the host cycle was finalized" in result.outlines
+
+
 def test_an_unrelated_session_freezes_nothing(pytester: pytest.Pytester) -> None:
     """In a process of its own (where a proof run would freeze), a session that proves
     nothing leaves the collector alone."""

@@ -66,8 +66,9 @@ def parse(text: str, metrics: frozenset[str] | None = None) -> tuple[Sample, ...
 
     With ``metrics``, only the samples of those names, and only their lines go to the parser:
     a gateway's page runs to thousands of lines, tens of milliseconds of parsing per scrape.
-    A page that has none of them is parsed whole, so one that is not Prometheus text is still
-    told apart from one that lacks the metrics."""
+    The other lines are not read, whatever they hold. A page that has none of the metrics is
+    parsed whole, so one that is not Prometheus text is still told apart from one that lacks
+    them."""
     from prometheus_client.parser import text_string_to_metric_families
 
     if metrics is not None:
@@ -167,8 +168,8 @@ class MetricsReader:
             return Scrape(
                 url, None, fact(f"answered something that is not Prometheus text ({exc})")
             )
-        listed = sum(1 for line in text.splitlines() if sample_name(line))  # parsed or not
-        return Scrape(url, samples, f"{listed} samples")
+        lines = sum(1 for line in text.splitlines() if sample_name(line))  # parsed or not
+        return Scrape(url, samples, f"{len(samples)} samples read, of {lines} lines")
 
 
 def fact(text: str) -> str:

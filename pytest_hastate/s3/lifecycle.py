@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pytest_hastate.errors import HastateError
+from pytest_hastate.errors import GuardRefusal, HastateError
 from pytest_hastate.maintenance.reachability import EndpointAnswer, bucket_problem
 from pytest_hastate.s3.client import S3Client, S3Errors
 from pytest_hastate.s3.scratch import (
@@ -92,14 +92,17 @@ class ScratchLifecycle:
             )  # fmt: skip
 
     def sweep_done(self) -> None:
-        """Wait for ``sweep_early``'s work, whatever came of it."""
-        if self.sweep is not None:
-            self.sweep.exception()
+        """Wait for ``sweep_early``'s work. A request the guard refused in it is raised here:
+        a request outside the scope is a finding of the run. Whatever else it met, ``close``
+        meets in its own listing."""
+        if self.sweep is not None and isinstance(refused := self.sweep.exception(), GuardRefusal):
+            raise refused
 
     def close(self, *, keep: bool) -> list[str]:
         """Remove what this phase wrote (unless ``keep``: a checkpoint recorded it, or cleanup
         does its own work); returns the residue."""
-        self.sweep_done()
+        if self.sweep is not None:
+            self.sweep.exception()  # its work is over (sweep_done said what it was refused)
         if keep or self.phase == "cleanup" or self.bucket is None:
             self.closed = True
             return []

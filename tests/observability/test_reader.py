@@ -71,14 +71,14 @@ def test_a_source_that_answers_garbage_is_a_one_line_fact(
 
 def test_only_the_named_metrics_lines_are_parsed(server: MetricsServer) -> None:
     """Read for the run's metrics, a page gives their samples alone: the other lines are
-    counted in the fact, not parsed (a line that is not Prometheus text among them included)."""
+    counted in the fact, not read (a line that is not Prometheus text among them included)."""
     url = f"{server.base}/gateway"
     scrape = reader(url, metrics=frozenset({"x_total", "absent_total"})).read(url)
     assert scrape.samples is not None
     assert [(s.name, dict(s.labels)["code"], s.value) for s in scrape.samples] == [
         ("x_total", "403", 4.0), ("x_total", "412", 7.0), ("x_total", "200", 9.0),
     ]  # fmt: skip
-    assert scrape.fact == "6 samples"
+    assert scrape.fact == "3 samples read, of 6 lines"
     assert not reader(url).read(url).answered  # parsed whole, the bad line is told
 
 
