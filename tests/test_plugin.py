@@ -826,18 +826,21 @@ def test_a_proof_run_inside_another_session_freezes_nothing(proof: pytest.Pytest
     assert gc.get_freeze_count() == 0
 
 
+def run_host(proof: pytest.Pytester, before: str, after: str) -> pytest.RunResult:
+    """A host program that runs the static proof with ``pytest.main`` between its own code."""
+    run = "pytest.main(['proofs/', '-m', 'static', '--endpoint-package', 'package.json', '-q'])\n"
+    (proof.path / "host.py").write_text(f"import gc, pytest\n{before}{run}{after}")
+    return proof.run(sys.executable, "host.py")
+
+
 def test_a_host_programs_own_freeze_is_left_alone(proof: pytest.Pytester) -> None:
     """A program that froze its heap and then runs the proof with ``pytest.main``: the proof
     freezes nothing more and gives back nothing it did not freeze."""
-    script = (
-        "import gc, pytest\n"
-        "gc.freeze()\n"
-        "before = gc.get_freeze_count()\n"
-        "pytest.main(['proofs/', '-m', 'static', '--endpoint-package', 'package.json', '-q'])\n"
-        "print('freeze counts', before, gc.get_freeze_count())\n"
+    result = run_host(
+        proof,
+        "gc.freeze()\nbefore = gc.get_freeze_count()\n",
+        "print('freeze counts', before, gc.get_freeze_count())\n",
     )
-    (proof.path / "host.py").write_text(script)
-    result = proof.run(sys.executable, "host.py")
     counts = [line.split()[2:] for line in result.outlines if line.startswith("freeze counts")]
     assert counts
     assert int(counts[0][0]) > 10_000
@@ -848,9 +851,7 @@ def test_a_host_programs_exit_is_its_own(proof: pytest.Pytester) -> None:
     """A program that runs the proof with ``pytest.main`` goes on after it: its heap is not
     frozen at its exit, so the cyclic garbage it leaves is finalized there as without the
     proof (only pytest's own command line, which exits right after the session, freezes)."""
-    script = (
-        "import gc, pytest\n"
-        "pytest.main(['proofs/', '-m', 'static', '--endpoint-package', 'package.json', '-q'])\n"
+    after = (
         "gc.disable()  # only the collections of the shutdown can find the cycle below\n"
         "class Cycle:\n"
         "    def __del__(self):\n"
@@ -859,8 +860,7 @@ def test_a_host_programs_exit_is_its_own(proof: pytest.Pytester) -> None:
         "cycle.itself = cycle\n"
         "del cycle\n"
     )
-    (proof.path / "host.py").write_text(script)
-    result = proof.run(sys.executable, "host.py")
+    result = run_host(proof, "", after)
     assert "the host cycle was finalized" in result.outlines
 
 
