@@ -10,6 +10,7 @@ bucket's lifecycle, the checkpoint chain as this run leaves it, and the verdict.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from pytest_hastate.models.profile import Profile
 from pytest_hastate.modes import Mode
 from pytest_hastate.s3.answers import AnswerTally
 from pytest_hastate.s3.health import BackendHealth
-from pytest_hastate.scope.scratch import scratch_prefix_of
+from pytest_hastate.scope.scratch import ScratchScope, scope_of, scratch_prefix_of
 from pytest_hastate.settings import Settings
 from pytest_hastate.stash import RUN_KEY
 from pytest_hastate.timing import BusyTime
@@ -289,11 +290,16 @@ class ProofRun:
         if self.settings.dry_run or self.access is not None:
             return
         from pytest_hastate.s3.access import access_from, warm
-        from pytest_hastate.scope.scratch import scope_of
 
-        model = inputs.package_model
-        self.access = access_from(model, inputs.package.path, os.environ)
-        warm(self.access, lambda: scope_of(inputs.profile.model, model, self.settings.run_id))
+        self.access = access_from(inputs.package_model, inputs.package.path, os.environ)
+        warm(self.access, functools.partial(self.scratch_scope, inputs.package_model))
+
+    def scratch_scope(self, package: EndpointPackage) -> ScratchScope:
+        """Where this run of ``package`` may write, and what it must never touch."""
+        return scope_of(
+            self.inputs.profile.model, package, self.settings.run_id,
+            allow_bucket_delete=self.settings.delete_scratch_bucket,
+        )  # fmt: skip
 
     def gate_tofu(self) -> None:
         """Gate the OpenTofu binary now, before any test sends a request. A CI wrapper is bad

@@ -61,20 +61,10 @@ def sample_name(line: str) -> str:
     return head[0] if head and not head[0].startswith("#") else ""
 
 
-def parse(text: str, metrics: frozenset[str] | None = None) -> tuple[Sample, ...]:
-    """The samples of a Prometheus text-format page (ValueError when it is not one).
-
-    With ``metrics``, only the samples of those names, and only their lines go to the parser:
-    a gateway's page runs to thousands of lines, tens of milliseconds of parsing per scrape.
-    The other lines are not read, whatever they hold. A page that has none of the metrics is
-    parsed whole, so one that is not Prometheus text is still told apart from one that lacks
-    them."""
+def parse(text: str) -> tuple[Sample, ...]:
+    """The samples of a Prometheus text-format page (ValueError when it is not one)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    if metrics is not None:
-        picked = [line for line in text.splitlines() if sample_name(line) in metrics]
-        if picked:
-            text = "\n".join(picked) + "\n"
     samples = [
         Sample(s.name, tuple(sorted(s.labels.items())), float(s.value))
         for family in text_string_to_metric_families(text)
@@ -83,6 +73,20 @@ def parse(text: str, metrics: frozenset[str] | None = None) -> tuple[Sample, ...
     if not samples:
         raise ValueError("no sample in it")
     return tuple(samples)
+
+
+def read_page(text: str, metrics: frozenset[str] | None) -> tuple[tuple[Sample, ...], int]:
+    """The page's samples (``parse``) and how many sample lines it has, read or not.
+
+    With ``metrics``, only the samples of those names, and only their lines go to the parser:
+    a gateway's page runs to thousands of lines, tens of milliseconds of parsing per scrape.
+    The other lines are not read, whatever they hold. A page that has none of the metrics is
+    parsed whole, so one that is not Prometheus text is still told apart from one that lacks
+    them."""
+    named = [(sample_name(line), line) for line in text.splitlines()]
+    picked = [line for name, line in named if metrics is not None and name in metrics]
+    samples = parse("\n".join(picked) + "\n" if picked else text)
+    return samples, sum(1 for name, _ in named if name)
 
 
 class MetricsReader:
@@ -94,7 +98,7 @@ class MetricsReader:
         package_dir: Path,
         metrics: frozenset[str] | None = None,
     ) -> None:
-        """``metrics``: the only sample names the run reads (see ``parse``); None, all."""
+        """``metrics``: the only sample names the run reads (see ``read_page``); None, all."""
         self.sources = tuple(sources)
         self.metrics = metrics
         self._allowed = frozenset(source.url for source in self.sources)
@@ -161,14 +165,12 @@ class MetricsReader:
             return Scrape(url, None, fact(f"gave no answer ({type(exc).__name__}: {reason})"))
         if len(body) > MAX_BYTES:
             return Scrape(url, None, f"answered more than {MAX_BYTES} bytes")
-        text = body.decode("utf-8", errors="replace")
         try:
-            samples = parse(text, self.metrics)
+            samples, lines = read_page(body.decode("utf-8", errors="replace"), self.metrics)
         except Exception as exc:  # the parser's errors, whatever their kind
             return Scrape(
                 url, None, fact(f"answered something that is not Prometheus text ({exc})")
             )
-        lines = sum(1 for line in text.splitlines() if sample_name(line))  # parsed or not
         return Scrape(url, samples, f"{len(samples)} samples read, of {lines} lines")
 
 

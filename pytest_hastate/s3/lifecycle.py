@@ -30,6 +30,11 @@ from pytest_hastate.s3.scratch import (
 from pytest_hastate.scope.scratch import ScratchScope
 
 Phase = Literal["live", "pre-maintenance", "post-maintenance", "cleanup"]
+PHASES: Mapping[str, Phase] = {
+    "pre-maintenance": "pre-maintenance", "post-maintenance": "post-maintenance",
+    "cleanup": "cleanup",
+}  # fmt: skip
+"""The phase of a run's mode (``modes.Mode`` values); any other mode's is "live"."""
 
 
 class ScratchUnusable(AssertionError):
