@@ -17,12 +17,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
-    ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.exceptions import ClientError as ClientError  # an S3 error answer, for callers
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from pytest_hastate.errors import GuardRefusal
@@ -131,7 +131,7 @@ def client(
             "s3", endpoint_url=url, verify=access.verify,
             config=_config(access, attempts, timeout),
         )  # fmt: skip
-    GuardHooks(scope, url, boundary_probes, log, attempts).install(s3)
+    GuardHooks(scope, url, boundary_probes, log).install(s3)
     s3.meta.events.register_first("needs-retry.s3", _silence_is_not_retried)
     if health is not None:
         _install_health(s3, url, health)

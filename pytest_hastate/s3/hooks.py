@@ -40,8 +40,6 @@ class GuardHooks:
     endpoint: str
     boundary_probes: bool
     log: RequestLog | None
-    attempts: int = 1
-    """How many times the client sends a request (botocore's retries included)."""
     judged: threading.local = field(default_factory=threading.local)
 
     def install(self, s3: S3Client) -> None:
@@ -51,6 +49,7 @@ class GuardHooks:
         events.register_last("before-sign.s3", self.check_request)
         events.register_last("before-send.s3", self.check_sent)
         events.register_first("needs-retry.s3", self.refuse_redirect)
+        events.register_first("needs-retry.s3", self.send_conditional_writes_once)
 
     def check_params(
         self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
@@ -64,12 +63,8 @@ class GuardHooks:
             for item in delete.get("Objects", [])
         ):
             conditional.append("Delete.Objects[].ETag")
-        if conditional and model.name not in READ_ONLY and self.attempts != 1:
-            raise GuardRefusal(
-                model.name, target.label,
-                f"a conditional write ({conditional[0]}) is sent once, and this client sends up "
-                f"to {self.attempts} times: a retry after a lost answer would meet its own write",
-            )  # fmt: skip
+        if conditional and model.name not in READ_ONLY:
+            context["hastate_send_once"] = conditional[0]
         context["hastate_guarded"] = target
         context["hastate_method"] = model.http.get("method")
         context["hastate_query"] = _query_names(model)
@@ -90,6 +85,15 @@ class GuardHooks:
                 "the proof makes no presigned POSTs: a form's policy lets the uploader choose "
                 "what is sent",
             )  # fmt: skip
+        once = context.get("hastate_send_once")
+        if once is not None:
+            if context.get("hastate_signed"):
+                raise GuardRefusal(
+                    operation_name, target.label,
+                    f"a conditional write ({once}) is sent once: sent again after a lost answer, "
+                    "it would meet its own write",
+                )  # fmt: skip
+            context["hastate_signed"] = True
         copy_source = _text(request.headers.get("x-amz-copy-source"))
         self.scope.check_request(
             target, endpoint=self.endpoint, url=request.url, copy_source_header=copy_source,
@@ -125,6 +129,21 @@ class GuardHooks:
             raise GuardRefusal(
                 "send", str(request.url), f"the request changed after it was judged: {difference}"
             )
+
+    @staticmethod
+    def send_conditional_writes_once(
+        request_dict: Any = None, caught_exception: BaseException | None = None, **_: Any
+    ) -> Any:  # False or None: botocore takes the first handler's answer that is not None
+        """Botocore's retries end at a conditional write's first answer, or its first error:
+        sent again after an answer that was lost, it would meet its own write (a winner judged
+        a loser, a lock its holder cannot take). Everything else is retried as the client is
+        configured. (Should another handler ask for a resend anyway, ``check_request`` refuses
+        to sign it.)"""
+        if ((request_dict or {}).get("context") or {}).get("hastate_send_once") is None:
+            return None
+        if caught_exception is not None:
+            raise caught_exception  # ends the handlers too: no retry quota is spent on it
+        return False  # the first answer of the handlers: botocore does not retry
 
     def refuse_redirect(
         self, response: Any, operation: Any, request_dict: Any = None, **_: Any

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pytest_hastate.errors import DependencyFailed, HastateError
 from pytest_hastate.models import RaceFacts, ReadAfterWriteFacts
-from pytest_hastate.s3.client import S3Client, S3Errors, error_code, status
+from pytest_hastate.s3.client import ClientError, S3Client, S3Errors, error_code, status
 from pytest_hastate.s3.waits import eventually
 
 T = TypeVar("T")
@@ -271,14 +271,30 @@ class RaceResult:
 def conditional_race(
     clients: Sequence[S3Client], bucket: str, key: str, bodies: Sequence[bytes]
 ) -> RaceResult:
-    """Every client PUTs ``key`` with ``If-None-Match: *`` at the same moment."""
+    """Every client PUTs ``key`` with ``If-None-Match: *`` at the same moment.
+
+    Each writer first opens its connection with a read that may be retried (a listing of the
+    key's folder, which names no key, so no engine can remember the race's key as missing):
+    a PUT sent once must not be the request that meets a failed TLS handshake on a loaded
+    machine, and the PUTs leave together on connections already open."""
     result = RaceResult(key)
     barrier = threading.Barrier(len(clients))
     lock = threading.Lock()
+    folder = key.rpartition("/")[0] + "/"
 
     def writer(index: int) -> None:
         try:
-            barrier.wait(timeout=30)
+            barrier.wait(timeout=30)  # every writer opens its connection at once
+            unready: Exception | None = None
+            try:
+                clients[index].list_objects_v2(Bucket=bucket, Prefix=folder, MaxKeys=1)
+            except ClientError:
+                pass  # an answer: the connection is open, and the race will say the rest
+            except (*S3Errors, HastateError) as exc:  # no answer, after its retries
+                unready = exc
+            barrier.wait(timeout=30)  # the others race without waiting on this one
+            if unready is not None:
+                raise unready
             t0 = time.monotonic()
             try:
                 clients[index].put_object(

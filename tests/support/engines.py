@@ -72,9 +72,21 @@ class TlsHttpServer(ThreadingHTTPServer):
         context: ssl.SSLContext,
     ) -> None:
         self.context = context
+        self.resets = 0
+        """Connections still to be closed before their TLS handshake (a loaded gateway's failed
+        handshake: the client sees the connection end mid-handshake)."""
+        self.reset_done = 0
+        self._reset_lock = threading.Lock()
         super().__init__(address, handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
+        with self._reset_lock:
+            reset = self.resets > 0
+            if reset:
+                self.resets -= 1
+                self.reset_done += 1
+        if reset:
+            return  # the server's shutdown_request closes it, unanswered
         with contextlib.suppress(ssl.SSLError, OSError):  # a client that gave up mid-handshake
             tls = self.context.wrap_socket(request, server_side=True)
             super().finish_request(tls, client_address)
@@ -94,6 +106,18 @@ class BackgroundHttpServer:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(cert), str(key))
         self._serve(TlsHttpServer(("127.0.0.1", 0), handler, context))
+
+    def reset_next(self, connections: int) -> None:
+        """Close the next ``connections`` accepted before their TLS handshake."""
+        assert isinstance(self._server, TlsHttpServer)
+        with self._server._reset_lock:
+            self._server.resets = connections
+
+    @property
+    def reset_done(self) -> int:
+        """Connections closed so far by ``reset_next``."""
+        assert isinstance(self._server, TlsHttpServer)
+        return self._server.reset_done
 
     @property
     def port(self) -> int:
@@ -446,13 +470,15 @@ class StallingGateway(BackgroundHttpServer):
 class RecordingS3Server(BackgroundHttpServer):
     """An HTTPS server that records every request as the wire carries it (method, raw path,
     Host, copy-source header, body) and answers 200 with an empty XML document, or with the
-    status and Location of ``redirect`` when set, or with ``failing`` (a 5xx) when set. What
-    reaches it was sent; nothing else was."""
+    status and Location of ``redirect`` when set, or with ``failing`` (a 5xx) when set, or not
+    at all when ``dropping`` (the connection closes after the request was read: an answer
+    lost). What reaches it was sent; nothing else was."""
 
     def __init__(self, cert: Path, key: Path) -> None:
         self.requests: list[dict[str, str]] = []
         self.redirect: tuple[int, str] | None = None
         self.failing: int | None = None
+        self.dropping = False
         self._lock = threading.Lock()
         recorder = self
 
@@ -487,6 +513,9 @@ class RecordingS3Server(BackgroundHttpServer):
                             "body": body.decode("utf-8", errors="replace"),
                         }
                     )
+                if recorder.dropping:
+                    self.close_connection = True
+                    return
                 if recorder.redirect is not None:
                     status, location = recorder.redirect
                     self.send_response(status)

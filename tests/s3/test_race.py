@@ -1,0 +1,100 @@
+"""The conditional-write race on SeaweedFS, through a gateway proxy that fails TLS handshakes:
+each writer opens its connection with a read that may be retried before the race begins, so a
+failed handshake is neither a lost race nor an unreachable endpoint, and a writer whose endpoint
+never answers does not hold the others back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pytest_hastate.lab import LabCluster
+from pytest_hastate.lab.artifacts import admin
+from pytest_hastate.lab.engine import REGION, free_ports
+from pytest_hastate.s3.client import S3Access, client
+from pytest_hastate.s3.health import BackendHealth
+from pytest_hastate.s3.scratch import conditional_race, payload
+from pytest_hastate.scope.scratch import ScratchScope
+from tests.support.engines import FaultyGatewayProxy
+
+WRITERS = 8
+BUCKET = f"hastate-race-{uuid.uuid4().hex[:8]}"
+SCOPE = ScratchScope(BUCKET, "hastate/", f"20261206t220000z-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="module")
+def proxy(hastate_singleton_lab: LabCluster) -> Iterator[FaultyGatewayProxy]:
+    """The singleton lab's gateway behind a proxy that forwards everything, to a bucket of this
+    module's own (the lab's scratch bucket stays as the proof runs expect it), removed after."""
+    lab, keeper = hastate_singleton_lab, admin(hastate_singleton_lab)
+    keeper.create_bucket(Bucket=BUCKET)
+    try:
+        with FaultyGatewayProxy(
+            lab.endpoints[0], ca=lab.ca, cert=lab.directory / "s3-cert.pem",
+            key=lab.directory / "s3-key.pem", access_key=credentials(lab)[0],
+            secret_key=credentials(lab)[1], region=REGION, strip_if_none_match=False,
+        ) as forwarding:  # fmt: skip
+            yield forwarding
+    finally:
+        listed = keeper.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+        for item in listed:
+            keeper.delete_object(Bucket=BUCKET, Key=item["Key"])
+        keeper.delete_bucket(Bucket=BUCKET)
+
+
+def credentials(lab: LabCluster) -> tuple[str, str]:
+    """The lab's admin identity: the module's bucket is its own."""
+    assert lab.credentials is not None
+    return lab.credentials.admin_key, lab.credentials.admin_secret
+
+
+def writers(lab: LabCluster, endpoints: list[str], health: BackendHealth) -> list[Any]:
+    """The race's clients as the proof builds them: one per endpoint, retrying, shared by the
+    writers on that endpoint."""
+    key, secret = credentials(lab)
+    access = S3Access(
+        endpoints=tuple(endpoints), region=REGION, access_key=key, secret_key=secret,
+        verify=str(lab.ca), path_style=True,
+    )  # fmt: skip
+    shared = {e: client(access, SCOPE, e, health=health) for e in endpoints}
+    return [shared[endpoints[i % len(endpoints)]] for i in range(WRITERS)]
+
+
+def race_key() -> str:
+    return SCOPE.key("race", uuid.uuid4().hex[:8])
+
+
+def test_a_failed_handshake_before_the_race_is_retried_not_judged(
+    hastate_singleton_lab: LabCluster, proxy: FaultyGatewayProxy
+) -> None:
+    health = BackendHealth()
+    clients = writers(hastate_singleton_lab, [proxy.endpoint], health)
+    before = proxy.reset_done
+    proxy.reset_next(1)  # the first connection the race opens ends mid-handshake
+    result = conditional_race(clients, BUCKET, race_key(), [payload(64)] * WRITERS)
+    assert proxy.reset_done == before + 1  # the failure happened, and was absorbed
+    assert result.errors == {}
+    assert len(result.winners) == 1
+    assert len(result.refused) == WRITERS - 1
+    assert not health.trips
+
+
+def test_a_writer_whose_endpoint_never_answers_does_not_hold_the_race(
+    hastate_singleton_lab: LabCluster, proxy: FaultyGatewayProxy
+) -> None:
+    """Half the writers on a port nothing listens on: theirs is the endpoint's failure (no
+    answer, after its retries), and the writers on the live endpoint race without waiting for
+    them at the start line."""
+    dead = f"https://127.0.0.1:{free_ports(1)[0]}"
+    health = BackendHealth()
+    clients = writers(hastate_singleton_lab, [proxy.endpoint, dead], health)
+    result = conditional_race(clients, BUCKET, race_key(), [payload(64)] * WRITERS)
+    dead_writers = set(range(1, WRITERS, 2))
+    assert set(result.errors) == dead_writers, result.errors
+    assert not any("barrier" in error for error in result.errors.values()), result.errors
+    assert len(result.winners) == 1
+    assert set(result.winners) | set(result.refused) == set(range(0, WRITERS, 2))
+    assert {endpoint for endpoint, _ in health.trips} == {dead}
