@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pytest
@@ -96,7 +97,7 @@ def test_fresh_bucket_lifecycle(
         key, body = hastate_scope.key("lifecycle", "object"), ops.payload(2048)
         for endpoint, s3 in hastate_s3.items():
             waited = eventually(
-                lambda s3=s3: ops.head_status(s3, probe), lambda c: c == 200, timeout=SETTLE
+                partial(ops.head_status, s3, probe), lambda c: c == 200, timeout=SETTLE
             )
             assert waited.ok, (
                 f"{endpoint}: HeadBucket {probe} answered {waited.value} for {waited.seconds:.1f} s after it was created"
@@ -113,7 +114,7 @@ def test_fresh_bucket_lifecycle(
         hastate_s3_primary.delete_bucket(Bucket=probe)
         for endpoint, s3 in hastate_s3.items():
             waited = eventually(
-                lambda s3=s3: ops.head_status(s3, probe), lambda c: c == 404, timeout=SETTLE
+                partial(ops.head_status, s3, probe), lambda c: c == 404, timeout=SETTLE
             )
             assert waited.ok, (
                 f"{endpoint}: HeadBucket {probe} answered {waited.value} for {waited.seconds:.1f} s after it was deleted"

@@ -15,7 +15,7 @@ from pytest_hastate.errors import DependencyFailed
 from pytest_hastate.steps import DISPOSABLE_TOFU, LOCKFILE_MINIMUM
 
 if TYPE_CHECKING:
-    from pytest_hastate.fixtures.tofu import TofuBinary
+    from pytest_hastate.tofu.gate import TofuBinary
     from pytest_hastate.tofu.workspace import DisposableState
 
 pytestmark = DISPOSABLE_TOFU.marks

@@ -49,6 +49,7 @@ def test_the_backends_metrics_show_what_the_proof_provoked(
     if why is not None:
         pytest.skip(why)
     # taken in every run that is not a dry run, in the modes this step runs in
+    assert hastate_metrics_reader is not None  # not_provable says why when there is none
     assert hastate_metrics_before is not None
     assert hastate_metrics_after is not None
     after, provoked = hastate_metrics_after

@@ -268,6 +268,18 @@ class RaceResult:
     """A writer refused before sending because another criterion met a hard failure first."""
 
 
+def open_connection(s3: S3Client, bucket: str, folder: str) -> Exception | None:
+    """A listing of ``folder`` that leaves a connection open in ``s3``'s pool; what kept it
+    from being answered, after its retries (an error answer counts as an answer)."""
+    try:
+        s3.list_objects_v2(Bucket=bucket, Prefix=folder, MaxKeys=1)
+    except ClientError:
+        pass  # an answer: the connection is open, and the race will say the rest
+    except (*S3Errors, HastateError) as exc:
+        return exc
+    return None
+
+
 def conditional_race(
     clients: Sequence[S3Client], bucket: str, key: str, bodies: Sequence[bytes]
 ) -> RaceResult:
@@ -285,13 +297,7 @@ def conditional_race(
     def writer(index: int) -> None:
         try:
             barrier.wait(timeout=30)  # every writer opens its connection at once
-            unready: Exception | None = None
-            try:
-                clients[index].list_objects_v2(Bucket=bucket, Prefix=folder, MaxKeys=1)
-            except ClientError:
-                pass  # an answer: the connection is open, and the race will say the rest
-            except (*S3Errors, HastateError) as exc:  # no answer, after its retries
-                unready = exc
+            unready = open_connection(clients[index], bucket, folder)
             barrier.wait(timeout=30)  # the others race without waiting on this one
             if unready is not None:
                 raise unready
