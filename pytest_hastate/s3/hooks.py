@@ -34,7 +34,8 @@ class GuardHooks:
     """The scratch guard as botocore hooks on one client: the parameters before serialisation
     (first, before botocore's own handlers, so a refusal is always ours), the request botocore
     built before it is signed (last: after every other handler; presigned ones included), the
-    request just before it is sent (it must be the judged one), and any redirect answer."""
+    request just before it is sent (it must be the judged one), and each decision to send a
+    request again (never a redirect, never a conditional write)."""
 
     scope: ScratchScope
     endpoint: str
