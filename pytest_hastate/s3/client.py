@@ -7,8 +7,9 @@ Credentials come only from the variables the package names; TLS is always verifi
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,6 +25,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ClientError as ClientError  # an S3 error answer, for callers
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.retries.standard import RetryContext, StandardRetryConditions
 
 from pytest_hastate.errors import GuardRefusal
 from pytest_hastate.s3.access import S3Access as S3Access
@@ -76,7 +78,7 @@ def _config(access: S3Access, attempts: int, timeout: float | None = None) -> Co
     return Config(
         connect_timeout=min(CONNECT_TIMEOUT, timeout or CONNECT_TIMEOUT),
         read_timeout=timeout or READ_TIMEOUT,
-        retries={"total_max_attempts": attempts, "mode": "standard"},  # the first one included
+        retries={"total_max_attempts": 1, "mode": "standard"},  # retry_rule decides instead
         s3={"addressing_style": "path" if access.path_style else "auto"},
         request_checksum_calculation=when,
         response_checksum_validation=when,
@@ -132,7 +134,7 @@ def client(
             config=_config(access, attempts, timeout),
         )  # fmt: skip
     GuardHooks(scope, url, boundary_probes, log).install(s3)
-    s3.meta.events.register_first("needs-retry.s3", _silence_is_not_retried)
+    s3.meta.events.register("needs-retry.s3", retry_rule(attempts), unique_id="hastate-retries")
     if health is not None:
         _install_health(s3, url, health)
     if busy is not None:
@@ -143,13 +145,48 @@ def client(
     return s3
 
 
-def _silence_is_not_retried(caught_exception: BaseException | None = None, **_: Any) -> None:
-    """A request that met its read timeout is not sent again: the endpoint held it open for
-    READ_TIMEOUT without a word, and asking again costs as much (a hung gateway would cost
-    ATTEMPTS read timeouts before the run knows). Raising here ends botocore's retries with
-    that error; quick failures (a refused connection, a 5xx, throttling) are still retried."""
-    if isinstance(caught_exception, ReadTimeoutError):
-        raise caught_exception
+MAX_BACKOFF = 20.0
+"""The longest pause before a retry (botocore's standard mode: a random share of 2^(n-1) s)."""
+
+
+def retry_rule(attempts: int) -> Callable[..., Any]:
+    """Whether a failed request is sent again, and after how long: botocore's standard retry
+    conditions (a refused connection, a 5xx, throttling), up to ``attempts`` sends in all, except
+
+    - a conditional write (marked by the guard): sent again after an answer that was lost, it
+      would meet its own write (a winner judged a loser, a lock its holder cannot take);
+    - a request that met its read timeout: the endpoint held it open for READ_TIMEOUT without a
+      word, and asking again costs as much (a hung gateway would cost ``attempts`` timeouts).
+
+    The client's own retries are off (one attempt), so this rule is the only one that asks for a
+    resend, and it answers a delay or None, never False: botocore before 1.43.3 read any answer
+    that is not None (False included) as "retry now". The guard refuses to sign a conditional
+    write a second time, whoever asks."""
+    conditions = StandardRetryConditions(max_attempts=attempts)
+
+    def decide(
+        attempts: int,
+        response: tuple[Any, Any] | None = None,
+        caught_exception: Exception | None = None,
+        operation: Any = None,
+        request_dict: Any = None,
+        **_: Any,
+    ) -> float | None:
+        context = (request_dict or {}).get("context") or {}
+        if context.get("hastate_send_once") is not None:
+            return None
+        if isinstance(caught_exception, ReadTimeoutError):
+            return None
+        http, parsed = response if response is not None else (None, None)
+        judged = RetryContext(
+            attempt_number=attempts, operation_model=operation, parsed_response=parsed,
+            http_response=http, caught_exception=caught_exception, request_context=context,
+        )  # fmt: skip
+        if not conditions.is_retryable(judged):
+            return None
+        return random.random() * min(MAX_BACKOFF, 2.0 ** (attempts - 1))  # noqa: S311 (jitter)
+
+    return decide
 
 
 def _record_answers(

@@ -22,6 +22,9 @@ from pytest_hastate.scope.sent import (
 CONDITIONAL_WRITE = ("IfNoneMatch", "IfMatch", "IfMatchSize", "IfMatchLastModifiedTime")
 """The parameters that make a write conditional (a lock PUT, the race's writers, a conditional
 delete); a DeleteObjects item with an ``ETag`` is one too."""
+CONDITIONAL_HEADERS = ("If-None-Match", "If-Match", "x-amz-if-match-size",
+                       "x-amz-if-match-last-modified-time")  # fmt: skip
+"""The same conditions as they are sent."""
 READ_ONLY = frozenset({"GetObject", "HeadObject"})
 """Operations whose If-Match / If-None-Match only choose what is read."""
 
@@ -34,8 +37,9 @@ class GuardHooks:
     """The scratch guard as botocore hooks on one client: the parameters before serialisation
     (first, before botocore's own handlers, so a refusal is always ours), the request botocore
     built before it is signed (last: after every other handler; presigned ones included), the
-    request just before it is sent (it must be the judged one), and each decision to send a
-    request again (never a redirect, never a conditional write)."""
+    request just before it is sent (it must be the judged one), and any redirect answer. A
+    conditional write is marked (``hastate_send_once``) for the client's retry rule, which never
+    sends one again, and is never signed a second time, whoever asks for a resend."""
 
     scope: ScratchScope
     endpoint: str
@@ -50,7 +54,6 @@ class GuardHooks:
         events.register_last("before-sign.s3", self.check_request)
         events.register_last("before-send.s3", self.check_sent)
         events.register_first("needs-retry.s3", self.refuse_redirect)
-        events.register_first("needs-retry.s3", self.send_conditional_writes_once)
 
     def check_params(
         self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
@@ -86,8 +89,9 @@ class GuardHooks:
                 "the proof makes no presigned POSTs: a form's policy lets the uploader choose "
                 "what is sent",
             )  # fmt: skip
-        once = context.get("hastate_send_once")
+        once = context.get("hastate_send_once") or _conditional_header(request)
         if once is not None:
+            context["hastate_send_once"] = once  # a header another handler added counts too
             if context.get("hastate_signed"):
                 raise GuardRefusal(
                     operation_name, target.label,
@@ -131,21 +135,6 @@ class GuardHooks:
                 "send", str(request.url), f"the request changed after it was judged: {difference}"
             )
 
-    @staticmethod
-    def send_conditional_writes_once(
-        request_dict: Any = None, caught_exception: BaseException | None = None, **_: Any
-    ) -> Any:  # False or None: botocore takes the first handler's answer that is not None
-        """Botocore's retries end at a conditional write's first answer, or its first error:
-        sent again after an answer that was lost, it would meet its own write (a winner judged
-        a loser, a lock its holder cannot take). Everything else is retried as the client is
-        configured. (Should another handler ask for a resend anyway, ``check_request`` refuses
-        to sign it.)"""
-        if ((request_dict or {}).get("context") or {}).get("hastate_send_once") is None:
-            return None
-        if caught_exception is not None:
-            raise caught_exception  # ends the handlers too: no retry quota is spent on it
-        return False  # the first answer of the handlers: botocore does not retry
-
     def refuse_redirect(
         self, response: Any, operation: Any, request_dict: Any = None, **_: Any
     ) -> None:
@@ -173,6 +162,13 @@ def _query_names(model: Any) -> frozenset[str]:
         if member.serialization.get("location") == "querystring":
             names.add(member.serialization.get("name", name))
     return frozenset(names)
+
+
+def _conditional_header(request: Any) -> str | None:
+    """The header that makes a write conditional, whoever set it (reads are not writes)."""
+    if str(request.method).upper() in ("GET", "HEAD"):
+        return None
+    return next((h for h in CONDITIONAL_HEADERS if request.headers.get(h) is not None), None)
 
 
 def _text(value: str | bytes | None) -> str | None:

@@ -8,10 +8,10 @@ READ_TIMEOUT = 10.0
 """A state object is a few KiB to a few MB: a gateway that holds a request open for 10 s is
 failing. A request that met it is not sent again (``s3.client``): one read timeout says so."""
 ATTEMPTS = 3
-"""How many times a request is sent at most (botocore's standard retries) when it fails
-quickly (a refused connection, a 5xx, throttling), unless it is a conditional write (the guard
-ends its retries, ``s3.hooks``) or its client sends once (the lock cycles' clients, probes of an
-endpoint coming back). A read timeout is never retried."""
+"""How many times a request is sent at most (the client's retry rule, ``s3.client``, with
+botocore's standard conditions) when it fails quickly (a refused connection, a 5xx,
+throttling), unless it is a conditional write (never resent) or its client sends once (the lock
+cycles' clients, probes of an endpoint coming back). A read timeout is never retried."""
 STOP_PROMISE = 30.0
 """What endpoints that never answer may cost before the run knows it failed: one read
 timeout each, for the endpoints a step asks one after another (up to three). Nothing after it

@@ -287,8 +287,9 @@ def conditional_race(
 
     Each writer first opens its connection with a read that may be retried (a listing of the
     key's folder, which names no key, so no engine can remember the race's key as missing):
-    a PUT sent once must not be the request that meets a failed TLS handshake on a loaded
-    machine, and the PUTs leave together on connections already open."""
+    a PUT sent once should not be the request that meets a failed TLS handshake on a loaded
+    machine. Most PUTs then leave on connections already open; a PUT that finds none idle in
+    the pool (the losers hold theirs for seconds) still opens its own, sent once."""
     result = RaceResult(key)
     barrier = threading.Barrier(len(clients))
     lock = threading.Lock()

@@ -20,12 +20,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import botocore.session
 import pytest
 from botocore import xform_name
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_hastate.errors import GuardRefusal
-from pytest_hastate.s3.client import S3Access, client
+from pytest_hastate.s3.client import S3Access, client, retry_rule
 from pytest_hastate.scope.names import segment_problem
 from pytest_hastate.scope.requests import OPERATIONS as PROOF_SENDS
 from pytest_hastate.scope.requests import Target
@@ -849,6 +856,42 @@ def test_a_conditional_write_is_sent_once_even_by_a_client_that_retries(
     assert sends(recording, lambda: retrying.put_object(**put)) == 1
 
 
+@pytest.mark.parametrize("send_once", [True, False])
+@pytest.mark.parametrize("failure", ["503", "lost answer"])
+def test_no_handler_answers_a_resend_of_a_conditional_write(
+    recording: RecordingS3Server, send_once: bool, failure: str
+) -> None:
+    """Botocore resends when a needs-retry handler answers anything but None (before 1.43.3,
+    False too): for a conditional write every handler of a guarded client answers None, under
+    any botocore's reading; for another request the client's rule answers a delay."""
+    s3 = guarded(recording, attempts=3)
+    model = s3.meta.service_model.operation_model("PutObject")
+    http = AWSResponse("url", 503, {}, None)
+    response = (http, {"Error": {"Code": "ServiceUnavailable"}, "ResponseMetadata": {}})
+    context = {"hastate_send_once": "IfNoneMatch"} if send_once else {}
+    answers = s3.meta.events.emit(
+        "needs-retry.s3.PutObject", endpoint=None, operation=model, attempts=1,
+        response=response if failure == "503" else None,
+        caught_exception=None if failure == "503" else EndpointConnectionError(endpoint_url="x"),
+        request_dict={"context": context},
+    )  # fmt: skip
+    asked = [answer for _, answer in answers if answer is not None]
+    if send_once:
+        assert asked == []
+    else:
+        assert len(asked) == 1
+        assert 0 <= asked[0] <= 1  # the first retry's jitter
+
+
+def test_a_read_timeout_is_not_retried_and_a_refused_connection_is() -> None:
+    decide = retry_rule(3)
+    timed_out = ReadTimeoutError(endpoint_url="https://s3.example.test")
+    assert decide(attempts=1, caught_exception=timed_out, request_dict={"context": {}}) is None
+    refused = EndpointConnectionError(endpoint_url="https://s3.example.test")
+    assert decide(attempts=1, caught_exception=refused, request_dict={"context": {}}) is not None
+    assert decide(attempts=3, caught_exception=refused, request_dict={"context": {}}) is None
+
+
 def test_a_conditional_write_another_handler_would_resend_is_refused(
     recording: RecordingS3Server,
 ) -> None:
@@ -870,6 +913,23 @@ def test_a_conditional_write_another_handler_would_resend_is_refused(
         ):
             retrying.put_object(**put)
         assert len(recording.requests) == before + 1
+    finally:
+        recording.failing = None
+
+
+def test_a_condition_another_handler_adds_makes_the_write_sent_once(
+    recording: RecordingS3Server,
+) -> None:
+    """The guard reads the headers it signs: an If-None-Match another handler added to a plain
+    PUT (before the guard judged it) is a conditional write too, sent once."""
+    retrying = guarded(recording, attempts=3)
+    retrying.meta.events.register(
+        "before-sign.s3.PutObject", lambda request, **_: request.headers.__setitem__("If-None-Match", "*")
+    )  # fmt: skip
+    recording.failing = 503
+    try:
+        plain = {"Bucket": SCOPE.bucket, "Key": RUN + "lock.tflock", "Body": b"x"}
+        assert sends(recording, lambda: retrying.put_object(**plain)) == 1
     finally:
         recording.failing = None
 
