@@ -149,20 +149,21 @@ MAX_BACKOFF = 20.0
 """The longest pause before a retry (botocore's standard mode: a random share of 2^(n-1) s)."""
 
 
-def retry_rule(attempts: int) -> Callable[..., Any]:
+def retry_rule(sends: int) -> Callable[..., Any]:
     """Whether a failed request is sent again, and after how long: botocore's standard retry
-    conditions (a refused connection, a 5xx, throttling), up to ``attempts`` sends in all, except
+    conditions (a refused connection, a 5xx, throttling), up to ``sends`` sends in all, except
 
     - a conditional write (marked by the guard): sent again after an answer that was lost, it
       would meet its own write (a winner judged a loser, a lock its holder cannot take);
     - a request that met its read timeout: the endpoint held it open for READ_TIMEOUT without a
-      word, and asking again costs as much (a hung gateway would cost ``attempts`` timeouts).
+      word, and asking again costs as much (a hung gateway would cost ``sends`` timeouts).
 
-    The client's own retries are off (one attempt), so this rule is the only one that asks for a
-    resend, and it answers a delay or None, never False: botocore before 1.43.3 read any answer
-    that is not None (False included) as "retry now". The guard refuses to sign a conditional
-    write a second time, whoever asks."""
-    conditions = StandardRetryConditions(max_attempts=attempts)
+    The client's own retries are off (one attempt), so this rule decides every retry (S3's
+    wrong-region redirect aside), and it answers a delay or None, never False: botocore before
+    1.43.3 read any answer that is not None (False included) as "retry now". The guard refuses
+    to sign a conditional write a second time, whoever asks. ``attempts`` is botocore's count
+    of the sends so far."""
+    conditions = StandardRetryConditions(max_attempts=sends)
 
     def decide(
         attempts: int,
