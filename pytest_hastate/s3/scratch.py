@@ -268,16 +268,31 @@ class RaceResult:
     """A writer refused before sending because another criterion met a hard failure first."""
 
 
-def open_connection(s3: S3Client, bucket: str, folder: str) -> Exception | None:
-    """A listing of ``folder`` that leaves a connection open in ``s3``'s pool; what kept it
-    from being answered, after its retries (an error answer counts as an answer)."""
+def hold_connection(s3: S3Client, bucket: str, marker: str) -> tuple[Any, Exception | None]:
+    """A GET of ``marker`` whose body is left unread, so its connection stays checked out of
+    ``s3``'s pool (every writer holds one at once: as many connections as writers); and what
+    kept it from being answered, after its retries (an error answer counts as an answer)."""
     try:
-        s3.list_objects_v2(Bucket=bucket, Prefix=folder, MaxKeys=1)
+        return s3.get_object(Bucket=bucket, Key=marker)["Body"], None
     except ClientError:
-        pass  # an answer: the connection is open, and the race will say the rest
+        return None, None  # an answer (its connection went back at once); the race says the rest
     except (*S3Errors, HastateError) as exc:
-        return exc
-    return None
+        return None, exc
+
+
+def start_marker(s3: S3Client, bucket: str, key: str) -> str:
+    """The object beside a race's key whose GETs hold the writers' connections."""
+    marker = f"{key}.start"
+    with contextlib.suppress(*S3Errors, HastateError):  # without it, the GETs answer 404
+        s3.put_object(Bucket=bucket, Key=marker, Body=b"start")
+    return marker
+
+
+def let_go(body: Any) -> None:
+    """Read a held body to its end: its connection goes back to the pool, where the same
+    writer's PUT finds it (a writer gives one back before it takes one)."""
+    with contextlib.suppress(Exception):  # a connection that broke is the PUT's to meet
+        body.read()
 
 
 def conditional_race(
@@ -285,21 +300,23 @@ def conditional_race(
 ) -> RaceResult:
     """Every client PUTs ``key`` with ``If-None-Match: *`` at the same moment.
 
-    Each writer first opens its connection with a read that may be retried (a listing of the
-    key's folder, which names no key, so no engine can remember the race's key as missing):
-    a PUT sent once should not be the request that meets a failed TLS handshake on a loaded
-    machine. Most PUTs then leave on connections already open; a PUT that finds none idle in
-    the pool (the losers hold theirs for seconds) still opens its own, sent once."""
+    Each writer first opens its connection with a read that may be retried: a GET of a start
+    marker beside the key (a plain PUT before the race; not the race's key, so no engine can
+    remember that as missing), held unread until every writer has one. A PUT sent once should
+    not be the request that meets a failed TLS handshake on a loaded machine: each writer
+    gives its connection back just before its PUT takes one, so the PUTs open none."""
     result = RaceResult(key)
     barrier = threading.Barrier(len(clients))
     lock = threading.Lock()
-    folder = key.rpartition("/")[0] + "/"
+    marker = start_marker(clients[0], bucket, key)
 
     def writer(index: int) -> None:
         try:
             barrier.wait(timeout=30)  # every writer opens its connection at once
-            unready = open_connection(clients[index], bucket, folder)
+            held, unready = hold_connection(clients[index], bucket, marker)
             barrier.wait(timeout=30)  # the others race without waiting on this one
+            if held is not None:
+                let_go(held)
             if unready is not None:
                 raise unready
             t0 = time.monotonic()

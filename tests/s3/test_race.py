@@ -5,11 +5,14 @@ never answers does not hold the others back."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from urllib3.connectionpool import HTTPSConnectionPool
 
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin
@@ -72,8 +75,11 @@ def test_a_failed_handshake_before_the_race_is_retried_not_judged(
 ) -> None:
     health = BackendHealth()
     clients = writers(hastate_singleton_lab, [proxy.endpoint], health)
+    clients[0].list_objects_v2(
+        Bucket=BUCKET, Prefix=SCOPE.run_prefix, MaxKeys=1
+    )  # idle, for the marker
     before = proxy.reset_done
-    proxy.reset_next(1)  # the first connection the race opens ends mid-handshake
+    proxy.reset_next(1)  # the first connection a writer opens ends mid-handshake
     result = conditional_race(clients, BUCKET, race_key(), [payload(64)] * WRITERS)
     assert proxy.reset_done == before + 1  # the failure happened, and was absorbed
     assert result.errors == {}
@@ -98,3 +104,30 @@ def test_a_writer_whose_endpoint_never_answers_does_not_hold_the_race(
     assert len(result.winners) == 1
     assert set(result.winners) | set(result.refused) == set(range(0, WRITERS, 2))
     assert {endpoint for endpoint, _ in health.trips} == {dead}
+
+
+def test_the_race_s_puts_open_no_connection_of_their_own(
+    hastate_singleton_lab: LabCluster, proxy: FaultyGatewayProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every writer holds a connection (its start marker's GET, unread) until all have one, and
+    gives it back just before its PUT takes one: no PUT meets a TLS handshake of its own."""
+    clients = writers(hastate_singleton_lab, [proxy.endpoint], BackendHealth())
+    putting, opened = threading.local(), Counter[str]()
+    original = HTTPSConnectionPool._new_conn
+
+    def counted(pool: HTTPSConnectionPool) -> Any:
+        opened["put" if getattr(putting, "now", False) else "other"] += 1
+        return original(pool)
+
+    def mark(**_: Any) -> None:  # a writer's PUT (the start marker's is the main thread's)
+        putting.now = threading.current_thread().name.startswith("hastate-race-")
+
+    monkeypatch.setattr(HTTPSConnectionPool, "_new_conn", counted)
+    clients[0].meta.events.register("before-send.s3.PutObject", mark)
+    clients[0].meta.events.register(
+        "before-send.s3.GetObject", lambda **_: setattr(putting, "now", False)
+    )
+    result = conditional_race(clients, BUCKET, race_key(), [payload(64)] * WRITERS)
+    assert len(result.winners) == 1, result
+    assert opened["other"] >= WRITERS - 1  # the held GETs opened them (one may reuse the marker's)
+    assert opened["put"] == 0, opened
