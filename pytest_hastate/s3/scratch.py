@@ -283,7 +283,7 @@ def hold_connection(s3: S3Client, bucket: str, marker: str) -> tuple[Any, Except
 def start_marker(s3: S3Client, bucket: str, key: str) -> str:
     """The object beside a race's key whose GETs hold the writers' connections."""
     marker = f"{key}.start"
-    with contextlib.suppress(*S3Errors, HastateError):  # without it, the GETs answer 404
+    with contextlib.suppress(*S3Errors, DependencyFailed):  # without it, the GETs answer 404
         s3.put_object(Bucket=bucket, Key=marker, Body=b"start")
     return marker
 
