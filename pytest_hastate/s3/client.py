@@ -71,7 +71,7 @@ on one endpoint at once (5 keys x 8 writers on a single gateway) each on its own
 and thrown away."""
 
 
-def _config(access: S3Access, attempts: int, timeout: float | None = None) -> Config:
+def _config(access: S3Access, timeout: float | None = None) -> Config:
     when: Literal["when_supported", "when_required"] = (
         "when_required" if access.checksum_when_required else "when_supported"
     )
@@ -131,7 +131,7 @@ def client(
             )
         s3: S3Client = session.client(
             "s3", endpoint_url=url, verify=access.verify,
-            config=_config(access, attempts, timeout),
+            config=_config(access, timeout),
         )  # fmt: skip
     GuardHooks(scope, url, boundary_probes, log).install(s3)
     s3.meta.events.register("needs-retry.s3", retry_rule(attempts), unique_id="hastate-retries")

@@ -973,5 +973,7 @@ def test_a_conditional_delete_is_sent_once_too(
     recording.failing = 503
     try:
         assert sends(recording, lambda: call(retrying)) == 1
+        with pytest.raises(ClientError):  # the backend's answer, not the guard's backstop
+            call(retrying)
     finally:
         recording.failing = None

@@ -6,6 +6,7 @@ never answers does not hold the others back."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from urllib3.connectionpool import HTTPSConnectionPool
 
+from pytest_hastate.fixtures.s3 import RACE_FOLDER
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin
 from pytest_hastate.lab.engine import REGION, free_ports
@@ -67,7 +69,7 @@ def writers(lab: LabCluster, endpoints: list[str], health: BackendHealth) -> lis
 
 
 def race_key() -> str:
-    return SCOPE.key("race", uuid.uuid4().hex[:8])
+    return SCOPE.key(RACE_FOLDER, uuid.uuid4().hex[:8])
 
 
 def test_a_failed_handshake_before_the_race_is_retried_not_judged(
@@ -110,7 +112,9 @@ def test_the_race_s_puts_open_no_connection_of_their_own(
     hastate_singleton_lab: LabCluster, proxy: FaultyGatewayProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every writer holds a connection (its start marker's GET, unread) until all have one, and
-    gives it back just before its PUT takes one: no PUT meets a TLS handshake of its own."""
+    gives it back just before its PUT takes one: no PUT meets a TLS handshake of its own. The
+    writers' GETs leave 50 ms apart, so a GET that did not hold its connection would hand it
+    to the next writer's, and the PUTs would find too few."""
     clients = writers(hastate_singleton_lab, [proxy.endpoint], BackendHealth())
     putting, opened = threading.local(), Counter[str]()
     original = HTTPSConnectionPool._new_conn
@@ -124,9 +128,14 @@ def test_the_race_s_puts_open_no_connection_of_their_own(
 
     monkeypatch.setattr(HTTPSConnectionPool, "_new_conn", counted)
     clients[0].meta.events.register("before-send.s3.PutObject", mark)
-    clients[0].meta.events.register(
-        "before-send.s3.GetObject", lambda **_: setattr(putting, "now", False)
-    )
+
+    def staggered(**_: Any) -> None:
+        putting.now = False
+        name = threading.current_thread().name
+        if name.startswith("hastate-race-"):
+            time.sleep(0.05 * int(name.rsplit("-", 1)[1]))
+
+    clients[0].meta.events.register("before-send.s3.GetObject", staggered)
     result = conditional_race(clients, BUCKET, race_key(), [payload(64)] * WRITERS)
     assert len(result.winners) == 1, result
     assert opened["other"] >= WRITERS - 1  # the held GETs opened them (one may reuse the marker's)
