@@ -8,7 +8,9 @@ Credentials come only from the variables the package names; TLS is always verifi
 from __future__ import annotations
 
 import random
+import ssl
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,15 +156,17 @@ def retry_rule(sends: int) -> Callable[..., Any]:
     conditions (a refused connection, a 5xx, throttling), up to ``sends`` sends in all, except
 
     - a conditional write (marked by the guard): sent again after an answer that was lost, it
-      would meet its own write (a winner judged a loser, a lock its holder cannot take);
+      would meet its own write (a winner judged a loser, a lock its holder cannot take). Only a
+      failure that proves no byte of it left (``never_sent``: a refused connection, a connect
+      timeout, a failed TLS handshake; a loaded gateway's) sends it again;
     - a request that met its read timeout: the endpoint held it open for READ_TIMEOUT without a
       word, and asking again costs as much (a hung gateway would cost ``sends`` timeouts).
 
     The client's own retries are off (one attempt), so this rule decides every retry (S3's
     wrong-region redirect aside), and it answers a delay or None, never False: botocore before
     1.43.3 read any answer that is not None (False included) as "retry now". The guard refuses
-    to sign a conditional write a second time, whoever asks. ``attempts`` is botocore's count
-    of the sends so far."""
+    to sign a conditional write a second time, whoever asks, unless this rule found that the
+    first never left. ``attempts`` is botocore's count of the sends so far."""
     conditions = StandardRetryConditions(max_attempts=sends)
 
     def decide(
@@ -174,7 +178,8 @@ def retry_rule(sends: int) -> Callable[..., Any]:
         **_: Any,
     ) -> float | None:
         context = (request_dict or {}).get("context") or {}
-        if context.get("hastate_send_once") is not None:
+        send_once = context.get("hastate_send_once") is not None
+        if send_once and not never_sent(caught_exception):
             return None
         if isinstance(caught_exception, ReadTimeoutError):
             return None
@@ -185,9 +190,38 @@ def retry_rule(sends: int) -> Callable[..., Any]:
         )  # fmt: skip
         if not conditions.is_retryable(judged):
             return None
+        if send_once:
+            context["hastate_signed"] = False  # the guard may sign it again: it never left
         return random.random() * min(MAX_BACKOFF, 2.0 ** (attempts - 1))  # noqa: S311 (jitter)
 
     return decide
+
+
+HANDSHAKE_CHAIN = 8
+"""How deep ``never_sent`` looks for a failure's root (botocore's wrapper, urllib3's, the socket's
+error: 3)."""
+
+
+def never_sent(failure: BaseException | None) -> bool:
+    """Whether a failed send provably put no byte of the request on the wire: the connection
+    was never opened (refused, unknown host, connect timeout: botocore raises these two only
+    while opening one), or its TLS handshake failed (the failure's root was raised inside the
+    handshake, which comes before the request). Anything else may have been sent: an SSL error
+    on a connection that was open, a reset, a closed connection, a timeout on the answer."""
+    if isinstance(failure, EndpointConnectionError | ConnectTimeoutError):
+        return True
+    root = failure
+    for _ in range(HANDSHAKE_CHAIN):
+        cause = None if root is None else root.__cause__ or root.__context__
+        if cause is None:
+            break
+        root = cause
+    if root is None:
+        return False
+    return any(
+        frame.f_code.co_name == "do_handshake" and frame.f_code.co_filename == ssl.__file__
+        for frame, _ in traceback.walk_tb(root.__traceback__)
+    )
 
 
 def _record_answers(

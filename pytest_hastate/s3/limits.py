@@ -10,8 +10,9 @@ failing. A request that met it is not sent again (``s3.client``): one read timeo
 ATTEMPTS = 3
 """How many times a request is sent at most (the client's retry rule, ``s3.client``, with
 botocore's standard conditions) when it fails quickly (a refused connection, a 5xx,
-throttling), unless it is a conditional write (never resent) or its client sends once (the lock
-cycles' clients, probes of an endpoint coming back). A read timeout is never retried."""
+throttling), unless it is a conditional write (resent only when it provably never left: a
+refused connection, a connect timeout, a failed TLS handshake) or its client sends once (probes
+of an endpoint coming back, the watched window's clients). A read timeout is never retried."""
 STOP_PROMISE = 30.0
 """What endpoints that never answer may cost before the run knows it failed: one read
 timeout each, for the endpoints a step asks one after another (up to three). Nothing after it

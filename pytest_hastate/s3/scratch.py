@@ -302,9 +302,10 @@ def conditional_race(
 
     Each writer first opens its connection with a read that may be retried: a GET of a start
     marker beside the key (a plain PUT before the race; not the race's key, so no engine can
-    remember that as missing), held unread until every writer has one. A PUT sent once should
-    not be the request that meets a failed TLS handshake on a loaded machine: each writer
-    gives its connection back just before its PUT takes one, so the PUTs open none."""
+    remember that as missing), held unread until every writer has one. A PUT should not be
+    the request that meets a failed TLS handshake on a loaded machine (sent again after a
+    pause, it would no longer race the others): each writer gives its connection back just
+    before its PUT takes one, so the PUTs open none."""
     result = RaceResult(key)
     barrier = threading.Barrier(len(clients))
     lock = threading.Lock()

@@ -67,9 +67,6 @@ class DisposableState:
     run_id: str
     primary: S3Client
     clients: dict[str, S3Client]
-    lock_writer: S3Client
-    """The primary's endpoint through a client that sends each request once (a conditional
-    PUT retried after a lost answer would meet its own lock)."""
     applies: list[AppliedState] = field(default_factory=list)
     stale: list[StaleLock] = field(default_factory=list)
     synthetic_lock: str | None = None
@@ -198,7 +195,8 @@ class DisposableState:
 
     def put_synthetic_lock(self) -> str:
         """Hold the state lock the way OpenTofu does (If-None-Match: *), with a known ID. A 412
-        while a stale lock is known is that lock's consequence (by dependency)."""
+        while a stale lock is known is that lock's consequence (by dependency). The PUT is sent
+        once (the client's retry rule): sent again after a lost answer, it would meet itself."""
         lock_id = str(uuid.uuid4())
         body = {
             "ID": lock_id,
@@ -210,7 +208,7 @@ class DisposableState:
             "Path": f"{self.bucket}/{self.key}",
         }
         try:
-            self.lock_writer.put_object(
+            self.primary.put_object(
                 Bucket=self.bucket, Key=self.lock_key, Body=json.dumps(body).encode(),
                 IfNoneMatch="*",
             )  # fmt: skip
@@ -267,11 +265,9 @@ def open_workspace(
     clients: Mapping[str, S3Client],
     key: str,
     phase: str,
-    lock_writer: Callable[[str], S3Client],
 ) -> Iterator[DisposableState]:
     """A temp workspace (own TF_DATA_DIR) whose S3 backend key is ``key``, through the first of
-    ``clients``' endpoints (``lock_writer(endpoint)``: a client for it that sends once); its
-    evidence is written and the folder removed afterwards."""
+    ``clients``' endpoints; its evidence is written and the folder removed afterwards."""
     endpoint = next(iter(clients))
     access, scope = spec.access, spec.scope
     config = render_configuration(
@@ -297,7 +293,7 @@ def open_workspace(
         )  # fmt: skip
         yield DisposableState(
             runner=runner, bucket=scope.bucket, key=key, phase=phase, run_id=spec.run_id,
-            primary=clients[endpoint], clients=dict(clients), lock_writer=lock_writer(endpoint),
+            primary=clients[endpoint], clients=dict(clients),
         )  # fmt: skip
         write_tofu_evidence(spec.evidence_dir, runner, spec.evidence_label)
     finally:

@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import os
 import re
+import socket
 import string
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     ParamValidationError,
     ReadTimeoutError,
@@ -856,31 +859,84 @@ def test_a_conditional_write_is_sent_once_even_by_a_client_that_retries(
     assert sends(recording, lambda: retrying.put_object(**put)) == 1
 
 
+FAILURES = {
+    "lost answer": ConnectionClosedError(endpoint_url="x"),
+    "read timeout": ReadTimeoutError(endpoint_url="x"),
+    "refused": EndpointConnectionError(endpoint_url="x"),
+    "connect timeout": ConnectTimeoutError(endpoint_url="x"),
+}
+
+
 @pytest.mark.parametrize("send_once", [True, False])
-@pytest.mark.parametrize("failure", ["503", "lost answer"])
+@pytest.mark.parametrize("failure", ["503", *FAILURES])
 def test_no_handler_answers_a_resend_of_a_conditional_write(
     recording: RecordingS3Server, send_once: bool, failure: str
 ) -> None:
     """Botocore resends when a needs-retry handler answers anything but None (before 1.43.3,
     False too): for a conditional write every handler of a guarded client answers None, under
-    any botocore's reading; for another request the client's rule answers a delay."""
+    any botocore's reading, unless the failure proves it never left (a refused connection, a
+    connect timeout); for another request the client's rule answers a delay (a read timeout
+    aside)."""
     s3 = guarded(recording, attempts=3)
     model = s3.meta.service_model.operation_model("PutObject")
     http = AWSResponse("url", 503, {}, None)
     response = (http, {"Error": {"Code": "ServiceUnavailable"}, "ResponseMetadata": {}})
-    context = {"hastate_send_once": "IfNoneMatch"} if send_once else {}
+    context: dict[str, Any] = {"hastate_send_once": "IfNoneMatch", "hastate_signed": True}
     answers = s3.meta.events.emit(
         "needs-retry.s3.PutObject", endpoint=None, operation=model, attempts=1,
-        response=response if failure == "503" else None,
-        caught_exception=None if failure == "503" else EndpointConnectionError(endpoint_url="x"),
-        request_dict={"context": context},
+        response=response if failure == "503" else None, caught_exception=FAILURES.get(failure),
+        request_dict={"context": context if send_once else {}},
     )  # fmt: skip
     asked = [answer for _, answer in answers if answer is not None]
-    if send_once:
-        assert asked == []
-    else:
-        assert len(asked) == 1
+    resent = failure in ("refused", "connect timeout") or (
+        not send_once and failure != "read timeout"
+    )
+    assert len(asked) == (1 if resent else 0)
+    if asked:
         assert 0 <= asked[0] <= 1  # the first retry's jitter
+    # the guard signs a conditional write again only after a failure that proves it never left
+    assert context["hastate_signed"] is not (send_once and resent)
+
+
+def test_a_conditional_write_whose_tls_handshake_failed_is_sent(
+    recording: RecordingS3Server,
+) -> None:
+    """A loaded gateway that drops a new connection in its TLS handshake has seen no byte of
+    the request: the conditional write is sent then (once), not reported as unanswered. An SSL
+    error on the connection that carried the request is not a reason to send it again."""
+    put = {"Bucket": SCOPE.bucket, "Key": RUN + "lock.tflock", "Body": b"x", "IfNoneMatch": "*"}
+    s3 = guarded(recording, attempts=3)  # a new client: its first request opens a connection
+    resets = recording.reset_done
+    recording.reset_next(1)
+    assert sends(recording, lambda: s3.put_object(**put)) == 1
+    assert recording.reset_done == resets + 1
+    recording.garbling = True
+    try:
+        assert sends(recording, lambda: s3.put_object(**put)) == 1
+        with pytest.raises(BotoCoreError, match="WRONG_VERSION_NUMBER"):
+            s3.put_object(**put)
+        plain = {k: v for k, v in put.items() if k != "IfNoneMatch"}
+        assert sends(recording, lambda: s3.put_object(**plain)) == 3
+    finally:
+        recording.garbling = False
+
+
+def test_a_conditional_write_to_a_refused_connection_is_tried_again() -> None:
+    """A refused connection carried nothing: the conditional write is tried as often as any
+    other request (3 sends), then the refusal reaches the caller."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # closed again before the client connects: refused
+    access = S3Access(
+        endpoints=(f"https://127.0.0.1:{port}",), region="us-east-1",
+        access_key="AKIDEXAMPLE", secret_key="x" * 20, path_style=True,
+    )  # fmt: skip
+    s3 = client(access, SCOPE, attempts=3)
+    tried: list[str] = []
+    s3.meta.events.register("before-send.s3", lambda request, **_: tried.append(request.method))
+    with pytest.raises(EndpointConnectionError):
+        s3.put_object(Bucket=SCOPE.bucket, Key=RUN + "lock.tflock", Body=b"x", IfNoneMatch="*")
+    assert tried == ["PUT"] * 3
 
 
 def test_a_read_timeout_is_not_retried_and_a_refused_connection_is() -> None:

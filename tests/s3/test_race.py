@@ -1,7 +1,8 @@
 """The conditional-write race on SeaweedFS, through a gateway proxy that fails TLS handshakes:
 each writer opens its connection with a read that may be retried before the race begins, so a
 failed handshake is neither a lost race nor an unreachable endpoint, and a writer whose endpoint
-never answers does not hold the others back."""
+never answers does not hold the others back. A conditional PUT that is a client's first request
+(the lock's) is sent when its handshake fails, once."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pytest_hastate.fixtures.s3 import RACE_FOLDER
 from pytest_hastate.lab import LabCluster
 from pytest_hastate.lab.artifacts import admin
 from pytest_hastate.lab.engine import REGION, free_ports
-from pytest_hastate.s3.client import S3Access, client
+from pytest_hastate.s3.client import ClientError, S3Access, client, status
 from pytest_hastate.s3.health import BackendHealth
 from pytest_hastate.s3.scratch import conditional_race, payload
 from pytest_hastate.scope.scratch import ScratchScope
@@ -87,6 +88,26 @@ def test_a_failed_handshake_before_the_race_is_retried_not_judged(
     assert result.errors == {}
     assert len(result.winners) == 1
     assert len(result.refused) == WRITERS - 1
+    assert not health.trips
+
+
+def test_a_lock_put_whose_handshake_failed_is_sent_and_holds(
+    hastate_singleton_lab: LabCluster, proxy: FaultyGatewayProxy
+) -> None:
+    """Outside the race (step 2b's two writers, the synthetic lock) a conditional PUT is a new
+    client's first request: a handshake the gateway drops is not its answer. The PUT is sent
+    then, takes the key, and a second writer is refused."""
+    health = BackendHealth()
+    first, second = writers(hastate_singleton_lab, [proxy.endpoint], health)[:2]
+    lock = SCOPE.key("lock", uuid.uuid4().hex[:8] + ".tflock")
+    before = proxy.reset_done
+    proxy.reset_next(1)
+    first.put_object(Bucket=BUCKET, Key=lock, Body=b"held", IfNoneMatch="*")
+    assert proxy.reset_done == before + 1
+    with pytest.raises(ClientError) as refused:
+        second.put_object(Bucket=BUCKET, Key=lock, Body=b"taken", IfNoneMatch="*")
+    assert status(refused.value) == 412
+    assert first.get_object(Bucket=BUCKET, Key=lock)["Body"].read() == b"held"
     assert not health.trips
 
 

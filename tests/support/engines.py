@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import re
+import socket
 import ssl
 import threading
 import time
@@ -472,13 +474,15 @@ class RecordingS3Server(BackgroundHttpServer):
     Host, copy-source header, body) and answers 200 with an empty XML document, or with the
     status and Location of ``redirect`` when set, or with ``failing`` (a 5xx) when set, or not
     at all when ``dropping`` (the connection closes after the request was read: an answer
-    lost). What reaches it was sent; nothing else was."""
+    lost), or with bytes that are not TLS when ``garbling`` (the client's TLS fails on a
+    connection that carried the request). What reaches it was sent; nothing else was."""
 
     def __init__(self, cert: Path, key: Path) -> None:
         self.requests: list[dict[str, str]] = []
         self.redirect: tuple[int, str] | None = None
         self.failing: int | None = None
         self.dropping = False
+        self.garbling = False
         self._lock = threading.Lock()
         recorder = self
 
@@ -514,6 +518,11 @@ class RecordingS3Server(BackgroundHttpServer):
                         }
                     )
                 if recorder.dropping:
+                    self.close_connection = True
+                    return
+                if recorder.garbling:  # beside the TLS layer, on the same socket
+                    with socket.socket(fileno=os.dup(self.connection.fileno())) as raw:
+                        raw.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                     self.close_connection = True
                     return
                 if recorder.redirect is not None:
