@@ -56,7 +56,7 @@ def loser_wait(record: dict[str, Any]) -> float:
 
 def median_ratio(ours: dict[str, Any], base: dict[str, Any], measure: str) -> float:
     """The ratio of two ``runs_summary`` medians of ``measure`` (wall_seconds, cpu_seconds)."""
-    return round(ours[measure]["median"] / base[measure]["median"], 2)
+    return round(float(ours[measure]["median"]) / float(base[measure]["median"]), 2)
 
 
 def live(topology: str, rounds: int) -> dict[str, Any]:
@@ -261,7 +261,8 @@ def plugin(rounds: int) -> dict[str, Any]:
                 "cpu_seconds_without": spread(without),
                 "added_milliseconds": spread(added),
             }
-        imports, heavy = [], set()
+        imports: list[float] = []
+        heavy: set[str] = set()
         for _ in range(rounds):
             done = subprocess.run([python, "-c", IMPORT_PROBE], capture_output=True, text=True,
                                   check=True, cwd=folder, env=this_checkout(os.environ))  # fmt: skip

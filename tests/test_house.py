@@ -40,7 +40,7 @@ def room(path: Path) -> str:
 
 def test_no_function_is_longer_than_sixty_lines() -> None:
     long = [
-        f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})"
+        f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({(node.end_lineno or node.lineno) - node.lineno + 1})"
         for path in modules()
         for node in ast.walk(ast.parse(path.read_text("utf-8")))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
@@ -170,8 +170,8 @@ def test_comments_cite_only_what_is_in_the_repository() -> None:
     for relative in sorted(set(readable)):
         path = REPO / relative
         text = path.read_text("utf-8")
-        if outside.search(text):
-            problems.append(f"{relative}: cites {outside.search(text).group(0)}")
+        if cited := outside.search(text):
+            problems.append(f"{relative}: cites {cited.group(0)}")
         for name in set(named.findall(text)) - {"evidence/report.md"}:  # a run's output
             candidates = {name, f"pytest_hastate/{name}", f"docs/{name}",
                           str(path.parent.relative_to(REPO) / name)}  # fmt: skip

@@ -19,7 +19,7 @@ from tests.support.mutations import Doc, drop_entry, set_field, together
 
 def gate(
     tmp_path: Path, package: Doc, *, allow_template: bool = False, contract: Doc | None = None
-) -> set[str]:
+) -> frozenset[str]:
     folder = tmp_path / "pkg"
     folder.mkdir(exist_ok=True)
     if contract is None:

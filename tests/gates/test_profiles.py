@@ -110,7 +110,7 @@ BASE = json.loads(TEAM_FILE.read_text())
 
 
 def changed(**changes: Any) -> dict[str, Any]:
-    doc = copy.deepcopy(BASE)
+    doc: dict[str, Any] = copy.deepcopy(BASE)
     for dotted, value in changes.items():
         target = doc
         *parents, last = dotted.split("__")

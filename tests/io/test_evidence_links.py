@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_every_writer_refuses_a_link(planted: tuple[Path, Path], tmp_path: Path)
     link, outside = planted
     source = tmp_path / "lab.log"
     source.write_text("secret-value in a log\n")
-    writers = [
+    writers: list[Callable[[], object]] = [
         lambda: write_atomic(link, "evidence\n"),
         lambda: open_append(link).close(),
         lambda: Masker(["secret-value"]).copy(source, link),

@@ -92,12 +92,12 @@ def test_demo_on_the_ha_lab_ends_go(tmp_path: Path, lose: str, profile: Path | N
     assert len(list((bundle / "lab-logs").glob("*.log"))) == 10
     assert any(line.startswith("demo: verdict ready: GO") for line in lines)
     # the watched window: checked in the verify, pictured, in the report
-    for criterion in (
+    for watched in (
         "watch.acknowledged_writes_survive",
         "watch.lock_exclusive",
         "watch.service_continuity",
     ):
-        assert post.criteria[criterion].outcome.value == "passed", criterion
+        assert post.criteria[watched].outcome.value == "passed", watched
     watch = post.facts.watch
     assert watch is not None
     killed = checkpoint.endpoints[killed_index]
@@ -171,7 +171,7 @@ def post(
     package: Path,
     checkpoint: Path,
     *extra: str,
-) -> tuple[pytest.RunResult, dict[str, object]]:
+) -> tuple[pytest.RunResult, dict[str, Any]]:
     return run_proofs(
         proofs,
         monkeypatch,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -41,7 +41,7 @@ class ListingDenied:
         self.heads = 0
 
     def get_paginator(self, name: str) -> Any:
-        raise ClientError({"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "ListObjectVersions")  # fmt: skip
+        raise ClientError(cast(Any, {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}), "ListObjectVersions")  # fmt: skip
 
     def head_object(self, **kwargs: Any) -> Any:
         self.heads += 1
@@ -70,7 +70,7 @@ def test_verify_names_the_changed_key_whichever_way_it_learns_the_current_versio
         s3.put_object(Bucket=BUCKET, Key=KEYS[3], Body=b"newer")
     elif change == "delete":
         s3.delete_object(Bucket=BUCKET, Key=KEYS[3])
-    client = s3 if listing == "answered" else ListingDenied(s3)
+    client: Any = s3 if listing == "answered" else ListingDenied(s3)
     report = verify_endpoint(client, ANSWER, BUCKET, sample, retry_for=0)
     if change is None:
         assert (report.verified, report.wrong) == (len(KEYS), [])
@@ -86,15 +86,15 @@ def test_verify_names_the_changed_key_whichever_way_it_learns_the_current_versio
 
 def test_verify_through_the_listing_sends_no_head(s3: Any) -> None:
     sample = write_sample(s3, BUCKET, KEYS)
-    counting = ListingDenied(s3)
-    counting.get_paginator = s3.get_paginator  # type: ignore[method-assign]
+    counting: Any = ListingDenied(s3)
+    counting.get_paginator = s3.get_paginator
     report = verify_endpoint(counting, ANSWER, BUCKET, sample, retry_for=0)
     assert report.verified == len(KEYS)
     assert counting.heads == 0
 
 
 def answer(code: int) -> ClientError:
-    return ClientError({"Error": {"Code": str(code)}, "ResponseMetadata": {"HTTPStatusCode": code}}, "GetObject")  # fmt: skip
+    return ClientError(cast(Any, {"Error": {"Code": str(code)}, "ResponseMetadata": {"HTTPStatusCode": code}}), "GetObject")  # fmt: skip
 
 
 def test_a_read_is_tried_again_on_5xx_and_no_answer_but_a_4xx_is_an_answer() -> None:

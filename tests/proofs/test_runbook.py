@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,7 +110,7 @@ def test_a_user_command_line_runs_verbatim(
         **os.environ, **environment(lab),
         "HASTATE_ENDPOINT_PACKAGE": str(lab.package_path),  # for the lines that name no package
         "HOME": str(tmp_path),  # no kubeconfig of the machine's
-        "PATH": f"{Path(os.sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }  # fmt: skip
     env.pop("KUBECONFIG", None)
     argv = [str(lab.package_path) if word == PACKAGE else word for word in shlex.split(line)]

@@ -7,6 +7,7 @@ import re
 import string
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -307,7 +308,7 @@ def test_other_runs_are_out_of_scope() -> None:
 DEAD = "https://127.0.0.1:9"  # nothing listens: a request that got sent would fail to connect
 
 
-def _client(boundary_probes: bool = False) -> object:
+def _client(boundary_probes: bool = False) -> Any:
     access = S3Access(
         endpoints=(DEAD,),
         region="us-east-1",

@@ -12,7 +12,7 @@ import re
 import socket
 import string
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import botocore.session
 import pytest
 from botocore import xform_name
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -264,7 +265,9 @@ def _params(
     operation: str, data: st.DataObject, values: dict[str, st.SearchStrategy[Any]]
 ) -> dict[str, Any]:
     members = _members(operation)
-    required = set(_MODEL.operation_model(operation).input_shape.required_members)
+    shape = _MODEL.operation_model(operation).input_shape
+    assert shape is not None
+    required = set(shape.required_members)
     params: dict[str, Any] = {}
     for name, shape in members.items():
         if name in values:
@@ -572,11 +575,12 @@ def test_boundary_probes_may_head_protected_targets_and_nothing_else(
     s3 = guarded(recording, probes=True)
     s3.head_bucket(Bucket="tofu-state")
     s3.head_object(Bucket="tofu-state", Key="attic/terraform.tfstate")
-    for bad in (
+    refused: tuple[Callable[[], object], ...] = (
         lambda: s3.get_object(Bucket="tofu-state", Key="attic/terraform.tfstate"),
         lambda: s3.list_objects_v2(Bucket="tofu-state"),
         lambda: s3.head_object(Bucket="tofu-state", Key="attic/../x/../attic/terraform.tfstate"),
-    ):
+    )
+    for bad in refused:
         with pytest.raises(GuardRefusal):
             bad()
 
@@ -879,7 +883,7 @@ def test_no_handler_answers_a_resend_of_a_conditional_write(
     aside)."""
     s3 = guarded(recording, attempts=3)
     model = s3.meta.service_model.operation_model("PutObject")
-    http = AWSResponse("url", 503, {}, None)
+    http = AWSResponse("url", 503, HTTPHeaders(), None)
     response = (http, {"Error": {"Code": "ServiceUnavailable"}, "ResponseMetadata": {}})
     context: dict[str, Any] = {"hastate_send_once": "IfNoneMatch", "hastate_signed": True}
     answers = s3.meta.events.emit(

@@ -4,6 +4,8 @@ refusals reach the test that waited for it. Pure (no backend)."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 
 from pytest_hastate.errors import GuardRefusal
@@ -14,7 +16,7 @@ from pytest_hastate.scope.scratch import ScratchScope
 
 def lifecycle() -> ScratchLifecycle:
     scope = ScratchScope("scratch", "hastate/", "run-1")
-    opened = ScratchLifecycle(scope, "live", {"https://s3.example": object()})
+    opened = ScratchLifecycle(scope, "live", {"https://s3.example": cast(Any, object())})
     opened.bucket = ScratchBucket("scratch", created_by_this_run=False)
     return opened
 

@@ -36,7 +36,7 @@ class TlsMotoServer(ThreadedMotoServer):
         self._ssl = (str(cert), str(key))
 
     def _server_entry(self) -> None:
-        from moto.server import DomainDispatcherApplication, create_backend_app
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(self._ip_address, self._port, app, True, ssl_context=self._ssl)
@@ -462,7 +462,7 @@ class StallingGateway(BackgroundHttpServer):
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _hold
 
-        self._serve_tls(Handler, cert, key)
+        self._serve_tls(Handler, cert, Path(key))
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()

@@ -190,7 +190,7 @@ def assert_stop(
     assert reasons, verdict["reasons"]
     for phrase in phrases:
         assert phrase in reasons[0], (phrase, reasons[0])
-    return reasons[0]
+    return str(reasons[0])
 
 
 def check_evidence_pages(bundle: Path) -> None:
@@ -237,7 +237,7 @@ def check_evidence_pages(bundle: Path) -> None:
         phase = junit.stem.removeprefix("junit-")
         verdict = json.loads((bundle / f"verdict-{phase}.json").read_text())
         suite = next(iter(JUnitXml.fromfile(str(junit))))
-        properties = {p.name: p.value for p in suite.properties()}
+        properties = {p.name: p.value for p in suite.properties()}  # type: ignore[no-untyped-call]
         assert properties["hastate_verdict"] == verdict["verdict"], junit
         failing = [case for case in suite if not case.is_passed and not case.is_skipped]
         phases = json.loads((bundle / "checkpoint.json").read_text())["phases"]

@@ -14,6 +14,7 @@ from pytest_hastate.errors import TofuError, TofuMissing, TofuTooOld
 from pytest_hastate.io.redact import Masker
 from pytest_hastate.models import NON_AWS_BACKEND_DEFAULTS, EndpointPackage
 from pytest_hastate.tofu.runner import (
+    TofuResult,
     TofuRunner,
     base_environment,
     check_version,
@@ -100,7 +101,7 @@ def test_unexpected_exit_code_quotes_command_and_stderr_with_secrets_masked(tmp_
     assert "-input=false" in message
     assert "leaked ***" in message
     assert "s3cr3t-value" not in message
-    assert caught.value.result is not None
+    assert isinstance(caught.value.result, TofuResult)
     assert caught.value.result.code == 3
 
 

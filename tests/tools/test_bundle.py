@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pytest_hastate.cli import main
 from pytest_hastate.io.evidence import write_model
@@ -19,10 +20,12 @@ from pytest_hastate.models import (
 )
 from pytest_hastate.tools.bundle import check_bundle
 
+Recorded = Literal["passed", "failed", "skipped", "missing"]
+
 
 def verdict(
     phase: str, *, dry_run: bool = False, digest: str = "d" * 64, run_id: str = "r",
-    outcome: str = "passed", status: Status | None = None,
+    outcome: Recorded = "passed", status: Status | None = None,
 ) -> VerdictRecord:  # fmt: skip
     return VerdictRecord(
         verdict=status or (Status.GO if not dry_run else Status.INTERIM_ONLY), reasons=[],
