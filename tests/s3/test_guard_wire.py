@@ -66,6 +66,13 @@ GENERATED_REQUESTS = 1_000 if os.environ.get("MUTANT_UNDER_TEST") else 10_000
 them once per mutant under ``just mutate`` (mutmut names the mutant in ``MUTANT_UNDER_TEST``)."""
 
 
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries here are counted, not timed: the pause before each is at most 10 ms (the retry
+    rule's jitter is up to 1 s, then 2 s, by default)."""
+    monkeypatch.setattr("pytest_hastate.s3.client.MAX_BACKOFF", 0.01)
+
+
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingS3Server]:
     _ca, cert, key = make_test_ca(tmp_path_factory.mktemp("recording-ca"))
