@@ -52,7 +52,9 @@ class GuardHooks:
         events = s3.meta.events
         events.register_first("before-parameter-build.s3", self.check_params)
         events.register_last("before-sign.s3", self.check_request)
-        events.register_last("before-send.s3", self.check_sent)
+        # botocore calls a more specific event name's handlers first: on ``before-send`` itself,
+        # last, the guard's look at the request comes after every other handler's
+        events.register_last("before-send", self.check_sent)
         events.register_first("needs-retry.s3", self.refuse_redirect)
 
     def check_params(

@@ -446,6 +446,25 @@ def test_a_url_rewritten_by_a_handler_registered_after_the_guard_is_refused(
     assert len(recording.requests) == before
 
 
+@pytest.mark.parametrize("event", ["before-sign", "before-send"])
+def test_a_url_rewritten_by_a_handler_of_every_service_is_refused(
+    recording: RecordingS3Server, event: str
+) -> None:
+    """botocore calls the handlers of a more specific event name first: one registered on
+    ``before-send`` itself (every service's) runs after every ``before-send.s3`` handler, so the
+    guard's last look at the request must be registered there."""
+    s3 = guarded(recording)
+
+    def rewrite(request: Any, **_: Any) -> None:
+        request.url = request.url.replace(f"/{SCOPE.bucket}/", "/tofu-state/")
+
+    s3.meta.events.register(event, rewrite)
+    before = len(recording.requests)
+    with pytest.raises(GuardRefusal, match="the request changed after it was judged"):
+        s3.get_object(Bucket=SCOPE.bucket, Key=RUN + "x")
+    assert len(recording.requests) == before
+
+
 def test_a_copy_source_header_changed_after_the_check_is_refused(
     recording: RecordingS3Server,
 ) -> None:
