@@ -135,7 +135,9 @@ def client(
             "s3", endpoint_url=url, verify=access.verify,
             config=_config(access, timeout),
         )  # fmt: skip
-    GuardHooks(scope, url, boundary_probes, log).install(s3)
+    hooks = GuardHooks(scope, url, boundary_probes, log)
+    hooks.install(s3)
+    _check_at_the_wire(s3, url, hooks.check_sent)
     s3.meta.events.register("needs-retry.s3", retry_rule(attempts), unique_id="hastate-retries")
     if health is not None:
         _install_health(s3, url, health)
@@ -145,6 +147,23 @@ def client(
     if servers is not None or answers is not None:
         _record_answers(s3, url, servers, answers)
     return s3
+
+
+def _check_at_the_wire(s3: S3Client, url: str, check: Callable[[Any], None]) -> None:
+    """The guard's last look at a request, where botocore's endpoint hands it to the client's
+    own HTTP session: after every event handler, however and whenever it was registered (one
+    registered last on ``before-send`` after the client was built runs after any handler of
+    ours)."""
+    session = getattr(getattr(s3, "_endpoint", None), "http_session", None)
+    send = getattr(session, "send", None)
+    if session is None or send is None:
+        raise GuardRefusal("client", url, "this botocore has no HTTP session the guard can watch")
+
+    def checked_send(request: Any) -> Any:
+        check(request)
+        return send(request)
+
+    session.send = checked_send
 
 
 MAX_BACKOFF = 20.0
@@ -198,30 +217,46 @@ def retry_rule(sends: int) -> Callable[..., Any]:
 
 
 HANDSHAKE_CHAIN = 8
-"""How deep ``never_sent`` looks for a failure's root (botocore's wrapper, urllib3's, the socket's
-error: 3)."""
+"""How deep ``never_sent`` follows what a failure wraps (botocore's error, urllib3's, the
+socket's: 3)."""
 
 
 def never_sent(failure: BaseException | None) -> bool:
     """Whether a failed send provably put no byte of the request on the wire: the connection
     was never opened (refused, unknown host, connect timeout: botocore raises these two only
-    while opening one), or its TLS handshake failed (the failure's root was raised inside the
+    while opening one), or its TLS handshake failed (an error it wraps was raised inside ssl's
     handshake, which comes before the request). Anything else may have been sent: an SSL error
-    on a connection that was open, a reset, a closed connection, a timeout on the answer."""
+    on a connection that was open, a reset, a closed connection, a timeout on the answer.
+
+    Only what each error explicitly wraps is followed (botocore's ``error``, a ``raise ... from``
+    cause, an exception among urllib3's arguments), never the implicit context: an error raised
+    while the caller was handling another one carries that one as its context."""
     if isinstance(failure, EndpointConnectionError | ConnectTimeoutError):
         return True
-    root = failure
+    error = failure
     for _ in range(HANDSHAKE_CHAIN):
-        cause = None if root is None else root.__cause__ or root.__context__
-        if cause is None:
-            break
-        root = cause
-    if root is None:
-        return False
-    return any(
-        frame.f_code.co_name == "do_handshake" and frame.f_code.co_filename == ssl.__file__
-        for frame, _ in traceback.walk_tb(root.__traceback__)
-    )
+        if error is None:
+            return False
+        if any(
+            frame.f_code.co_name == "do_handshake" and frame.f_code.co_filename == ssl.__file__
+            for frame, _ in traceback.walk_tb(error.__traceback__)
+        ):
+            return True
+        error = _wrapped(error)
+    return False
+
+
+def _wrapped(error: BaseException) -> BaseException | None:
+    """The error ``error`` was made from: botocore's ``error`` keyword, the cause it was raised
+    from, or the first exception among its arguments (urllib3's ``SSLError(e)``,
+    ``ProtocolError(message, e)``)."""
+    kwargs = getattr(error, "kwargs", None)
+    made_from = kwargs.get("error") if isinstance(kwargs, dict) else None
+    if isinstance(made_from, BaseException):
+        return made_from
+    if error.__cause__ is not None:
+        return error.__cause__
+    return next((arg for arg in error.args if isinstance(arg, BaseException)), None)
 
 
 def _record_answers(

@@ -37,9 +37,10 @@ class GuardHooks:
     """The scratch guard as botocore hooks on one client: the parameters before serialisation
     (first, before botocore's own handlers, so a refusal is always ours), the request botocore
     built before it is signed (last: after every other handler; presigned ones included), the
-    request just before it is sent (it must be the judged one), and any redirect answer. A
-    conditional write is marked (``hastate_send_once``) for the client's retry rule, which never
-    sends one again, and is never signed a second time, whoever asks for a resend."""
+    request as it is handed to the HTTP session (it must be the judged one; called by the
+    factory, ``s3.client``), and any redirect answer. A conditional write is marked
+    (``hastate_send_once``) for the client's retry rule, which sends one again only when the
+    failure proves it never left, and is never signed a second time otherwise, whoever asks."""
 
     scope: ScratchScope
     endpoint: str
@@ -52,10 +53,10 @@ class GuardHooks:
         events = s3.meta.events
         events.register_first("before-parameter-build.s3", self.check_params)
         events.register_last("before-sign.s3", self.check_request)
-        # botocore calls a more specific event name's handlers first: on ``before-send`` itself,
-        # last, the guard's look at the request comes after every other handler's
-        events.register_last("before-send", self.check_sent)
         events.register_first("needs-retry.s3", self.refuse_redirect)
+        # ``check_sent`` is no event handler: a handler registered later (on before-send, last)
+        # would come after it. The factory calls it where botocore hands the request to its
+        # HTTP session, after every handler.
 
     def check_params(
         self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any

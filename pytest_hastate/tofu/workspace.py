@@ -195,8 +195,9 @@ class DisposableState:
 
     def put_synthetic_lock(self) -> str:
         """Hold the state lock the way OpenTofu does (If-None-Match: *), with a known ID. A 412
-        while a stale lock is known is that lock's consequence (by dependency). The PUT is sent
-        once (the client's retry rule): sent again after a lost answer, it would meet itself."""
+        while a stale lock is known is that lock's consequence (by dependency). The client's
+        retry rule sends the PUT again only when it provably never left: sent again after a
+        lost answer, it would meet itself."""
         lock_id = str(uuid.uuid4())
         body = {
             "ID": lock_id,

@@ -10,12 +10,13 @@ import dataclasses
 import os
 import re
 import socket
+import ssl
 import string
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import botocore.session
@@ -36,7 +37,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_hastate.errors import GuardRefusal
-from pytest_hastate.s3.client import S3Access, client, retry_rule
+from pytest_hastate.s3.client import S3Access, client, never_sent, retry_rule
 from pytest_hastate.scope.names import segment_problem
 from pytest_hastate.scope.requests import OPERATIONS as PROOF_SENDS
 from pytest_hastate.scope.requests import Target
@@ -446,23 +447,33 @@ def test_a_url_rewritten_by_a_handler_registered_after_the_guard_is_refused(
     assert len(recording.requests) == before
 
 
-@pytest.mark.parametrize("event", ["before-sign", "before-send"])
-def test_a_url_rewritten_by_a_handler_of_every_service_is_refused(
-    recording: RecordingS3Server, event: str
+@pytest.mark.parametrize("how", ["register", "register_last"])
+@pytest.mark.parametrize("event", ["before-sign", "before-send", "before-send.s3"])
+def test_a_url_rewritten_by_any_later_handler_is_refused(
+    recording: RecordingS3Server, event: str, how: str
 ) -> None:
-    """botocore calls the handlers of a more specific event name first: one registered on
-    ``before-send`` itself (every service's) runs after every ``before-send.s3`` handler, so the
-    guard's last look at the request must be registered there."""
+    """botocore calls the handlers of a more specific event name first, and a handler registered
+    last after the client was built after every other: the guard's last look at the request is
+    no handler, but where botocore hands it to the HTTP session."""
     s3 = guarded(recording)
 
     def rewrite(request: Any, **_: Any) -> None:
         request.url = request.url.replace(f"/{SCOPE.bucket}/", "/tofu-state/")
 
-    s3.meta.events.register(event, rewrite)
+    getattr(s3.meta.events, how)(event, rewrite)  # after the client, and its guard, was built
     before = len(recording.requests)
     with pytest.raises(GuardRefusal, match="the request changed after it was judged"):
         s3.get_object(Bucket=SCOPE.bucket, Key=RUN + "x")
     assert len(recording.requests) == before
+
+
+def test_a_client_whose_http_session_cannot_be_watched_is_refused() -> None:
+    """The guard's last look lives on the client's HTTP session: a botocore without one (or
+    with it elsewhere) gets no client at all, not one without that look."""
+    from pytest_hastate.s3.client import _check_at_the_wire
+
+    with pytest.raises(GuardRefusal, match="no HTTP session the guard can watch"):
+        _check_at_the_wire(cast(Any, object()), "https://s3.example.test", lambda request: None)
 
 
 def test_a_copy_source_header_changed_after_the_check_is_refused(
@@ -949,6 +960,54 @@ def test_a_conditional_write_whose_tls_handshake_failed_is_sent(
         assert sends(recording, lambda: s3.put_object(**plain)) == 3
     finally:
         recording.garbling = False
+
+
+def failed_handshake(server: RecordingS3Server) -> BaseException:
+    """A real TLS handshake the server drops (the error ssl raises from it)."""
+    server.reset_next(1)
+    context = ssl.create_default_context(cafile=str(server.ca))  # type: ignore[attr-defined]
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+            context.wrap_socket(raw, server_hostname="127.0.0.1").close()
+    except (ssl.SSLError, OSError) as exc:
+        return exc
+    raise AssertionError("the handshake succeeded")
+
+
+def test_a_lost_answer_is_not_taken_for_the_handshake_the_caller_was_handling(
+    recording: RecordingS3Server,
+) -> None:
+    """A conditional PUT sent while its caller handles a failed handshake of its own: the PUT's
+    lost answer carries that failure as its implicit context, which proves nothing about the
+    PUT; only what an error wraps counts."""
+    put = {"Bucket": SCOPE.bucket, "Key": RUN + "lock.tflock", "Body": b"x", "IfNoneMatch": "*"}
+    s3 = guarded(recording, attempts=3)
+    handshake = failed_handshake(recording)
+    recording.dropping = True
+    try:
+        try:
+            raise handshake
+        except (ssl.SSLError, OSError):
+            assert sends(recording, lambda: s3.put_object(**put)) == 1
+    finally:
+        recording.dropping = False
+
+
+def test_only_ssl_s_own_handshake_proves_a_request_never_left(
+    recording: RecordingS3Server,
+) -> None:
+    handshake = failed_handshake(recording)
+    assert never_sent(ConnectionClosedError(endpoint_url="x", error=handshake))
+
+    def do_handshake() -> None:  # a function of that name elsewhere proves nothing
+        raise ConnectionResetError("reset")
+
+    try:
+        do_handshake()
+    except ConnectionResetError as exc:
+        elsewhere: BaseException = exc
+    assert not never_sent(ConnectionClosedError(endpoint_url="x", error=elsewhere))
+    assert not never_sent(ConnectionClosedError(endpoint_url="x"))
 
 
 def test_a_conditional_write_to_a_refused_connection_is_tried_again() -> None:
