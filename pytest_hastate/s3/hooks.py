@@ -13,6 +13,7 @@ from pytest_hastate.scope.scratch import ScratchScope
 from pytest_hastate.scope.sent import (
     SentRequest,
     deleted_keys,
+    framing_problem,
     host_header_problem,
     method_problem,
     presign_problem,
@@ -137,6 +138,9 @@ class GuardHooks:
             raise GuardRefusal(
                 "send", str(request.url), f"the request changed after it was judged: {difference}"
             )
+        framing = framing_problem(request.headers, request.body)
+        if framing is not None:
+            raise GuardRefusal("send", str(request.url), framing)
 
     def refuse_redirect(
         self, response: Any, operation: Any, request_dict: Any = None, **_: Any

@@ -89,6 +89,53 @@ class SentRequest:
         return None
 
 
+def body_length(body: object) -> int | None:
+    """How many bytes a body sends, where that can be known without consuming it (a stream:
+    from where it stands to its end), else None."""
+    if body is None:
+        return 0
+    if isinstance(body, bytes | bytearray):
+        return len(body)
+    if isinstance(body, str):
+        return len(body.encode("utf-8"))
+    tell, seek = getattr(body, "tell", None), getattr(body, "seek", None)
+    if not (callable(tell) and callable(seek)):
+        return None
+    try:
+        here = tell()
+        end = seek(0, 2)
+        seek(here)
+        return int(end) - int(here)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def framing_problem(headers: Mapping[str, object], body: object) -> str | None:
+    """Why a server could read more than this request out of what is sent: a ``Content-Length``
+    that is not the body's length leaves the rest of the body to be read as further requests
+    (which no check judged), as does one beside ``Transfer-Encoding``. The HTTP library frames a
+    chunked body itself."""
+    lengths = [_text(v).strip() for k, v in headers.items() if k.lower() == "content-length"]
+    encodings = [_text(v).strip() for k, v in headers.items() if k.lower() == "transfer-encoding"]
+    if encodings and (lengths or any(e.lower() != "chunked" for e in encodings)):
+        return (
+            f"Transfer-Encoding {', '.join(encodings)} with Content-Length {', '.join(lengths)}: "
+            "a server could read the body as further requests"
+            if lengths
+            else f"Transfer-Encoding {', '.join(encodings)} is not chunked"
+        )
+    if not lengths:
+        return None
+    actual = body_length(body)
+    if len(lengths) > 1 or not lengths[0].isdigit() or actual != int(lengths[0]):
+        known = "unknown" if actual is None else str(actual)
+        return (
+            f"Content-Length {', '.join(lengths)} is not its body's length ({known}): a server "
+            "would read the rest of the body as further requests"
+        )
+    return None
+
+
 def method_problem(method: str, expected: str | None, operation: str) -> str | None:
     """Why a request's method is not its operation's own, or None."""
     if expected is None or method.upper() == expected.upper():

@@ -12,6 +12,7 @@ import re
 import socket
 import ssl
 import string
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -465,6 +466,50 @@ def test_a_url_rewritten_by_any_later_handler_is_refused(
     with pytest.raises(GuardRefusal, match="the request changed after it was judged"):
         s3.get_object(Bucket=SCOPE.bucket, Key=RUN + "x")
     assert len(recording.requests) == before
+
+
+@pytest.mark.parametrize("checksum_when_required", [True, False])
+@pytest.mark.parametrize(
+    ("event", "how"),
+    [
+        ("before-sign.s3", "register_first"),
+        ("request-created.s3", "register_first"),
+        ("before-send.s3", "register_last"),
+    ],
+)
+def test_a_body_framed_as_more_requests_is_refused(
+    recording: RecordingS3Server, checksum_when_required: bool, event: str, how: str
+) -> None:
+    """A handler that shortens a judged PUT's Content-Length (and drops its chunking) leaves the
+    rest of the body to be read as further requests on the same connection, which no check
+    judged: here a PUT of a protected state and a second lock PUT. Refused at the wire."""
+    host = urlsplit(recording.endpoint).netloc
+    smuggled = (
+        f"PUT /tofu-state/darkmap-tinyland-dev/terraform.tfstate HTTP/1.1\r\nHost: {host}\r\n"
+        "Content-Length: 2\r\n\r\n{}"
+        f"PUT /{SCOPE.bucket}/{RUN}lock.tflock HTTP/1.1\r\nHost: {host}\r\n"
+        "If-None-Match: *\r\nContent-Length: 1\r\n\r\nx"
+    ).encode()
+    data = b"x" + smuggled
+    first = 1 if checksum_when_required else len(f"{len(data):x}\r\n") + 1  # aws-chunked's line
+    access = S3Access(
+        endpoints=(recording.endpoint,), region="us-east-1", access_key="AKIDEXAMPLE",
+        secret_key="x" * 20, verify=str(recording.ca), path_style=True,  # type: ignore[attr-defined]
+        checksum_when_required=checksum_when_required,
+    )  # fmt: skip
+    s3 = client(access, SCOPE)
+
+    def shorten(request: Any, **_: Any) -> None:
+        if "Transfer-Encoding" in request.headers:
+            del request.headers["Transfer-Encoding"]
+        request.headers["Content-Length"] = str(first)
+
+    getattr(s3.meta.events, how)(event, shorten)
+    before = len(recording.requests)
+    with pytest.raises(GuardRefusal, match="further requests|changed after it was judged"):
+        s3.put_object(Bucket=SCOPE.bucket, Key=RUN + "data", Body=data)
+    time.sleep(0.2)  # what a server would still read from the connection
+    assert recording.requests[before:] == []
 
 
 def test_a_client_whose_http_session_cannot_be_watched_is_refused() -> None:

@@ -12,7 +12,9 @@ from pytest_hastate.scope.sent import (
     PRESIGNABLE,
     SentRequest,
     body_digest,
+    body_length,
     deleted_keys,
+    framing_problem,
     host_header_problem,
     method_problem,
     presign_problem,
@@ -166,3 +168,57 @@ def test_a_host_header_must_be_the_urls_own() -> None:
     assert host_header_problem("https://S3.example.test:8443/b", {"HOST": "s3.example.test"}) == (
         "Host header 's3.example.test' differs from the URL's 's3.example.test:8443'"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "length"),
+    [(None, 0), (b"abc", 3), ("é", 2), (bytearray(b"ab"), 2)],
+)
+def test_a_body_s_length_is_what_it_sends(body: object, length: int) -> None:
+    assert body_length(body) == length
+
+
+def test_a_stream_s_length_is_from_where_it_stands_and_it_stays_there() -> None:
+    stream = io.BytesIO(b"0123456789")
+    stream.seek(4)
+    assert body_length(stream) == 6
+    assert stream.tell() == 4
+    assert body_length(iter([b"x"])) is None  # no way to know without reading it
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Content-Length": "3"}, b"abc"),
+        ({"content-length": "0"}, None),
+        ({"Transfer-Encoding": b"chunked"}, io.BytesIO(b"abc")),
+        ({}, b"abc"),
+    ],
+)
+def test_a_request_framed_as_its_body_is_not_refused(
+    headers: dict[str, object], body: object
+) -> None:
+    assert framing_problem(headers, body) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "named"),
+    [
+        (
+            {"Content-Length": "1"},
+            b"x PUT /tofu-state/k HTTP/1.1",
+            "Content-Length 1 is not its body's length (28)",
+        ),
+        ({"Content-Length": "1"}, iter([b"x"]), "(unknown)"),
+        ({"Content-Length": "3", "content-length": "3"}, b"abc", "Content-Length 3, 3"),
+        ({"Content-Length": "+3"}, b"abc", "Content-Length +3"),
+        ({"Content-Length": "3", "Transfer-Encoding": "chunked"}, b"abc", "with Content-Length 3"),
+        ({"Transfer-Encoding": "gzip, chunked"}, b"abc", "is not chunked"),
+    ],
+)
+def test_a_request_a_server_could_read_as_more_than_one_is_refused(
+    headers: dict[str, object], body: object, named: str
+) -> None:
+    problem = framing_problem(headers, body)
+    assert problem is not None
+    assert named in problem
