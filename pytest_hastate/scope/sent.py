@@ -127,7 +127,12 @@ def framing_problem(headers: Mapping[str, object], body: object) -> str | None:
     if not lengths:
         return None
     actual = body_length(body)
-    if len(lengths) > 1 or not lengths[0].isdigit() or actual != int(lengths[0]):
+    declared = lengths[0]
+    if (
+        len(lengths) > 1
+        or not (declared.isascii() and declared.isdigit())
+        or actual != int(declared)
+    ):
         known = "unknown" if actual is None else str(actual)
         return (
             f"Content-Length {', '.join(lengths)} is not its body's length ({known}): a server "

@@ -506,7 +506,7 @@ def test_a_body_framed_as_more_requests_is_refused(
 
     getattr(s3.meta.events, how)(event, shorten)
     before = len(recording.requests)
-    with pytest.raises(GuardRefusal, match="further requests|changed after it was judged"):
+    with pytest.raises(GuardRefusal, match=r"further requests|changed after it was judged"):
         s3.put_object(Bucket=SCOPE.bucket, Key=RUN + "data", Body=data)
     time.sleep(0.2)  # what a server would still read from the connection
     assert recording.requests[before:] == []

@@ -212,6 +212,7 @@ def test_a_request_framed_as_its_body_is_not_refused(
         ({"Content-Length": "1"}, iter([b"x"]), "(unknown)"),
         ({"Content-Length": "3", "content-length": "3"}, b"abc", "Content-Length 3, 3"),
         ({"Content-Length": "+3"}, b"abc", "Content-Length +3"),
+        ({"Content-Length": "³"}, b"abc", "Content-Length ³"),  # a digit int() cannot read
         ({"Content-Length": "3", "Transfer-Encoding": "chunked"}, b"abc", "with Content-Length 3"),
         ({"Transfer-Encoding": "gzip, chunked"}, b"abc", "is not chunked"),
     ],
