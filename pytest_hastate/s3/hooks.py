@@ -18,6 +18,7 @@ from pytest_hastate.scope.sent import (
     method_problem,
     presign_problem,
     query_problem,
+    wire_bytes,
 )
 
 CONDITIONAL_WRITE = ("IfNoneMatch", "IfMatch", "IfMatchSize", "IfMatchLastModifiedTime")
@@ -138,9 +139,11 @@ class GuardHooks:
             raise GuardRefusal(
                 "send", str(request.url), f"the request changed after it was judged: {difference}"
             )
-        framing = framing_problem(request.headers, request.body)
+        body, unreadable = wire_bytes(request.body)
+        framing = unreadable or framing_problem(request.headers, body)
         if framing is not None:
             raise GuardRefusal("send", str(request.url), framing)
+        request.body = body  # what was measured is what is sent
 
     def refuse_redirect(
         self, response: Any, operation: Any, request_dict: Any = None, **_: Any

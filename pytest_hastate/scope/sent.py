@@ -10,6 +10,7 @@ the operation's own (a signature binds the method it is made for). No presigned 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -108,6 +109,36 @@ def body_length(body: object) -> int | None:
         return int(end) - int(here)
     except (OSError, ValueError, TypeError):
         return None
+
+
+WIRE_BLOCK = 1 << 20
+"""How much of a stream body the guard reads at a time."""
+
+
+def wire_bytes(body: object) -> tuple[bytes | None, str | None]:
+    """The bytes a body puts on the wire, read by the guard itself (so no body can report
+    another length than it sends), or why it cannot be: a bytes-like copied as plain bytes
+    (whatever length it claims), text as UTF-8, a binary stream read to its end from where it
+    stands, then rewound to its start as botocore rewinds one before a retry."""
+    if body is None or isinstance(body, bytes):
+        return (None if body is None else bytes(body)), None
+    if isinstance(body, bytearray | memoryview):
+        return bytes(body), None
+    if isinstance(body, str):
+        return body.encode("utf-8"), None
+    read = getattr(body, "read", None)
+    if not callable(read):
+        return None, f"a body the guard cannot read ({type(body).__name__})"
+    blocks: list[bytes] = []
+    while block := read(WIRE_BLOCK):
+        if not isinstance(block, bytes | bytearray):
+            return None, f"a stream body that yields {type(block).__name__}, not bytes"
+        blocks.append(bytes(block))
+    seek = getattr(body, "seek", None)
+    if callable(seek):
+        with contextlib.suppress(OSError, ValueError):  # botocore could not rewind it either
+            seek(0)
+    return b"".join(blocks), None
 
 
 def framing_problem(headers: Mapping[str, object], body: object) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import os
 import re
 import socket
@@ -510,6 +511,89 @@ def test_a_body_framed_as_more_requests_is_refused(
         s3.put_object(Bucket=SCOPE.bucket, Key=RUN + "data", Body=data)
     time.sleep(0.2)  # what a server would still read from the connection
     assert recording.requests[before:] == []
+
+
+class Decoy(io.BytesIO):
+    """A body that shows one byte to whoever asks (its value, its length) and sends more."""
+
+    def getvalue(self) -> bytes:
+        return b"x"
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        super().seek(offset, whence)
+        return 1 if whence == 2 else 0
+
+    def tell(self) -> int:
+        return 0
+
+
+class Short(bytes):
+    """Bytes that report a length of 1."""
+
+    def __len__(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize("checksum_when_required", [True, False])
+@pytest.mark.parametrize("body", ["decoy", "short bytes"])
+def test_a_body_that_reports_less_than_it_sends_is_refused(
+    recording: RecordingS3Server, checksum_when_required: bool, body: str
+) -> None:
+    """The guard reads the bytes it lets out itself: a body that reports one byte (to its length
+    check, or to the signer's Content-Length) and sends the smuggled requests after it gets no
+    further than the wire check."""
+    data = b"x" + b"PUT /tofu-state/darkmap-tinyland-dev/terraform.tfstate HTTP/1.1\r\n"
+    access = S3Access(
+        endpoints=(recording.endpoint,), region="us-east-1", access_key="AKIDEXAMPLE",
+        secret_key="x" * 20, verify=str(recording.ca), path_style=True,  # type: ignore[attr-defined]
+        checksum_when_required=checksum_when_required,
+    )  # fmt: skip
+    s3 = client(access, SCOPE)
+
+    def swap(request: Any, **_: Any) -> None:  # after the guard judged it: the same digest
+        if "Transfer-Encoding" in request.headers:
+            del request.headers["Transfer-Encoding"]
+        request.headers["Content-Length"] = "1"
+        request.body = Decoy(data)
+
+    def shorten(request: Any, **_: Any) -> None:  # before: the signer counts 1 byte
+        if "Transfer-Encoding" in request.headers:
+            del request.headers["Transfer-Encoding"]
+        request.data = Short(data)
+
+    if body == "decoy":
+        s3.meta.events.register_last("before-send.s3", swap)
+    else:
+        s3.meta.events.register_first("request-created.s3", shorten)
+    before = len(recording.requests)
+    with pytest.raises(GuardRefusal):
+        s3.put_object(Bucket=SCOPE.bucket, Key=RUN + "data", Body=b"x")
+    time.sleep(0.2)  # what a server would still read from the connection
+    assert recording.requests[before:] == []
+
+
+@pytest.mark.parametrize("checksum_when_required", [True, False])
+def test_a_stream_body_is_sent_whole_on_every_retry(
+    recording: RecordingS3Server, checksum_when_required: bool
+) -> None:
+    """The guard sends the bytes it read from a stream and rewinds the stream, as botocore does
+    before a retry: every send carries the whole body."""
+    access = S3Access(
+        endpoints=(recording.endpoint,), region="us-east-1", access_key="AKIDEXAMPLE",
+        secret_key="x" * 20, verify=str(recording.ca), path_style=True,  # type: ignore[attr-defined]
+        checksum_when_required=checksum_when_required,
+    )  # fmt: skip
+    s3 = client(access, SCOPE, attempts=3)
+    before = len(recording.requests)
+    recording.failing = 503
+    try:
+        with pytest.raises(ClientError):
+            s3.put_object(Bucket=SCOPE.bucket, Key=RUN + "data", Body=io.BytesIO(b"0123456789"))
+    finally:
+        recording.failing = None
+    bodies = [request["body"] for request in recording.requests[before:]]
+    assert len(bodies) == 3
+    assert all("0123456789" in sent for sent in bodies), bodies
 
 
 def test_a_client_whose_http_session_cannot_be_watched_is_refused() -> None:

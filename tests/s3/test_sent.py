@@ -19,6 +19,7 @@ from pytest_hastate.scope.sent import (
     method_problem,
     presign_problem,
     query_problem,
+    wire_bytes,
 )
 
 URL = "https://s3.example.test/bucket/key?versionId=1"
@@ -221,5 +222,33 @@ def test_a_request_a_server_could_read_as_more_than_one_is_refused(
     headers: dict[str, object], body: object, named: str
 ) -> None:
     problem = framing_problem(headers, body)
+    assert problem is not None
+    assert named in problem
+
+
+class _Short(bytes):
+    def __len__(self) -> int:
+        return 1
+
+
+def test_the_bytes_a_body_sends_are_read_by_the_guard_itself() -> None:
+    assert wire_bytes(None) == (None, None)
+    assert wire_bytes(_Short(b"abc")) == (b"abc", None)  # not what it reports
+    assert type(wire_bytes(_Short(b"abc"))[0]) is bytes
+    assert wire_bytes(memoryview(b"ab")) == (b"ab", None)
+    assert wire_bytes("é") == ("é".encode(), None)
+    stream = io.BytesIO(b"0123456789")
+    stream.seek(4)
+    assert wire_bytes(stream) == (b"456789", None)
+    assert stream.tell() == 0  # rewound, as botocore rewinds a stream before a retry
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [(io.StringIO("text"), "yields str"), (iter([b"x"]), "cannot read (list_iterator)")],
+)
+def test_a_body_whose_bytes_the_guard_cannot_read_is_named(body: object, named: str) -> None:
+    sent, problem = wire_bytes(body)
+    assert sent is None
     assert problem is not None
     assert named in problem
