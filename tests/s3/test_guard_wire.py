@@ -85,11 +85,13 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingS3S
 
 
 def guarded(
-    server: RecordingS3Server, *, virtual: bool = False, probes: bool = False, attempts: int = 1
-) -> Any:
+    server: RecordingS3Server, *, virtual: bool = False, probes: bool = False, attempts: int = 1,
+    checksum_when_required: bool = False,
+) -> Any:  # fmt: skip
     access = S3Access(
         endpoints=(server.endpoint,), region="us-east-1", access_key="AKIDEXAMPLE",
         secret_key="x" * 20, verify=str(server.ca), path_style=not virtual,  # type: ignore[attr-defined]
+        checksum_when_required=checksum_when_required,
     )  # fmt: skip
     return client(access, SCOPE, boundary_probes=probes, attempts=attempts)
 
@@ -493,12 +495,7 @@ def test_a_body_framed_as_more_requests_is_refused(
     ).encode()
     data = b"x" + smuggled
     first = 1 if checksum_when_required else len(f"{len(data):x}\r\n") + 1  # aws-chunked's line
-    access = S3Access(
-        endpoints=(recording.endpoint,), region="us-east-1", access_key="AKIDEXAMPLE",
-        secret_key="x" * 20, verify=str(recording.ca), path_style=True,  # type: ignore[attr-defined]
-        checksum_when_required=checksum_when_required,
-    )  # fmt: skip
-    s3 = client(access, SCOPE)
+    s3 = guarded(recording, attempts=3, checksum_when_required=checksum_when_required)
 
     def shorten(request: Any, **_: Any) -> None:
         if "Transfer-Encoding" in request.headers:
@@ -543,12 +540,7 @@ def test_a_body_that_reports_less_than_it_sends_is_refused(
     check, or to the signer's Content-Length) and sends the smuggled requests after it gets no
     further than the wire check."""
     data = b"x" + b"PUT /tofu-state/darkmap-tinyland-dev/terraform.tfstate HTTP/1.1\r\n"
-    access = S3Access(
-        endpoints=(recording.endpoint,), region="us-east-1", access_key="AKIDEXAMPLE",
-        secret_key="x" * 20, verify=str(recording.ca), path_style=True,  # type: ignore[attr-defined]
-        checksum_when_required=checksum_when_required,
-    )  # fmt: skip
-    s3 = client(access, SCOPE)
+    s3 = guarded(recording, attempts=3, checksum_when_required=checksum_when_required)
 
     def swap(request: Any, **_: Any) -> None:  # after the guard judged it: the same digest
         if "Transfer-Encoding" in request.headers:
@@ -578,12 +570,7 @@ def test_a_stream_body_is_sent_whole_on_every_retry(
 ) -> None:
     """The guard sends the bytes it read from a stream and rewinds the stream, as botocore does
     before a retry: every send carries the whole body."""
-    access = S3Access(
-        endpoints=(recording.endpoint,), region="us-east-1", access_key="AKIDEXAMPLE",
-        secret_key="x" * 20, verify=str(recording.ca), path_style=True,  # type: ignore[attr-defined]
-        checksum_when_required=checksum_when_required,
-    )  # fmt: skip
-    s3 = client(access, SCOPE, attempts=3)
+    s3 = guarded(recording, attempts=3, checksum_when_required=checksum_when_required)
     before = len(recording.requests)
     recording.failing = 503
     try:
