@@ -90,27 +90,6 @@ class SentRequest:
         return None
 
 
-def body_length(body: object) -> int | None:
-    """How many bytes a body sends, where that can be known without consuming it (a stream:
-    from where it stands to its end), else None."""
-    if body is None:
-        return 0
-    if isinstance(body, bytes | bytearray):
-        return len(body)
-    if isinstance(body, str):
-        return len(body.encode("utf-8"))
-    tell, seek = getattr(body, "tell", None), getattr(body, "seek", None)
-    if not (callable(tell) and callable(seek)):
-        return None
-    try:
-        here = tell()
-        end = seek(0, 2)
-        seek(here)
-        return int(end) - int(here)
-    except (OSError, ValueError, TypeError):
-        return None
-
-
 WIRE_BLOCK = 1 << 20
 """How much of a stream body the guard reads at a time."""
 
@@ -120,9 +99,9 @@ def wire_bytes(body: object) -> tuple[bytes | None, str | None]:
     another length than it sends), or why it cannot be: a bytes-like copied as plain bytes
     (whatever length it claims), text as UTF-8, a binary stream read to its end from where it
     stands, then rewound to its start as botocore rewinds one before a retry."""
-    if body is None or isinstance(body, bytes):
-        return (None if body is None else bytes(body)), None
-    if isinstance(body, bytearray | memoryview):
+    if body is None:
+        return None, None
+    if isinstance(body, bytes | bytearray | memoryview):
         return bytes(body), None
     if isinstance(body, str):
         return body.encode("utf-8"), None
@@ -141,11 +120,11 @@ def wire_bytes(body: object) -> tuple[bytes | None, str | None]:
     return b"".join(blocks), None
 
 
-def framing_problem(headers: Mapping[str, object], body: object) -> str | None:
-    """Why a server could read more than this request out of what is sent: a ``Content-Length``
-    that is not the body's length leaves the rest of the body to be read as further requests
-    (which no check judged), as does one beside ``Transfer-Encoding``. The HTTP library frames a
-    chunked body itself."""
+def framing_problem(headers: Mapping[str, object], body: bytes | None) -> str | None:
+    """Why a server could read more than this request out of what is sent (``body``: the bytes
+    ``wire_bytes`` read): a ``Content-Length`` that is not the body's length leaves the rest of
+    the body to be read as further requests (which no check judged), as does one beside
+    ``Transfer-Encoding``. The HTTP library frames a chunked body itself."""
     lengths = [_text(v).strip() for k, v in headers.items() if k.lower() == "content-length"]
     encodings = [_text(v).strip() for k, v in headers.items() if k.lower() == "transfer-encoding"]
     if encodings and (lengths or any(e.lower() != "chunked" for e in encodings)):
@@ -157,16 +136,15 @@ def framing_problem(headers: Mapping[str, object], body: object) -> str | None:
         )
     if not lengths:
         return None
-    actual = body_length(body)
+    actual = len(body or b"")
     declared = lengths[0]
     if (
         len(lengths) > 1
         or not (declared.isascii() and declared.isdigit())
         or actual != int(declared)
     ):
-        known = "unknown" if actual is None else str(actual)
         return (
-            f"Content-Length {', '.join(lengths)} is not its body's length ({known}): a server "
+            f"Content-Length {', '.join(lengths)} is not its body's length ({actual}): a server "
             "would read the rest of the body as further requests"
         )
     return None
