@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench import js_floor
 from bench.measure import ProcessRun, as_dict, run_process, runs_summary, spread
 from bench.operator_env import operator_python, this_checkout
 from pytest_hastate.lab import LabCluster, start
@@ -60,9 +61,11 @@ def median_ratio(ours: dict[str, Any], base: dict[str, Any], measure: str) -> fl
 
 
 def live(topology: str, rounds: int) -> dict[str, Any]:
-    """The whole live proof (incl. OpenTofu) vs the floor script, on a healthy lab."""
+    """The whole live proof (incl. OpenTofu) vs the floor script and the JavaScript floor (when
+    Node.js is here), on a healthy lab, alternating within each round."""
     ours: list[ProcessRun] = []
     floor: list[ProcessRun] = []
+    js: list[ProcessRun] = []
     verdicts: list[str] = []
     timing: list[dict[str, float]] = []
     race_refused_max: list[float] = []
@@ -73,32 +76,48 @@ def live(topology: str, rounds: int) -> dict[str, Any]:
             str(REPO / "bench" / "floor.py"),
             str(cluster.package_path),
         ]
+        js_argv = js_floor.argv(cluster.package_path, Path(work))
         for round_no in range(rounds + 1):  # round 0 warms caches and is not counted
             evidence = Path(work) / f"evidence-{round_no}"
             run = run_process(proof_argv(cluster.package_path, evidence, *LIVE), env, Path(work))
             base = run_process(floor_argv, env, Path(work))
-            if base.exit_code != 0:
-                raise SystemExit(f"the floor script failed on the {topology} lab")
+            js_base = run_process(js_argv, env, Path(work)) if js_argv else None
+            for name, done in (("floor script", base), ("JavaScript floor", js_base)):
+                if done is not None and done.exit_code != 0:
+                    raise SystemExit(f"the {name} failed on the {topology} lab")
             if round_no == 0:
                 continue
             ours.append(run)
             floor.append(base)
+            if js_base is not None:
+                js.append(js_base)
             record = json.loads((evidence / "verdict.json").read_text())
             verdicts.append(record["verdict"])
             timing.append(record["facts"]["timing"])
             race_refused_max.append(loser_wait(record))
     hastate, baseline = runs_summary(ours), runs_summary(floor)
-    return {
+    result: dict[str, Any] = {
         "topology": topology,
         "rounds": rounds,
         "hastate": hastate,
         "floor": baseline,
         "wall_ratio": median_ratio(hastate, baseline, "wall_seconds"),
+        "cpu_ratio": median_ratio(hastate, baseline, "cpu_seconds"),
+    }
+    if js:
+        js_summary = runs_summary(js)
+        result["js_floor"] = js_summary
+        result["cpu_ratio_js_floor"] = median_ratio(hastate, js_summary, "cpu_seconds")
+    return {
+        **result,
         "verdicts": verdicts,
         "outside_share": spread([t["outside_share"] for t in timing]),
         "tofu_seconds": spread([t["tofu_seconds"] for t in timing]),
         "s3_seconds": spread([t["s3_seconds"] for t in timing]),
         "race_loser_wait_max_seconds": spread(race_refused_max),
+        "wall_minus_loser_wait_seconds": spread(
+            [r.wall - w for r, w in zip(ours, race_refused_max, strict=True)]
+        ),
     }
 
 

@@ -4,6 +4,8 @@ and awaited after OpenTofu, as the proof does), but no checks, no guard, no
 evidence, no pytest. What pytest-hastate costs is the difference to this.
 
 Usage: python bench/floor.py ENDPOINT_PACKAGE   (credentials from the package's variables)
+       python bench/floor.py --plan ENDPOINT_PACKAGE   (prints the JavaScript floor's input,
+       bench/js-floor/floor.mjs)
 """
 
 from __future__ import annotations
@@ -234,19 +236,39 @@ def tofu(s3s: dict[str, Any], package: EndpointPackage, env: dict[str, str], run
         run_tf("plan", "-detailed-exitcode", "-input=false", nonce=second, expect=2)
 
 
-def main(package_path: str) -> None:
-    package = EndpointPackage.model_validate_json(Path(package_path).read_text())
-    env = dict(os.environ)
-    s3s = clients(package, env)
-    bucket = package.scratch_bucket
+def plan_of(package: EndpointPackage, package_path: str) -> dict[str, Any]:
+    """What both floors derive from the endpoint package and its profile: the endpoints, the
+    scratch bucket and a run prefix (without its random part), the protected targets the
+    boundary probes, the backend options, the credential variables and the binary."""
     profile = load_profile(
         package.profile or DEFAULT_PROFILE, Path(package_path).parent, "floor"
     ).model
-    run = f"{package.scratch_prefix or profile.scratch_prefix}floor-{uuid.uuid4().hex[:8]}/"
     first = profile.protected.buckets[0]
     protected: list[tuple[str, str | None]] = [(first, None)]
     protected += [(first, key) for key in profile.protected.state_keys]
-    boundary(s3s, protected)
+    names = package.credential_injection
+    return {
+        "endpoints": list(package.endpoints),
+        "endpoint_url": package.endpoint_url,
+        "region": package.region,
+        "bucket": package.scratch_bucket,
+        "run_prefix": f"{package.scratch_prefix or profile.scratch_prefix}floor-",
+        "protected": protected,
+        "backend": dict(package.effective_backend_options),
+        "access_key_env": names.access_key_env,
+        "secret_key_env": names.secret_key_env,
+        "tofu_binary": "tofu" if shutil.which("tofu") else "terraform",
+    }
+
+
+def main(package_path: str) -> None:
+    package = EndpointPackage.model_validate_json(Path(package_path).read_text())
+    plan = plan_of(package, package_path)
+    env = dict(os.environ)
+    s3s = clients(package, env)
+    bucket = package.scratch_bucket
+    run = f"{plan['run_prefix']}{uuid.uuid4().hex[:8]}/"
+    boundary(s3s, plan["protected"])
     underway = scratch(s3s, bucket, run)
     bucket_index(s3s, bucket, run, f"{bucket}-probe-{uuid.uuid4().hex[:8]}")
     tofu(s3s, package, env, run)
@@ -256,4 +278,9 @@ def main(package_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--plan":  # the JavaScript floor's input: python bench/floor.py --plan PKG
+        path = sys.argv[2]
+        package = EndpointPackage.model_validate_json(Path(path).read_text())
+        print(json.dumps(plan_of(package, path)))
+    else:
+        main(sys.argv[1])

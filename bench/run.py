@@ -72,6 +72,9 @@ def headline(name: str, data: dict[str, Any]) -> dict[str, Any]:
             "hastate_cpu_median": data["hastate"]["cpu_seconds"]["median"],
             "hastate_peak_rss_mib_max": data["hastate"]["peak_rss_mib"]["max"],
             "floor_wall_median": data["floor"]["wall_seconds"]["median"],
+            "cpu_ratio": data["cpu_ratio"],
+            "cpu_ratio_js_floor": data.get("cpu_ratio_js_floor"),
+            "wall_minus_loser_wait_max": data["wall_minus_loser_wait_seconds"]["max"],
             "outside_share_median": data["outside_share"]["median"],
             "verdicts": data["verdicts"],
         }
