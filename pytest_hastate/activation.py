@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_hastate.options import CRITERION_MARKER, INPUT_OPTIONS
-from pytest_hastate.steps import STEPS
 
 if TYPE_CHECKING:
     from pytest_hastate.run import ProofRun
@@ -31,8 +30,11 @@ def is_proof_item(item: pytest.Item, *, step_markers: bool = False) -> bool:
     (``static``, ``scratch`` ...: names another suite may use for its own tests)."""
     if item.get_closest_marker(CRITERION_MARKER) is not None:
         return True
-    if step_markers and any(item.get_closest_marker(step.marker) for step in STEPS):
-        return True
+    if step_markers:
+        from pytest_hastate.steps import STEPS  # the command line asked for a proof
+
+        if any(item.get_closest_marker(step.marker) for step in STEPS):
+            return True
     return RUN_FIXTURE in getattr(item, "fixturenames", ())
 
 

@@ -19,7 +19,6 @@ import pytest
 from pytest_hastate.aliases import add_options
 from pytest_hastate.options import CRITERION_MARKER, OPTIONS, SUITE_FLAG
 from pytest_hastate.stash import HEAP_FROZEN, RUN_KEY
-from pytest_hastate.steps import STEPS
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -70,6 +69,8 @@ class SuiteWatch:
         if self.done or self.config is None or not getattr(plugin, SUITE_FLAG, False):
             return
         self.done = True
+        from pytest_hastate.steps import STEPS  # only once the proof suite is there
+
         for step in STEPS:
             self.config.addinivalue_line("markers", f"{step.marker}: {step.description}")
 

@@ -208,6 +208,31 @@ def test_a_session_that_proves_nothing_loads_no_proof_machinery(tmp_path: Path) 
     assert loaded_after(code, tmp_path, (*HEAVY, "pydantic")) == set()
 
 
+def test_a_session_that_proves_nothing_imports_only_the_plugins_own_modules(
+    tmp_path: Path,
+) -> None:
+    """Each module of ours costs such a session its import through pytest's assertion
+    rewriter (the plugin's distribution is marked for rewriting): the step table is read only
+    once the proof suite is there or the command line asks for a proof."""
+    (tmp_path / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
+    (tmp_path / "tox.ini").write_text("[pytest]\n")
+    probe = (
+        "import sys, pytest\n"
+        "code = pytest.main(['test_trivial.py', '-q', '-p', 'no:cacheprovider'])\n"
+        "assert code == 0, code\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pytest_hastate')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+    assert loaded <= {
+        "pytest_hastate", "pytest_hastate.plugin", "pytest_hastate.aliases",
+        "pytest_hastate.options", "pytest_hastate.stash", "pytest_hastate.activation",
+    }, loaded  # fmt: skip
+
+
 def test_a_static_run_loads_no_heavy_library(tmp_path: Path) -> None:
     import shutil
 
