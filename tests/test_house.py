@@ -195,36 +195,40 @@ def test_importing_the_plugin_loads_no_heavy_library(tmp_path: Path) -> None:
     assert loaded_after("import pytest_hastate.plugin", tmp_path) == set()
 
 
-def test_a_session_that_proves_nothing_loads_no_proof_machinery(tmp_path: Path) -> None:
-    """Every pytest session loads the plugin: one without a package, contract or checkpoint
-    must not pay for the models (pydantic), the clients or the reporter."""
+TRIVIAL_SESSION = (
+    "import pytest\n"
+    "code = pytest.main(['test_trivial.py', '-q', '-p', 'no:cacheprovider'])\n"
+    "assert code == 0, code\n"
+)
+"""A pytest session over a project of one plain test (``trivial_project``): it proves nothing."""
+
+
+@pytest.fixture
+def trivial_project(tmp_path: Path) -> Path:
     (tmp_path / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
     (tmp_path / "tox.ini").write_text("[pytest]\n")
-    code = (
-        "import pytest\n"
-        "code = pytest.main(['test_trivial.py', '-q', '-p', 'no:cacheprovider'])\n"
-        "assert code == 0, code"
-    )
-    assert loaded_after(code, tmp_path, (*HEAVY, "pydantic")) == set()
+    return tmp_path
+
+
+def test_a_session_that_proves_nothing_loads_no_proof_machinery(trivial_project: Path) -> None:
+    """Every pytest session loads the plugin: one without a package, contract or checkpoint
+    must not pay for the models (pydantic), the clients or the reporter."""
+    assert loaded_after(TRIVIAL_SESSION, trivial_project, (*HEAVY, "pydantic")) == set()
 
 
 def test_a_session_that_proves_nothing_imports_only_the_plugins_own_modules(
-    tmp_path: Path,
+    trivial_project: Path,
 ) -> None:
     """Each module of ours costs such a session its import through pytest's assertion
     rewriter (the plugin's distribution is marked for rewriting): the step table is read only
     once the proof suite is there or the command line asks for a proof."""
-    (tmp_path / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
-    (tmp_path / "tox.ini").write_text("[pytest]\n")
-    probe = (
-        "import sys, pytest\n"
-        "code = pytest.main(['test_trivial.py', '-q', '-p', 'no:cacheprovider'])\n"
-        "assert code == 0, code\n"
-        "print(sorted(m for m in sys.modules if m.startswith('pytest_hastate')))"
+    probe = TRIVIAL_SESSION + (
+        "import sys\nprint(sorted(m for m in sys.modules if m.startswith('pytest_hastate')))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
+        [sys.executable, "-c", probe], cwd=trivial_project, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
     assert loaded <= {
