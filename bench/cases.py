@@ -62,7 +62,7 @@ def median_ratio(ours: dict[str, Any], base: dict[str, Any], measure: str) -> fl
 
 def live(topology: str, rounds: int) -> dict[str, Any]:
     """The whole live proof (incl. OpenTofu) vs the floor script and the JavaScript floor (when
-    Node.js is here), on a healthy lab, alternating within each round."""
+    Node.js is here), on a healthy lab: in each round one after another, in that order."""
     ours: list[ProcessRun] = []
     floor: list[ProcessRun] = []
     js: list[ProcessRun] = []
@@ -249,12 +249,17 @@ def _forget_rewritten(python: str) -> None:
         pyc.unlink()
 
 
+WITHOUT_BOTH = ("-p", "no:hastate", "-p", "no:pytest_order")
+"""A session without the plugin and without pytest-order, the dependency it brings."""
+
+
 def plugin(rounds: int) -> dict[str, Any]:
     """``pytest --co`` on a trivial test file with the plugin vs ``-p no:hastate`` (CPU seconds
     of the process, alternating pairs), twice: with Python's default bytecode caching (pytest
     caches the assertion-rewritten modules of every plugin after the first run), and with
-    PYTHONDONTWRITEBYTECODE=1 from the install on (pytest rewrites them in every run). Then the
-    plugin's import time after pytest's, and which heavy libraries it imports (none)."""
+    PYTHONDONTWRITEBYTECODE=1 from the install on (pytest rewrites them in every run); and
+    the same against a session without pytest-order either. Then the plugin's import time after
+    pytest's, and which heavy libraries it imports (none)."""
     import subprocess
 
     python = operator_python()
@@ -275,10 +280,16 @@ def plugin(rounds: int) -> dict[str, Any]:
 
             with_plugin, without = alternating(collect, lambda: collect("-p", "no:hastate"), rounds)
             added = [(a - b) * 1000 for a, b in zip(with_plugin, without, strict=True)]
+            # pytest-order is installed only because pytest-hastate requires it, and pytest
+            # loads it in every session: what installing the product costs such a session.
+            with_both, neither = alternating(collect, lambda: collect(*WITHOUT_BOTH), rounds)
+            added_both = [(a - b) * 1000 for a, b in zip(with_both, neither, strict=True)]
             results[label] = {
                 "cpu_seconds_with_plugin": spread(with_plugin),
                 "cpu_seconds_without": spread(without),
                 "added_milliseconds": spread(added),
+                "cpu_seconds_without_plugin_and_pytest_order": spread(neither),
+                "added_with_pytest_order_milliseconds": spread(added_both),
             }
         imports: list[float] = []
         heavy: set[str] = set()

@@ -3,7 +3,9 @@ same S3 calls, step by step and with the same concurrency (the race begun with s
 and awaited after OpenTofu, as the proof does), but no checks, no guard, no
 evidence, no pytest. What pytest-hastate costs is the difference to this.
 
-Usage: python bench/floor.py ENDPOINT_PACKAGE   (credentials from the package's variables)
+Usage: python bench/floor.py ENDPOINT_PACKAGE   (credentials from the package's variables; the
+       scratch bucket must exist: a proof run creates it, as the benchmark's first, uncounted
+       round does)
        python bench/floor.py --plan ENDPOINT_PACKAGE   (prints the JavaScript floor's input,
        bench/js-floor/floor.mjs)
 """

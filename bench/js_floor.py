@@ -22,25 +22,32 @@ def node() -> str | None:
     return shutil.which("node")
 
 
-def installed() -> None:
-    """``npm ci`` when node_modules is missing or was installed from another lockfile."""
+def installed() -> bool:
+    """``npm ci`` when node_modules is missing or was installed from another lockfile; False
+    when that is needed and npm is not here."""
     lock = hashlib.sha256((HOME / "package-lock.json").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == lock:
-        return
+        return True
+    if shutil.which("npm") is None:
+        return False
     print("bench: installing the JavaScript floor's packages (npm ci) ...", flush=True)
     subprocess.run(
         ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HOME, check=True
     )
     STAMP.write_text(lock)
+    return True
 
 
 def argv(package: Path, work: Path) -> list[str] | None:
     """The JavaScript floor's command for ``package`` (its plan written into ``work``), or
-    None without Node.js."""
+    None without Node.js (or without npm to install its packages)."""
     binary = node()
     if binary is None:
         return None
-    installed()
+    if not installed():
+        print("bench: Node.js without npm: the JavaScript floor's packages cannot be installed; "
+              "it is left out", flush=True)  # fmt: skip
+        return None
     plan = subprocess.run(
         [operator_python(), str(HOME.parent / "floor.py"), "--plan", str(package)],
         capture_output=True, text=True, check=True,

@@ -91,6 +91,9 @@ def headline(name: str, data: dict[str, Any]) -> dict[str, Any]:
                 "median"
             ],
             "added_cpu_ms_median_no_bytecode": data["no_bytecode"]["added_milliseconds"]["median"],
+            "with_pytest_order_added_cpu_ms_median_bytecode_cached": data["bytecode_cached"][
+                "added_with_pytest_order_milliseconds"
+            ]["median"],
             "heavy": data["heavy_libraries_imported"],
         }
     if name == "lab":

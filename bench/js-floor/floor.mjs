@@ -5,7 +5,8 @@
 // CPU target is measured against.
 //
 // Usage: node bench/js-floor/floor.mjs PLAN_JSON   (written by bench/floor.py --plan; the
-// credentials come from the variables the plan names)
+// credentials come from the variables the plan names; like floor.py, it needs the scratch
+// bucket a proof run creates, which the benchmark's first, uncounted round does)
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -61,12 +62,15 @@ const head = (s3, bucket, key) =>
   status(key ? send(s3, "HeadObject", { Bucket: bucket, Key: key })
              : send(s3, "HeadBucket", { Bucket: bucket }));
 
+const get = async (s3, bucket, key) =>
+  (await send(s3, "GetObject", { Bucket: bucket, Key: key })).Body.transformToByteArray();
+
 async function read(s3, bucket, key) {
   try {
-    const answer = await send(s3, "GetObject", { Bucket: bucket, Key: key });
-    return await answer.Body.transformToByteArray();
-  } catch {
-    return null;
+    return await get(s3, bucket, key);
+  } catch (error) {
+    if (error.$metadata?.httpStatusCode) return null; // an S3 error answer, as floor.py's read
+    throw error; // no answer at all: a floor that fails part-way would flatter nobody
   }
 }
 
@@ -120,7 +124,7 @@ async function readAfterWrite(bucket) {
     for (let k = index; k < keys.length; k += clients.length) {
       for (let kind = 0; kind < 2; kind++) {
         await send(clients[index], "PutObject", { Bucket: bucket, Key: keys[k], Body: randomBytes(64) });
-        await Promise.all(clients.map((s3) => read(s3, bucket, keys[k])));
+        await Promise.all(clients.map((s3) => get(s3, bucket, keys[k])));
       }
     }
   };
