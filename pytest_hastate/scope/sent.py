@@ -37,23 +37,30 @@ def _text(value: object) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
+def plain_bytes(value: object) -> bytes | None:
+    """A bytes-like copied as plain bytes (whatever length it claims), text as UTF-8; None for
+    anything else (a stream, an iterator)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return None
+
+
 def body_digest(body: object) -> str:
     """What identifies a body: the sha256 of its bytes where they can be read without
     consuming it, else the object itself (the one judged must be the one sent)."""
-    if body is None or body == b"" or body == "":
+    if body is None:
         return ""
-    if isinstance(body, bytes | bytearray):
-        return hashlib.sha256(bytes(body)).hexdigest()
-    if isinstance(body, str):
-        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    plain = plain_bytes(body)
+    if plain is not None:
+        return hashlib.sha256(plain).hexdigest() if plain else ""
     getvalue = getattr(body, "getvalue", None)
     if callable(getvalue):
-        return hashlib.sha256(_bytes(getvalue())).hexdigest()
+        value = getvalue()
+        read = plain_bytes(value)
+        return hashlib.sha256(read if read is not None else str(value).encode()).hexdigest()
     return f"object {id(body)}"
-
-
-def _bytes(value: object) -> bytes:
-    return value if isinstance(value, bytes) else str(value).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -101,10 +108,9 @@ def wire_bytes(body: object) -> tuple[bytes | None, str | None]:
     stands, then rewound to its start as botocore rewinds one before a retry."""
     if body is None:
         return None, None
-    if isinstance(body, bytes | bytearray | memoryview):
-        return bytes(body), None
-    if isinstance(body, str):
-        return body.encode("utf-8"), None
+    plain = plain_bytes(body)
+    if plain is not None:
+        return plain, None
     read = getattr(body, "read", None)
     if not callable(read):
         return None, f"a body the guard cannot read ({type(body).__name__})"

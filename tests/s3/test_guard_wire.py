@@ -46,7 +46,7 @@ from pytest_hastate.scope.requests import Target
 from pytest_hastate.scope.scratch import ScratchScope
 from pytest_hastate.scope.targets import ProtectedTargets, parse_denial
 from tests.support.engines import RecordingS3Server, make_test_ca
-from tests.support.helpers import GLORIOUS
+from tests.support.helpers import GLORIOUS, ShortBytes
 
 SCOPE = ScratchScope(
     bucket="darkmap-ha-state-proof",
@@ -524,13 +524,6 @@ class Decoy(io.BytesIO):
         return 0
 
 
-class Short(bytes):
-    """Bytes that report a length of 1."""
-
-    def __len__(self) -> int:
-        return 1
-
-
 @pytest.mark.parametrize("checksum_when_required", [True, False])
 @pytest.mark.parametrize("body", ["decoy", "short bytes"])
 def test_a_body_that_reports_less_than_it_sends_is_refused(
@@ -551,7 +544,7 @@ def test_a_body_that_reports_less_than_it_sends_is_refused(
     def shorten(request: Any, **_: Any) -> None:  # before: the signer counts 1 byte
         if "Transfer-Encoding" in request.headers:
             del request.headers["Transfer-Encoding"]
-        request.data = Short(data)
+        request.data = ShortBytes(data)
 
     if body == "decoy":
         s3.meta.events.register_last("before-send.s3", swap)

@@ -261,3 +261,10 @@ def check_evidence_pages(bundle: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert shot.stat().st_size > 10_000
     assert "Uncaught" not in done.stderr
+
+
+class ShortBytes(bytes):
+    """Bytes that report a length of 1, whatever they hold (a body that lies about its size)."""
+
+    def __len__(self) -> int:
+        return 1
