@@ -96,20 +96,16 @@ def live(topology: str, rounds: int) -> dict[str, Any]:
             timing.append(record["facts"]["timing"])
             race_refused_max.append(loser_wait(record))
     hastate, baseline = runs_summary(ours), runs_summary(floor)
-    result: dict[str, Any] = {
+    js_summary = runs_summary(js) if js else None
+    return {
         "topology": topology,
         "rounds": rounds,
         "hastate": hastate,
         "floor": baseline,
+        "js_floor": js_summary,
         "wall_ratio": median_ratio(hastate, baseline, "wall_seconds"),
         "cpu_ratio": median_ratio(hastate, baseline, "cpu_seconds"),
-    }
-    if js:
-        js_summary = runs_summary(js)
-        result["js_floor"] = js_summary
-        result["cpu_ratio_js_floor"] = median_ratio(hastate, js_summary, "cpu_seconds")
-    return {
-        **result,
+        "cpu_ratio_js_floor": js_summary and median_ratio(hastate, js_summary, "cpu_seconds"),
         "verdicts": verdicts,
         "outside_share": spread([t["outside_share"] for t in timing]),
         "tofu_seconds": spread([t["tofu_seconds"] for t in timing]),

@@ -182,8 +182,9 @@ def empty(s3: Any, bucket: str, prefix: str) -> None:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
 
 
-def tofu(s3s: dict[str, Any], package: EndpointPackage, env: dict[str, str], run: str) -> None:
-    binary = "tofu" if shutil.which("tofu") else "terraform"
+def tofu(
+    s3s: dict[str, Any], package: EndpointPackage, env: dict[str, str], run: str, binary: str
+) -> None:
     bucket, endpoint = package.scratch_bucket, package.endpoint_url
     primary = s3s[endpoint]
     key = f"{run}tofu/terraform.tfstate"
@@ -273,7 +274,7 @@ def main(package_path: str) -> None:
     boundary(s3s, plan["protected"])
     underway = scratch(s3s, bucket, run)
     bucket_index(s3s, bucket, run, f"{bucket}-probe-{uuid.uuid4().hex[:8]}")
-    tofu(s3s, package, env, run)
+    tofu(s3s, package, env, run, plan["tofu_binary"])
     underway.result()
     for s3 in s3s.values():
         empty(s3, bucket, run)

@@ -6,7 +6,6 @@ names. Its packages (``package-lock.json``) are installed on demand with ``npm c
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -53,5 +52,5 @@ def argv(package: Path, work: Path) -> list[str] | None:
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     path = work / "js-floor-plan.json"
-    path.write_text(json.dumps(json.loads(plan)))
+    path.write_text(plan)
     return [binary, "--no-warnings", str(SCRIPT), str(path)]
