@@ -36,6 +36,7 @@ from pytest_hastate.s3.answers import AnswerTally
 from pytest_hastate.s3.health import WRITE_OPERATIONS, AttributedHealth, BackendHealth
 from pytest_hastate.s3.hooks import GuardHooks
 from pytest_hastate.s3.limits import ATTEMPTS, CONNECT_TIMEOUT, READ_TIMEOUT
+from pytest_hastate.s3.trust import serialise_session
 from pytest_hastate.scope.scratch import ScratchScope
 from pytest_hastate.scope.targets import endpoint_origin_problem
 from pytest_hastate.timing import BusyTime
@@ -153,7 +154,7 @@ def _check_at_the_wire(s3: S3Client, url: str, check: Callable[[Any], None]) -> 
     """The guard's last look at a request, where botocore's endpoint hands it to the client's
     own HTTP session: after every event handler, however and whenever it was registered (one
     registered last on ``before-send`` after the client was built runs after any handler of
-    ours)."""
+    ours). Its TLS contexts load the CA bundle once, one thread at a time (``s3.trust``)."""
     session = getattr(getattr(s3, "_endpoint", None), "http_session", None)
     send = getattr(session, "send", None)
     if session is None or send is None:
@@ -164,6 +165,10 @@ def _check_at_the_wire(s3: S3Client, url: str, check: Callable[[Any], None]) -> 
         return send(request)
 
     session.send = checked_send
+    if not serialise_session(session):
+        raise GuardRefusal(
+            "client", url, "this botocore's HTTP session has no TLS context to serialise"
+        )
 
 
 MAX_BACKOFF = 20.0

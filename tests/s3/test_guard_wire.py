@@ -13,6 +13,7 @@ import re
 import socket
 import ssl
 import string
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -1231,3 +1232,37 @@ def test_a_conditional_delete_is_sent_once_too(
             call(retrying)
     finally:
         recording.failing = None
+
+
+def test_connections_opened_at_once_load_the_ca_bundle_once(recording: RecordingS3Server) -> None:
+    """urllib3 loads the CA bundle into the client's one TLS context as each connection opens;
+    16 opened at the same moment load it once, and every request is answered."""
+    from pytest_hastate.s3.trust import TrustLoader
+
+    s3 = guarded(recording)
+    manager = s3._endpoint.http_session._manager
+    loader = manager.connection_pool_kw["ssl_context"].load_verify_locations
+    assert isinstance(loader, TrustLoader)
+    loads: list[object] = []
+    real = loader.load
+
+    def counted(*args: object) -> None:
+        loads.append(args)
+        real(*args)
+
+    loader.load = counted
+    start = threading.Barrier(16)
+    before = len(recording.requests)
+
+    def read() -> None:
+        start.wait()
+        with contextlib.suppress(ClientError):
+            s3.get_object(Bucket=SCOPE.bucket, Key=RUN + "held")["Body"].read()
+
+    threads = [threading.Thread(target=read) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(recording.requests) - before == 16
+    assert len(loads) == 1, loads
