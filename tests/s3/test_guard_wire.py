@@ -1266,3 +1266,20 @@ def test_connections_opened_at_once_load_the_ca_bundle_once(recording: Recording
         thread.join()
     assert len(recording.requests) - before == 16
     assert len(loads) == 1, loads
+
+
+def test_a_server_the_ca_bundle_does_not_vouch_for_is_never_sent_a_request(
+    recording: RecordingS3Server, tmp_path: Path
+) -> None:
+    """The CA bundle is loaded once per context, never skipped: a client trusting another CA
+    fails its handshake, every attempt, and the recording server reads no request."""
+    other_ca, _, _ = make_test_ca(tmp_path)
+    access = S3Access(
+        endpoints=(recording.endpoint,), region="us-east-1", access_key="AKIDEXAMPLE",
+        secret_key="x" * 20, verify=str(other_ca), path_style=True,
+    )  # fmt: skip
+    s3 = client(access, SCOPE, attempts=2)
+    before = len(recording.requests)
+    with pytest.raises(BotoCoreError, match="CERTIFICATE_VERIFY_FAILED"):
+        s3.get_object(Bucket=SCOPE.bucket, Key=RUN + "held")
+    assert len(recording.requests) == before
